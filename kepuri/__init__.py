@@ -1,0 +1,1 @@
+"""kepuri: wiring (settings, ASGI app, database and Redis setup, the command line)."""

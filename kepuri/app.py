@@ -1,0 +1,186 @@
+"""The ASGI application: GraphQL at /graphql (HTTP and graphql-transport-ws), /healthz, /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from tortoise import connections
+from tortoise.contrib.starlette import RegisterTortoise
+
+from kepuri.db import prepare_sqlite_dir, tortoise_config
+from kepuri.logs import configure_logging
+from kepuri.queue import open_queue
+from kepuri.redis import ensure_redis, limits_storage_uri, redis_client
+from kepuri.settings import Settings, load_settings
+from schema import build_schema
+from schema.context import Context
+from services import accounts, passwords
+from services.clock import clock
+from services.runtime import Runtime
+from workers.main import build_worker
+
+log = structlog.get_logger(__name__)
+
+
+def configure_process(settings: Settings) -> None:
+    """Process-wide switches every entry point (server, worker, commands) applies once."""
+    configure_logging(settings)
+    clock.set_offset(settings.clock_offset)
+    passwords.configure(settings.password_hash_profile)
+
+
+def bearer_token(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+class GraphQLView(GraphQL[Context, None]):
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None = None
+    ) -> Context:
+        runtime: Runtime = request.app.state.runtime
+        token = bearer_token(request.headers.get("authorization"))
+        found = await accounts.authenticate(token) if token else None
+        user, session = found if found else (None, None)
+        return Context(request=request, response=response, runtime=runtime, user=user,
+                       session=session)
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+
+class AccessLog:
+    """One structured line per HTTP request, with a request id (echoed as X-Request-ID)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["path"] not in ("/healthz", "/readyz"):
+                log.info(
+                    "http_request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"), 2)
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 (any failure means "not ready")
+        checks["database"] = type(exc).__name__
+    try:
+        await asyncio.wait_for(request.app.state.redis.ping(), 2)
+        checks["redis"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["redis"] = type(exc).__name__
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", **checks},
+                        status_code=200 if ready else 503)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    embedded = ensure_redis(settings)
+    prepare_sqlite_dir(settings.db_url)
+    try:
+        async with RegisterTortoise(app, config=tortoise_config(settings.db_url)):
+            app.state.redis = redis_client(settings)
+            app.state.queue = await open_queue(settings)
+            app.state.runtime = Runtime.build(settings, limits_storage_uri(settings))
+            worker_task = None
+            if settings.run_worker_in_process:
+                worker = build_worker(settings, await open_queue(settings))
+                worker_task = asyncio.create_task(worker.async_run(), name="arq-worker")
+            log.info("started", env=settings.env, in_process_worker=worker_task is not None)
+            try:
+                yield
+            finally:
+                if worker_task is not None:
+                    worker_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker_task
+                    await worker.close()
+                await app.state.queue.aclose()
+                await app.state.redis.aclose()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    schema = build_schema(
+        mask_errors=settings.production,
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_tokens=settings.graphql_max_tokens,
+    )
+    view = GraphQLView(
+        schema,
+        graphql_ide=None if settings.production else "graphiql",
+        allowed_origins=settings.allowed_origins,
+    )
+    app = Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(AccessLog)
+    return app
+
+
+def asgi() -> Any:
+    """Factory for `uvicorn --factory kepuri.app:asgi` (production images)."""
+    settings = load_settings()
+    configure_process(settings)
+    return create_app(settings)

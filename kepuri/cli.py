@@ -1,0 +1,154 @@
+"""The `kepuri` command: serve, worker, migrate, seed-demo, create-admin, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from kepuri.settings import Settings, SettingsError, load_settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kepuri.app import create_app
+
+    if args.no_worker:
+        settings = settings.with_overrides(run_worker_in_process=False)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        proxy_headers=True,
+        log_config=None,
+        ws="websockets-sansio",
+    )
+    return 0
+
+
+async def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from kepuri.db import database
+    from kepuri.queue import open_queue
+    from kepuri.redis import ensure_redis
+    from workers.main import build_worker
+
+    embedded = ensure_redis(settings)
+    try:
+        async with database(settings):
+            worker = build_worker(settings, await open_queue(settings), burst=args.burst,
+                                  handle_signals=True)
+            try:
+                await worker.async_run()
+            finally:
+                await worker.close()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from kepuri.db import database, migrate
+    from services.organizations import sync_reference_organizations
+    from services.regions import sync_regions
+
+    await migrate(settings.db_url)
+    async with database(settings):
+        regions = await sync_regions()
+        organizations = await sync_reference_organizations()
+    print(f"migrated; reference data: {regions} regions and {organizations} organizations written")
+    return 0
+
+
+async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from kepuri.db import database
+    from services.demo import DEMO_PASSWORD, seed_demo
+
+    async with database(settings):
+        accounts = await seed_demo()
+    print(f"demo accounts (password {DEMO_PASSWORD}):")
+    for account in accounts:
+        print(f"  {account.phone}  {account.name}  {account.role}")
+    return 0
+
+
+async def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from kepuri.db import database
+    from services.errors import ServiceError
+    from services.organizations import create_national_admin
+
+    async with database(settings):
+        try:
+            user = await create_national_admin(args.phone, args.password, args.name)
+        except ServiceError as exc:
+            for error in exc.errors:
+                print(f"{error.field}: {error.message}", file=sys.stderr)
+            return 2
+    print(f"national admin {user.phone} ({user.name}) is ready")
+    return 0
+
+
+def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from schema import sdl
+
+    text = sdl()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kepuri", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API (and, by default, a worker beside it)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--no-worker", action="store_true", help="run no worker in this process")
+    worker = commands.add_parser("worker", help="run the background worker")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    commands.add_parser("migrate", help="apply migrations and load reference data")
+    commands.add_parser("seed-demo", help="load demo accounts and units")
+    admin = commands.add_parser("create-admin", help="create a national admin")
+    admin.add_argument("--phone", required=True)
+    admin.add_argument("--password", required=True)
+    admin.add_argument("--name", required=True)
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", default="schema.graphql")
+    return parser
+
+
+Handler = Callable[[Settings, argparse.Namespace], "int | Coroutine[Any, Any, int]"]
+HANDLERS: dict[str, Handler] = {
+    "serve": _serve,
+    "worker": _worker,
+    "migrate": _migrate,
+    "seed-demo": _seed_demo,
+    "create-admin": _create_admin,
+    "export-schema": _export_schema,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"kepuri: {exc}", file=sys.stderr)
+        return 2
+    from kepuri.app import configure_process
+
+    configure_process(settings)
+    result = HANDLERS[args.command](settings, args)
+    if asyncio.iscoroutine(result):
+        result = asyncio.run(result)
+    return int(result)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Database wiring: the Tortoise config, migrations, and connection lifetimes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api import migrate as run_migrations
+
+from kepuri.settings import Settings, load_settings
+
+MODEL_MODULES = ["models"]
+
+
+def normalize_db_url(url: str) -> str:
+    """Accept postgresql:// as well as postgres://, and give SQLite a busy timeout."""
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite://") and "busy_timeout" not in url and ":memory:" not in url:
+        url += ("&" if "?" in url else "?") + "busy_timeout=5000"
+    return url
+
+
+def prepare_sqlite_dir(db_url: str) -> None:
+    """Create the folder of a SQLite file (aiosqlite 0.22 hangs instead of failing when the file
+    cannot be opened)."""
+    if db_url.startswith("sqlite://") and ":memory:" not in db_url:
+        path = Path(db_url.removeprefix("sqlite://").split("?", 1)[0])
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def tortoise_config(db_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": normalize_db_url(db_url)},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "Asia/Shanghai",
+    }
+
+
+def _config_from_environment() -> dict[str, Any]:
+    settings = load_settings()
+    prepare_sqlite_dir(settings.db_url)
+    return tortoise_config(settings.db_url)
+
+
+def __getattr__(name: str) -> Any:
+    # `TORTOISE_ORM` is read by `tortoise makemigrations` through [tool.tortoise] in
+    # pyproject.toml; built on access so that importing this module reads no environment.
+    if name == "TORTOISE_ORM":
+        return _config_from_environment()
+    raise AttributeError(name)
+
+
+async def migrate(db_url: str) -> None:
+    """Apply every migration, in a context of its own that is closed afterwards."""
+    prepare_sqlite_dir(db_url)
+    async with TortoiseContext():
+        try:
+            await run_migrations(config=tortoise_config(db_url))
+        finally:
+            await Tortoise.close_connections()
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[TortoiseContext]:
+    """Connections for a command-line task or a worker, closed on the way out."""
+    prepare_sqlite_dir(settings.db_url)
+    async with TortoiseContext() as ctx:
+        try:
+            await ctx.init(config=tortoise_config(settings.db_url))
+            yield ctx
+        finally:
+            await ctx.close_connections()

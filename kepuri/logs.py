@@ -1,0 +1,51 @@
+"""Structured logs: JSON lines in production, readable lines in development; the standard
+library's loggers (uvicorn, arq, tortoise) go through the same renderer."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+from kepuri.settings import Settings
+
+
+def configure_logging(settings: Settings) -> None:
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if settings.log_format == "json" or settings.production
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "arq.worker", "tortoise"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    # Access lines come from our own middleware, with timing and without query strings.
+    logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("tortoise").setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,189 @@
+"""Settings, read once from environment variables.
+
+Every setting has a safe development default; `Settings.check()` refuses a production start
+with a default secret or with development-only switches. The README lists each variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 (the default that production refuses)
+
+_OFFSET = re.compile(r"^([+-])(\d+)([dhms])$")
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+def parse_clock_offset(text: str) -> timedelta:
+    """Parse `+12d`, `-3h`, `+30m`, `-10s` into a timedelta ("" is no offset)."""
+    if not text:
+        return timedelta(0)
+    match = _OFFSET.match(text.strip())
+    if not match:
+        raise SettingsError(f"KEPURI_CLOCK_OFFSET must look like +12d or -3h, not {text!r}")
+    sign, amount, unit = match.groups()
+    unit_name = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[unit]
+    delta = timedelta(**{unit_name: int(amount)})
+    return -delta if sign == "-" else delta
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    secret_key: str = DEV_SECRET
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    run_worker_in_process: bool = True
+    log_level: str = "INFO"
+    log_format: str = "console"
+    clock_offset: timedelta = timedelta(0)
+    allowed_origins: tuple[str, ...] = ()
+
+    session_ttl: timedelta = timedelta(days=30)
+    password_hash_profile: str = "RFC_9106_LOW_MEMORY"
+    verification_code_ttl: timedelta = timedelta(minutes=10)
+    verification_code_max_attempts: int = 5
+
+    sms_backend: str = "console"
+    sms_outbox: str = ""
+    sms_http_url: str = ""
+    sms_http_key: str = ""
+    sms_http_timeout: float = 5.0
+
+    rate_limit_code_phone: str = "1/minute;10/day"
+    rate_limit_code_address: str = "60/hour"
+    rate_limit_login_phone: str = "5/15minutes"
+    rate_limit_login_address: str = "100/hour"
+
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 4000
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite://{self.var_dir / 'kepuri.sqlite3'}"
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        return self.var_dir / "redis.sock"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def check(self) -> None:
+        """Refuse settings that are unsafe or inconsistent; called by every entry point."""
+        if self.env not in {"development", "production", "test"}:
+            raise SettingsError("KEPURI_ENV must be development, production or test")
+        if self.sms_backend not in {"console", "http"}:
+            raise SettingsError("SMS_BACKEND must be console or http")
+        if self.sms_backend == "http" and not self.sms_http_url:
+            raise SettingsError("SMS_BACKEND=http needs SMS_HTTP_URL")
+        if not self.production:
+            return
+        if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+            raise SettingsError(
+                "production refuses the default SECRET_KEY: set SECRET_KEY to 32+ random characters"
+            )
+        if self.clock_offset:
+            raise SettingsError("KEPURI_CLOCK_OFFSET is for development only")
+        if self.password_hash_profile != "RFC_9106_LOW_MEMORY":
+            raise SettingsError("production hashes passwords with the RFC_9106_LOW_MEMORY profile")
+        if self.sms_backend != "http":
+            raise SettingsError("production sends SMS through SMS_BACKEND=http")
+        if not self.database_url or not self.redis_url:
+            raise SettingsError("production needs DATABASE_URL and REDIS_URL")
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"not a boolean: {value!r}")
+
+
+# environment variable -> (field name, parser)
+_ENV: dict[str, tuple[str, object]] = {
+    "KEPURI_ENV": ("env", str),
+    "SECRET_KEY": ("secret_key", str),
+    "KEPURI_VAR_DIR": ("var_dir", Path),
+    "DATABASE_URL": ("database_url", str),
+    "REDIS_URL": ("redis_url", str),
+    "HOST": ("host", str),
+    "PORT": ("port", int),
+    "PUBLIC_BASE_URL": ("public_base_url", str),
+    "KEPURI_WORKER_IN_PROCESS": ("run_worker_in_process", _bool),
+    "LOG_LEVEL": ("log_level", str),
+    "LOG_FORMAT": ("log_format", str),
+    "KEPURI_CLOCK_OFFSET": ("clock_offset", parse_clock_offset),
+    "ALLOWED_ORIGINS": (
+        "allowed_origins",
+        lambda v: tuple(o.strip() for o in v.split(",") if o.strip()),
+    ),
+    "SESSION_TTL_DAYS": ("session_ttl", lambda v: timedelta(days=int(v))),
+    "PASSWORD_HASH_PROFILE": ("password_hash_profile", str),
+    "SMS_BACKEND": ("sms_backend", str),
+    "SMS_OUTBOX": ("sms_outbox", str),
+    "SMS_HTTP_URL": ("sms_http_url", str),
+    "SMS_HTTP_KEY": ("sms_http_key", str),
+    "SMS_HTTP_TIMEOUT": ("sms_http_timeout", float),
+    "RATE_LIMIT_CODE_PHONE": ("rate_limit_code_phone", str),
+    "RATE_LIMIT_CODE_ADDRESS": ("rate_limit_code_address", str),
+    "RATE_LIMIT_LOGIN_PHONE": ("rate_limit_login_phone", str),
+    "RATE_LIMIT_LOGIN_ADDRESS": ("rate_limit_login_address", str),
+    "GRAPHQL_MAX_DEPTH": ("graphql_max_depth", int),
+    "GRAPHQL_MAX_ALIASES": ("graphql_max_aliases", int),
+    "GRAPHQL_MAX_TOKENS": ("graphql_max_tokens", int),
+}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from the environment (or a given mapping) and check them."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+    for name, (attr, parse) in _ENV.items():
+        raw = env.get(name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[attr] = parse(raw)  # type: ignore[operator]
+        except (ValueError, SettingsError) as exc:
+            raise SettingsError(f"{name}: {exc}") from exc
+    if "public_base_url" not in values and ("host" in values or "port" in values):
+        host = values.get("host", Settings.host)
+        port = values.get("port", Settings.port)
+        values["public_base_url"] = f"http://{host}:{port}"
+    settings = Settings(**values)  # type: ignore[arg-type]
+    settings.check()
+    return settings
+
+
+def documented_variables() -> list[str]:
+    """Names of every environment variable read here (a test keeps the README in step)."""
+    return list(_ENV)
+
+
+__all__ = [
+    "DEV_SECRET",
+    "Settings",
+    "SettingsError",
+    "documented_variables",
+    "load_settings",
+    "parse_clock_offset",
+]

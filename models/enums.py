@@ -1,0 +1,35 @@
+"""Enumerations stored in the database (plain Python enums; the schema exposes them)."""
+
+from enum import StrEnum
+
+
+class RegionLevel(StrEnum):
+    PROVINCE = "PROVINCE"
+    PREFECTURE = "PREFECTURE"
+    COUNTY = "COUNTY"
+
+
+class OrganizationKind(StrEnum):
+    NATIONAL_ORGANIZER = "NATIONAL_ORGANIZER"
+    MINISTRY = "MINISTRY"
+    NATIONAL_SOCIETY = "NATIONAL_SOCIETY"
+    PROVINCIAL_ASSOCIATION = "PROVINCIAL_ASSOCIATION"
+    MUNICIPAL_ASSOCIATION = "MUNICIPAL_ASSOCIATION"
+    COUNTY_ASSOCIATION = "COUNTY_ASSOCIATION"
+    SCHOOL = "SCHOOL"
+    RESEARCH_INSTITUTE = "RESEARCH_INSTITUTE"
+    ENTERPRISE = "ENTERPRISE"
+    VENUE = "VENUE"
+    MEDIA = "MEDIA"
+    OTHER = "OTHER"
+
+
+class MemberRole(StrEnum):
+    FILER = "FILER"
+    REVIEWER = "REVIEWER"
+    ADMIN = "ADMIN"
+
+
+class VerificationPurpose(StrEnum):
+    REGISTER = "REGISTER"
+    RESET_PASSWORD = "RESET_PASSWORD"  # noqa: S105 (a purpose, not a password)

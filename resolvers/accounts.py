@@ -1,0 +1,178 @@
+"""Accounts: codes, registration, sign-in, passwords, the caller's own profile."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from models import User
+from models.enums import VerificationPurpose as Purpose
+from schema.context import Context
+from schema.permissions import IsAuthenticated
+from schema.types import MutationError, UserType, VerificationPurpose, errors_of
+from services import accounts
+from services.errors import ServiceError
+
+
+@strawberry.input
+class RegisterInput:
+    phone: str
+    code: str
+    password: str
+    name: str
+    accept_agreement: bool
+
+
+@strawberry.input
+class ResetPasswordInput:
+    phone: str
+    code: str
+    new_password: str
+
+
+@strawberry.input
+class ProfileInput:
+    name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class RequestVerificationCodePayload:
+    sent: bool = False
+    retry_after_seconds: int | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AuthPayload:
+    token: str | None = None
+    user: UserType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class OkPayload:
+    ok: bool = False
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogoutPayload:
+    ok: bool
+
+
+@strawberry.type
+class UpdateProfilePayload:
+    user: UserType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+def _signed_in(ctx: Context, signed: accounts.SignedIn) -> AuthPayload:
+    """The payload of a new session; the rest of this request sees the new person as the viewer."""
+    ctx.user = signed.user
+    ctx._grants = None
+    return AuthPayload(token=signed.token, user=signed.user)  # type: ignore[arg-type]
+
+
+@strawberry.type
+class AccountsQuery:
+    @strawberry.field(description="The signed-in person, or null.")
+    def me(self, info: Info[Context, None]) -> UserType | None:
+        return info.context.user  # type: ignore[return-value]
+
+
+@strawberry.type
+class AccountsMutation:
+    @strawberry.mutation(description="Send a 6-digit code by SMS (rate limited).")
+    async def request_verification_code(
+        self, info: Info[Context, None], phone: str, purpose: VerificationPurpose  # type: ignore[valid-type]
+    ) -> RequestVerificationCodePayload:
+        ctx = info.context
+        try:
+            wait = await accounts.request_code(ctx.runtime, phone, Purpose(purpose), ctx.client_ip)
+        except ServiceError as e:
+            return RequestVerificationCodePayload(retry_after_seconds=e.retry_after, errors=errors_of(e))
+        return RequestVerificationCodePayload(sent=True, retry_after_seconds=wait)
+
+    @strawberry.mutation
+    async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
+        ctx = info.context
+        try:
+            signed = await accounts.register(
+                ctx.runtime,
+                phone=input.phone,
+                code=input.code,
+                password=input.password,
+                name=input.name,
+                accept_agreement=input.accept_agreement,
+                ip=ctx.client_ip,
+                user_agent=ctx.user_agent,
+            )
+        except ServiceError as e:
+            return AuthPayload(errors=errors_of(e))
+        return _signed_in(ctx, signed)
+
+    @strawberry.mutation
+    async def login(self, info: Info[Context, None], phone: str, password: str) -> AuthPayload:
+        ctx = info.context
+        try:
+            signed = await accounts.login(
+                ctx.runtime, phone=phone, password=password, ip=ctx.client_ip,
+                user_agent=ctx.user_agent,
+            )
+        except ServiceError as e:
+            return AuthPayload(errors=errors_of(e))
+        return _signed_in(ctx, signed)
+
+    @strawberry.mutation(description="Set a new password with an SMS code; every session ends.")
+    async def reset_password(self, info: Info[Context, None], input: ResetPasswordInput) -> OkPayload:
+        ctx = info.context
+        try:
+            await accounts.reset_password(
+                ctx.runtime, phone=input.phone, code=input.code, new_password=input.new_password,
+                ip=ctx.client_ip,
+            )
+        except ServiceError as e:
+            return OkPayload(errors=errors_of(e))
+        return OkPayload(ok=True)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Change the password; every session ends (sign in again).",
+    )
+    async def change_password(
+        self, info: Info[Context, None], old_password: str, new_password: str
+    ) -> OkPayload:
+        ctx = info.context
+        assert ctx.user is not None
+        try:
+            await accounts.change_password(
+                ctx.user, old_password=old_password, new_password=new_password, ip=ctx.client_ip
+            )
+        except ServiceError as e:
+            return OkPayload(errors=errors_of(e))
+        return OkPayload(ok=True)
+
+    @strawberry.mutation(description="End this session (a no-op when not signed in).")
+    async def logout(self, info: Info[Context, None]) -> LogoutPayload:
+        session = info.context.session
+        if session is not None:
+            await accounts.logout(session)
+        return LogoutPayload(ok=True)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def update_profile(
+        self, info: Info[Context, None], input: ProfileInput
+    ) -> UpdateProfilePayload:
+        user: User | None = info.context.user
+        assert user is not None
+        changes = {
+            key: value
+            for key, value in (("name", input.name), ("email", input.email))
+            if value is not strawberry.UNSET
+        }
+        try:
+            updated = await accounts.update_profile(user, **changes)
+        except ServiceError as e:
+            return UpdateProfilePayload(errors=errors_of(e))
+        return UpdateProfilePayload(user=updated)  # type: ignore[arg-type]

@@ -1,0 +1,69 @@
+"""The GraphQL schema: the domain mixins of `resolvers` composed into one Query and Mutation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from resolvers.accounts import AccountsMutation, AccountsQuery
+from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
+
+
+@strawberry.type
+class Query(AccountsQuery, OrganizationsQuery):
+    pass
+
+
+@strawberry.type
+class Mutation(AccountsMutation, OrganizationsMutation):
+    pass
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    """Mask errors that came from an exception in our code; keep the ones we raise on purpose
+    (permissions, arguments, limits), which are GraphQLErrors without an original error."""
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+def build_schema(
+    *,
+    mask_errors: bool = False,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 4000,
+) -> strawberry.Schema:
+    extensions: Iterable[SchemaExtension | type[SchemaExtension]] = [
+        ParserCache(maxsize=512),
+        ValidationCache(maxsize=512),
+        QueryDepthLimiter(max_depth=max_depth),
+        MaxAliasesLimiter(max_alias_count=max_aliases),
+        MaxTokensLimiter(max_token_count=max_tokens),
+    ]
+    if mask_errors:
+        extensions = [
+            *extensions,
+            MaskErrors(should_mask_error=_is_unexpected, error_message="服务器内部错误"),
+        ]
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=list(extensions),
+        config=StrawberryConfig(auto_camel_case=True),
+    )
+
+
+def sdl() -> str:
+    """The schema in SDL, as committed in schema.graphql."""
+    return build_schema().as_str() + "\n"

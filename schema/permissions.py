@@ -1,0 +1,37 @@
+"""Declarative field permissions; they fail as top-level errors with an extension code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from schema.context import Context
+from services.permissions import is_national_staff
+
+
+class IsAuthenticated(BasePermission):
+    message = "请先登录"
+    error_extensions = {"code": "UNAUTHENTICATED"}
+
+    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        return info.context.user is not None
+
+
+class IsNationalStaff(BasePermission):
+    message = "仅限主办单位工作人员"
+    error_extensions = {"code": "FORBIDDEN"}
+
+    async def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        return info.context.user is not None and is_national_staff(await info.context.grants())
+
+
+def forbidden(message: str) -> GraphQLError:
+    """A row-scope refusal decided in services, raised as the same top-level error."""
+    return GraphQLError(message, extensions={"code": "FORBIDDEN"})
+
+
+def bad_argument(message: str, code: str = "INVALID_ARGUMENT") -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})

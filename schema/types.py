@@ -1,0 +1,142 @@
+"""GraphQL object types. Roots are ORM rows: plain fields resolve as attributes, relations through
+the request's DataLoaders."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from models import Membership, Organization, Region, User
+from models import enums as model_enums
+from schema.context import Context
+from schema.ids import to_global_id
+from services.errors import ErrorCode as ServiceErrorCode
+from services.errors import ServiceError
+from services.permissions import can_view_private, is_national_staff
+
+RegionLevel = strawberry.enum(model_enums.RegionLevel, name="RegionLevel")
+OrganizationKind = strawberry.enum(model_enums.OrganizationKind, name="OrganizationKind")
+MemberRole = strawberry.enum(model_enums.MemberRole, name="MemberRole")
+VerificationPurpose = strawberry.enum(model_enums.VerificationPurpose, name="VerificationPurpose")
+ErrorCode = strawberry.enum(ServiceErrorCode, name="ErrorCode")
+
+
+@strawberry.type(description="An expected refusal: which input, why (in Chinese), and a code.")
+class MutationError:
+    field: str | None
+    message: str
+    code: ErrorCode  # type: ignore[valid-type]
+
+
+def errors_of(error: ServiceError) -> list[MutationError]:
+    return [MutationError(field=e.field, message=e.message, code=e.code) for e in error.errors]
+
+
+@strawberry.type(name="Region", description="An administrative division (GB/T 2260 code).")
+class RegionType:
+    code: str
+    name: str
+    level: RegionLevel  # type: ignore[valid-type]
+
+    @strawberry.field
+    def parent_code(self, root: strawberry.Parent[Region]) -> str | None:
+        return root.parent_code
+
+
+def _mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+@strawberry.type(name="User")
+class UserType:
+    name: str
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[User]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("User", root.id))
+
+    @strawberry.field(description="The full number for the person and national staff, else masked.")
+    async def phone(self, root: strawberry.Parent[User], info: Info[Context, None]) -> str:
+        if await _sees_person(root, info):
+            return root.phone
+        return _mask_phone(root.phone)
+
+    @strawberry.field(description="Only the person and national staff see it.")
+    async def email(self, root: strawberry.Parent[User], info: Info[Context, None]) -> str | None:
+        return root.email if await _sees_person(root, info) else None
+
+    @strawberry.field
+    async def memberships(
+        self, root: strawberry.Parent[User], info: Info[Context, None]
+    ) -> list[MembershipType]:
+        if not await _sees_person(root, info):
+            return []
+        return await info.context.loaders.memberships_of_user.load(root.id)  # type: ignore[return-value]
+
+
+async def _sees_person(user: User, info: Info[Context, None]) -> bool:
+    viewer = info.context.user
+    if viewer is None:
+        return False
+    return viewer.id == user.id or is_national_staff(await info.context.grants())
+
+
+@strawberry.type(name="Organization", description="A unit (单位) in the supervision tree.")
+class OrganizationType:
+    name: str
+    kind: OrganizationKind  # type: ignore[valid-type]
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Organization]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Organization", root.id))
+
+    @strawberry.field
+    async def region(
+        self, root: strawberry.Parent[Organization], info: Info[Context, None]
+    ) -> RegionType:
+        return await info.context.loaders.region.load(root.region_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The supervising organization above this one.")
+    async def parent(
+        self, root: strawberry.Parent[Organization], info: Info[Context, None]
+    ) -> OrganizationType | None:
+        if root.parent_id is None:
+            return None
+        return await info.context.loaders.organization.load(root.parent_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Visible to the unit's members, its associations and national staff.")
+    async def contact_name(
+        self, root: strawberry.Parent[Organization], info: Info[Context, None]
+    ) -> str | None:
+        return root.contact_name if await _sees_unit(root, info) else None
+
+    @strawberry.field(description="Visible to the unit's members, its associations and national staff.")
+    async def contact_phone(
+        self, root: strawberry.Parent[Organization], info: Info[Context, None]
+    ) -> str | None:
+        return root.contact_phone if await _sees_unit(root, info) else None
+
+    @strawberry.field
+    def address(self, root: strawberry.Parent[Organization]) -> str:
+        return root.address
+
+    @strawberry.field
+    def intro(self, root: strawberry.Parent[Organization]) -> str | None:
+        return root.intro
+
+
+async def _sees_unit(organization: Organization, info: Info[Context, None]) -> bool:
+    if info.context.user is None:
+        return False
+    return can_view_private(await info.context.grants(), organization)
+
+
+@strawberry.type(name="Membership")
+class MembershipType:
+    role: MemberRole  # type: ignore[valid-type]
+
+    @strawberry.field
+    async def organization(
+        self, root: strawberry.Parent[Membership], info: Info[Context, None]
+    ) -> OrganizationType:
+        return await info.context.loaders.organization.load(root.organization_id)  # type: ignore[return-value]

@@ -1,0 +1,71 @@
+"""Expected failures of operations: a machine-readable code, a Chinese message, maybe a field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    INVALID_PHONE = "INVALID_PHONE"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105
+    AGREEMENT_REQUIRED = "AGREEMENT_REQUIRED"
+    PHONE_ALREADY_REGISTERED = "PHONE_ALREADY_REGISTERED"
+    PHONE_NOT_REGISTERED = "PHONE_NOT_REGISTERED"
+    CODE_INVALID = "CODE_INVALID"
+    CODE_EXPIRED = "CODE_EXPIRED"
+    CODE_TOO_MANY_ATTEMPTS = "CODE_TOO_MANY_ATTEMPTS"
+    SMS_FAILED = "SMS_FAILED"
+    RATE_LIMITED = "RATE_LIMITED"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    ACCOUNT_DISABLED = "ACCOUNT_DISABLED"
+    INVALID_REGION = "INVALID_REGION"
+    KIND_NOT_ALLOWED = "KIND_NOT_ALLOWED"
+    NOT_FOUND = "NOT_FOUND"
+    USER_NOT_FOUND = "USER_NOT_FOUND"
+    ALREADY_MEMBER = "ALREADY_MEMBER"
+    AMBIGUOUS_UNIT = "AMBIGUOUS_UNIT"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    code: ErrorCode
+    message: str
+    field: str | None = None
+
+
+class ServiceError(Exception):
+    """Raised by an operation that refuses; carries one or more field errors. Nothing was written."""
+
+    def __init__(self, *errors: FieldError, retry_after: int | None = None) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = list(errors)
+        self.retry_after = retry_after
+
+    @classmethod
+    def of(cls, code: ErrorCode, message: str, field: str | None = None) -> ServiceError:
+        return cls(FieldError(code, message, field))
+
+
+class Collector:
+    """Gathers the field errors of a form, so a person sees all of them at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        self.errors.append(FieldError(code, message, field))
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ServiceError(*self.errors)
+
+
+class PermissionDenied(Exception):
+    """The actor may not do this at all; surfaces as a top-level authorization error."""
+
+    def __init__(self, message: str = "没有权限执行此操作") -> None:
+        super().__init__(message)

@@ -1,0 +1,327 @@
+"""Organizations: unit profiles, the supervision tree, members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models import Membership, Organization, Region, User
+from models.enums import MemberRole, OrganizationKind, RegionLevel
+from services import audit
+from services.clock import now
+from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.passwords import hash_password
+from services.permissions import Grant, can_manage_members, is_national_admin
+from services.regions import check_region, get_region, subtree
+from services.validation import (
+    check_contact_phone,
+    check_mobile,
+    check_password,
+    check_text,
+    normalize_phone,
+)
+
+# Kinds a person may give the unit they register themselves. Supervising bodies (ministries,
+# societies, associations, the organizer) are created by national staff: a self-made "provincial
+# association" would otherwise become reviewer of a province.
+SELF_REGISTERED_KINDS = frozenset(
+    {
+        OrganizationKind.COUNTY_ASSOCIATION,
+        OrganizationKind.SCHOOL,
+        OrganizationKind.RESEARCH_INSTITUTE,
+        OrganizationKind.ENTERPRISE,
+        OrganizationKind.VENUE,
+        OrganizationKind.MEDIA,
+        OrganizationKind.OTHER,
+    }
+)
+
+
+@dataclass(frozen=True)
+class UnitProfile:
+    name: str
+    kind: OrganizationKind
+    region_code: str
+    contact_name: str
+    contact_phone: str
+    address: str
+    intro: str | None = None
+
+
+async def _validate_profile(profile: UnitProfile) -> tuple[dict[str, object], Region]:
+    errors = Collector()
+    fields: dict[str, object] = {
+        "name": check_text(errors, profile.name, "name", "单位名称", min_length=2, max_length=100),
+        "contact_name": check_text(
+            errors, profile.contact_name, "contactName", "填报人姓名", max_length=50
+        ),
+        "contact_phone": check_contact_phone(errors, profile.contact_phone),
+        "address": check_text(errors, profile.address, "address", "单位地址", max_length=200),
+        "intro": check_text(
+            errors, profile.intro, "intro", "单位简介", max_length=2000, required=False,
+            multiline=True,
+        )
+        or None,
+    }
+    region = await check_region(errors, profile.region_code)
+    errors.raise_if_any()
+    assert region is not None
+    return fields, region
+
+
+async def supervising_association(region: Region) -> Organization | None:
+    """The association a unit in `region` belongs under: its prefecture's, else its province's."""
+    if region.prefecture_code:
+        municipal = await Organization.filter(
+            kind=OrganizationKind.MUNICIPAL_ASSOCIATION, region_id=region.prefecture_code
+        ).first()
+        if municipal:
+            return municipal
+    return await Organization.filter(
+        kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id=region.province_code
+    ).first()
+
+
+def _placement(region: Region) -> dict[str, object]:
+    return {
+        "region_id": region.code,
+        "province_code": region.province_code,
+        "prefecture_code": region.prefecture_code,
+    }
+
+
+async def save_unit_profile(
+    user: User,
+    grants: list[Grant],
+    profile: UnitProfile,
+    *,
+    organization_id: int | None = None,
+    ip: str | None = None,
+) -> Organization:
+    """Create the caller's unit on first use (the caller becomes its ADMIN) or update it."""
+    fields, region = await _validate_profile(profile)
+    if organization_id is not None:
+        target = await Organization.get_or_none(id=organization_id)
+        if target is None:
+            raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+        if not can_manage_members(grants, target):
+            raise PermissionDenied("只有本单位管理员可以修改单位信息")
+    else:
+        own = {g.organization_id for g in grants if g.role is MemberRole.ADMIN}
+        if len(own) > 1:
+            raise ServiceError.of(
+                ErrorCode.AMBIGUOUS_UNIT, "您管理多个单位，请指定要修改的单位", "organizationId"
+            )
+        target = await Organization.get(id=own.pop()) if own else None
+
+    if target is None:
+        return await _create_unit(user, fields, region, profile.kind, ip)
+    return await _update_unit(user, grants, target, fields, region, profile.kind, ip)
+
+
+async def _create_unit(
+    user: User, fields: dict[str, object], region: Region, kind: OrganizationKind, ip: str | None
+) -> Organization:
+    if kind not in SELF_REGISTERED_KINDS:
+        raise ServiceError.of(
+            ErrorCode.KIND_NOT_ALLOWED, "归口管理单位由主办单位设立，不能自行注册", "kind"
+        )
+    parent = await supervising_association(region)
+    async with in_transaction():
+        organization = await Organization.create(
+            kind=kind, parent_id=parent.id if parent else None, **fields, **_placement(region)
+        )
+        await Membership.create(user=user, organization=organization, role=MemberRole.ADMIN)
+        await audit.record("unit_created", actor=user, target=organization, ip=ip)
+        await audit.record(
+            "membership_added", actor=user, target=organization, ip=ip, user_id=user.id,
+            role=MemberRole.ADMIN.value,
+        )
+    return organization
+
+
+async def _update_unit(
+    user: User,
+    grants: list[Grant],
+    organization: Organization,
+    fields: dict[str, object],
+    region: Region,
+    kind: OrganizationKind,
+    ip: str | None,
+) -> Organization:
+    supervisory = organization.kind not in SELF_REGISTERED_KINDS
+    if supervisory and kind is not organization.kind:
+        raise ServiceError.of(ErrorCode.KIND_NOT_ALLOWED, "归口管理单位的类别不能修改", "kind")
+    if not supervisory and kind not in SELF_REGISTERED_KINDS:
+        raise ServiceError.of(
+            ErrorCode.KIND_NOT_ALLOWED, "归口管理单位由主办单位设立，不能自行变更为该类别", "kind"
+        )
+    changes = dict(fields, kind=kind)
+    if region.code != organization.region_id:
+        if supervisory and not is_national_admin(grants):
+            raise ServiceError.of(
+                ErrorCode.INVALID_REGION, "归口管理单位的所在地区不能自行修改", "regionCode"
+            )
+        changes.update(_placement(region))
+        if not supervisory:
+            parent = await supervising_association(region)
+            changes["parent_id"] = parent.id if parent else None
+    changed = sorted(k for k, v in changes.items() if getattr(organization, k) != v)
+    async with in_transaction():
+        await Organization.filter(id=organization.id).update(**changes)
+        await audit.record("unit_updated", actor=user, target=organization, ip=ip, fields=changed)
+    return await Organization.get(id=organization.id)
+
+
+async def search_supervising_units(
+    kind: OrganizationKind, search: str | None, region_code: str | None
+) -> QuerySet[Organization]:
+    query = Organization.filter(kind=kind)
+    if region_code:
+        region = await get_region(region_code)
+        if region is None:
+            raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
+        query = query.filter(subtree(region))
+    text = (search or "").strip()
+    if len(text) > 50:
+        raise ServiceError.of(ErrorCode.INVALID, "搜索词不能超过50个字符", "search")
+    if text:
+        query = query.filter(name__icontains=text)
+    return query
+
+
+async def add_member(
+    actor: User,
+    grants: list[Grant],
+    organization_id: int,
+    phone: str,
+    role: MemberRole,
+    *,
+    ip: str | None = None,
+) -> Membership:
+    organization = await Organization.get_or_none(id=organization_id)
+    if organization is None:
+        raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+    if not can_manage_members(grants, organization):
+        raise PermissionDenied("只有本单位管理员可以添加成员")
+    person = await User.get_or_none(phone=normalize_phone(phone))
+    if person is None:
+        raise ServiceError.of(
+            ErrorCode.USER_NOT_FOUND, "该手机号尚未注册，请对方先注册账号", "phone"
+        )
+    try:
+        async with in_transaction():
+            membership = await Membership.create(
+                user=person, organization=organization, role=role
+            )
+            await audit.record(
+                "membership_added", actor=actor, target=organization, ip=ip, user_id=person.id,
+                role=role.value,
+            )
+    except IntegrityError as exc:
+        raise ServiceError.of(ErrorCode.ALREADY_MEMBER, "该成员已拥有此角色", "role") from exc
+    return membership
+
+
+# ---------------------------------------------------------------- reference organizations
+
+NATIONAL_ORGANIZER = "中国科学技术协会"
+BEIJING = "110000"
+MINISTRIES = [
+    "教育部", "科学技术部", "工业和信息化部", "自然资源部", "生态环境部", "水利部", "农业农村部",
+    "国家卫生健康委员会", "应急管理部", "中国科学院", "中国工程院", "中国气象局", "中国地震局",
+    "国家林业和草原局", "国家航天局", "国家疾病预防控制局",
+]
+NATIONAL_SOCIETIES = [
+    "中国数学会", "中国物理学会", "中国化学会", "中国天文学会", "中国气象学会", "中国地质学会",
+    "中国地理学会", "中国动物学会", "中国植物学会", "中国营养学会", "中华医学会", "中国药学会",
+    "中国农学会", "中国林学会", "中国水利学会", "中国电子学会", "中国计算机学会", "中国自动化学会",
+    "中国航空学会", "中国宇航学会", "中国环境科学学会", "中国心理学会", "中国机械工程学会",
+    "中国汽车工程学会", "中国土木工程学会", "中国科普作家协会", "中国科技新闻学会",
+    "中国青少年科技辅导员协会", "中国图书馆学会", "中国消防协会", "中国防痨协会", "中国抗癌协会",
+]
+# Provinces without a science association on the platform's supervision tree.
+NO_ASSOCIATION = {"710000", "810000", "820000"}
+
+
+async def sync_reference_organizations() -> int:
+    """The organizer, ministries, national societies, and one association per province and
+    prefecture. Idempotent (matched on kind and name); returns how many were created."""
+    existing = {
+        (o.kind, o.name): o
+        for o in await Organization.filter(kind__not_in=list(SELF_REGISTERED_KINDS))
+    }
+    created = 0
+
+    async def ensure(kind: OrganizationKind, name: str, region: Region,
+                     parent: Organization | None) -> Organization:
+        nonlocal created
+        if (kind, name) in existing:
+            return existing[(kind, name)]
+        org = await Organization.create(
+            kind=kind, name=name, parent_id=parent.id if parent else None, **_placement(region)
+        )
+        existing[(kind, name)] = org
+        created += 1
+        return org
+
+    regions = {r.code: r for r in await Region.all()}
+    beijing = regions[BEIJING]
+    async with in_transaction():
+        organizer = await ensure(OrganizationKind.NATIONAL_ORGANIZER, NATIONAL_ORGANIZER, beijing,
+                                 None)
+        for name in MINISTRIES:
+            await ensure(OrganizationKind.MINISTRY, name, beijing, organizer)
+        for name in NATIONAL_SOCIETIES:
+            await ensure(OrganizationKind.NATIONAL_SOCIETY, name, beijing, organizer)
+        provincial: dict[str, Organization] = {}
+        for region in regions.values():
+            if region.level is RegionLevel.PROVINCE and region.code not in NO_ASSOCIATION:
+                provincial[region.code] = await ensure(
+                    OrganizationKind.PROVINCIAL_ASSOCIATION, f"{region.name}科学技术协会", region,
+                    organizer,
+                )
+        for region in regions.values():
+            if region.level is RegionLevel.PREFECTURE and region.province_code in provincial:
+                await ensure(
+                    OrganizationKind.MUNICIPAL_ASSOCIATION, f"{region.name}科学技术协会", region,
+                    provincial[region.province_code],
+                )
+    return created
+
+
+async def national_organizer() -> Organization:
+    return await Organization.get(kind=OrganizationKind.NATIONAL_ORGANIZER)
+
+
+async def create_national_admin(phone: str, password: str, name: str) -> User:
+    """Create (or update) a person and make them ADMIN of the national organizer."""
+    errors = Collector()
+    phone = check_mobile(errors, phone)
+    check_password(errors, password)
+    name = check_text(errors, name, "name", "姓名", max_length=50)
+    errors.raise_if_any()
+    organizer = await national_organizer()
+    password_hash = await hash_password(password)
+    moment = now()
+    async with in_transaction():
+        user = await User.get_or_none(phone=phone)
+        if user is None:
+            user = await User.create(
+                phone=phone, name=name, password_hash=password_hash,
+                agreement_accepted_at=moment, password_changed_at=moment,
+            )
+        else:
+            await User.filter(id=user.id).update(
+                name=name, password_hash=password_hash, password_changed_at=moment
+            )
+        _, created = await Membership.get_or_create(
+            user=user, organization=organizer, role=MemberRole.ADMIN
+        )
+        if created:
+            await audit.record("membership_added", actor=None, target=organizer, user_id=user.id,
+                               role=MemberRole.ADMIN.value, via="create-admin")
+    return user

@@ -1,0 +1,80 @@
+"""Row-scope predicates: who may see or change which organization's data.
+
+Resolvers declare coarse permissions on fields; these decide for a given row. They take the actor's
+memberships (loaded once per request by the caller) so that a list costs no extra queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from models import Membership, Organization, User
+from models.enums import MemberRole, OrganizationKind
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One membership, flattened with what the predicates need of its organization."""
+
+    organization_id: int
+    role: MemberRole
+    kind: OrganizationKind
+    province_code: str
+    prefecture_code: str | None
+
+
+async def grants_of(user: User | None) -> list[Grant]:
+    if user is None:
+        return []
+    rows = await Membership.filter(user_id=user.id).select_related("organization")
+    return [
+        Grant(
+            m.organization_id,
+            m.role,
+            m.organization.kind,
+            m.organization.province_code,
+            m.organization.prefecture_code,
+        )
+        for m in rows
+    ]
+
+
+def is_national_staff(grants: Iterable[Grant]) -> bool:
+    return any(g.kind is OrganizationKind.NATIONAL_ORGANIZER for g in grants)
+
+
+def is_national_admin(grants: Iterable[Grant]) -> bool:
+    return any(
+        g.kind is OrganizationKind.NATIONAL_ORGANIZER and g.role is MemberRole.ADMIN for g in grants
+    )
+
+
+def is_admin_of(grants: Iterable[Grant], organization_id: int) -> bool:
+    return any(g.organization_id == organization_id and g.role is MemberRole.ADMIN for g in grants)
+
+
+def can_manage_members(grants: list[Grant], organization: Organization) -> bool:
+    return is_admin_of(grants, organization.id) or is_national_admin(grants)
+
+
+def supervises_region(grant: Grant, organization: Organization) -> bool:
+    """A reviewer or admin of an association oversees the units in its province or prefecture."""
+    if grant.role not in (MemberRole.REVIEWER, MemberRole.ADMIN):
+        return False
+    if grant.kind is OrganizationKind.PROVINCIAL_ASSOCIATION:
+        return grant.province_code == organization.province_code
+    if grant.kind is OrganizationKind.MUNICIPAL_ASSOCIATION:
+        return grant.prefecture_code is not None and (
+            grant.prefecture_code == organization.prefecture_code
+        )
+    return False
+
+
+def can_view_private(grants: list[Grant], organization: Organization) -> bool:
+    """Contact details of a unit: its members, the associations over it, and national staff."""
+    return (
+        is_national_staff(grants)
+        or any(g.organization_id == organization.id for g in grants)
+        or any(supervises_region(g, organization) for g in grants)
+    )

@@ -1,0 +1,33 @@
+"""What operations need besides the database: settings, the rate limiter, the SMS backend.
+
+Built once per process by the wiring package and handed to operations explicitly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kepuri.settings import Settings
+from services.ratelimit import Limiter
+from services.sms import SmsBackend, make_backend
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    limiter: Limiter
+    sms: SmsBackend
+
+    @classmethod
+    def build(cls, settings: Settings, limits_uri: str) -> Runtime:
+        return cls(
+            settings=settings,
+            limiter=Limiter(limits_uri),
+            sms=make_backend(
+                settings.sms_backend,
+                outbox=settings.sms_outbox,
+                url=settings.sms_http_url,
+                key=settings.sms_http_key,
+                timeout=settings.sms_http_timeout,
+            ),
+        )

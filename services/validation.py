@@ -1,0 +1,89 @@
+"""Field validation shared by the operations: phones, passwords, names, emails, free text."""
+
+from __future__ import annotations
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+
+from services.errors import Collector, ErrorCode
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+_SPACES = re.compile(r"[\s\u3000]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def normalize_phone(raw: str) -> str:
+    """Strip spaces, dashes and a +86/86 prefix from a mainland mobile number."""
+    phone = re.sub(r"[\s-]", "", raw or "")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    elif phone.startswith("86") and len(phone) == 13:
+        phone = phone[2:]
+    return phone
+
+
+def check_mobile(errors: Collector, raw: str, field: str = "phone") -> str:
+    phone = normalize_phone(raw)
+    if not MOBILE.match(phone):
+        errors.add(ErrorCode.INVALID_PHONE, "请输入有效的11位中国大陆手机号码", field)
+    return phone
+
+
+def check_contact_phone(errors: Collector, raw: str, field: str = "contactPhone") -> str:
+    """A mobile number or a landline with area code (028-12345678)."""
+    phone = (raw or "").strip().replace(" ", "")
+    mobile = normalize_phone(phone)
+    if MOBILE.match(mobile):
+        return mobile
+    if not LANDLINE.match(phone):
+        errors.add(
+            ErrorCode.INVALID_PHONE, "请输入有效的手机号码或带区号的固定电话（如028-12345678）", field
+        )
+    return phone
+
+
+def check_password(errors: Collector, password: str, field: str = "password") -> None:
+    if len(password) < 8 or len(password) > 128:
+        errors.add(ErrorCode.WEAK_PASSWORD, "密码长度须为8至128个字符", field)
+    elif not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
+        errors.add(ErrorCode.WEAK_PASSWORD, "密码须同时包含字母和数字", field)
+
+
+def clean_text(value: str | None) -> str:
+    """Trim, drop control characters and fold runs of white space into one space."""
+    return _SPACES.sub(" ", _CONTROL.sub("", value or "")).strip()
+
+
+def check_text(
+    errors: Collector,
+    value: str | None,
+    field: str,
+    label: str,
+    *,
+    max_length: int,
+    min_length: int = 1,
+    required: bool = True,
+    multiline: bool = False,
+) -> str:
+    text = (_CONTROL.sub("", value or "").strip()) if multiline else clean_text(value)
+    if not text:
+        if required:
+            errors.add(ErrorCode.REQUIRED, f"请填写{label}", field)
+        return text
+    if len(text) < min_length or len(text) > max_length:
+        errors.add(ErrorCode.INVALID, f"{label}长度须为{min_length}至{max_length}个字符", field)
+    return text
+
+
+def check_email(errors: Collector, value: str, field: str = "email") -> str | None:
+    """An empty value means "no address"; otherwise a syntactically valid, normalized address."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        errors.add(ErrorCode.INVALID_EMAIL, "请输入有效的电子邮箱地址", field)
+        return None

@@ -1,0 +1,1 @@
+"""Background jobs on arq. Jobs take IDs, never ORM objects, and call `services`."""

@@ -1,0 +1,54 @@
+"""The arq worker: its functions, cron jobs and lifecycle.
+
+`kepuri worker` runs it as a process of its own (production); in the default development setup
+`kepuri serve` runs the same worker inside the API process, sharing its database connections.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from arq import cron
+from arq.connections import ArqRedis
+from arq.worker import Worker
+
+from kepuri.queue import QUEUE_NAME
+from kepuri.settings import Settings
+from services import maintenance
+
+log = structlog.get_logger(__name__)
+
+
+async def purge_expired(ctx: dict[str, Any]) -> dict[str, int]:
+    result = await maintenance.purge_expired()
+    log.info("purged_expired", **result)
+    return result
+
+
+FUNCTIONS = [purge_expired]
+CRON_JOBS = [cron(purge_expired, minute={17}, unique=True, run_at_startup=False)]
+
+
+def build_worker(
+    settings: Settings,
+    redis: ArqRedis,
+    *,
+    with_cron: bool = True,
+    burst: bool = False,
+    handle_signals: bool = False,
+    **options: Any,
+) -> Worker:
+    """A worker on `redis`; the caller owns the database connections (and their context)."""
+    return Worker(
+        functions=FUNCTIONS,  # type: ignore[arg-type]
+        cron_jobs=CRON_JOBS if with_cron else None,
+        redis_pool=redis,
+        queue_name=QUEUE_NAME,
+        handle_signals=handle_signals,
+        burst=burst,
+        max_tries=5,
+        job_timeout=300,
+        keep_result=3600,
+        **options,
+    )
