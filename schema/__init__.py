@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
@@ -44,22 +44,22 @@ def build_schema(
     max_aliases: int = 30,
     max_tokens: int = 4000,
 ) -> strawberry.Schema:
-    extensions: Iterable[SchemaExtension | type[SchemaExtension]] = [
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
-        QueryDepthLimiter(max_depth=max_depth),
-        MaxAliasesLimiter(max_alias_count=max_aliases),
-        MaxTokensLimiter(max_token_count=max_tokens),
+    # Factories, so that each request gets fresh extension instances.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
     ]
     if mask_errors:
-        extensions = [
-            *extensions,
-            MaskErrors(should_mask_error=_is_unexpected, error_message="服务器内部错误"),
-        ]
+        extensions.append(
+            lambda: MaskErrors(should_mask_error=_is_unexpected, error_message="服务器内部错误")
+        )
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        extensions=list(extensions),
+        extensions=extensions,  # type: ignore[arg-type]
         config=StrawberryConfig(auto_camel_case=True),
     )
 

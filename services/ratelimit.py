@@ -16,9 +16,9 @@ from services.errors import ErrorCode, FieldError, ServiceError
 
 
 def _wait_message(seconds: int) -> str:
-    if seconds >= 3600:
+    if seconds > 7200:
         return f"请求过于频繁，请在{math.ceil(seconds / 3600)}小时后重试"
-    if seconds >= 60:
+    if seconds > 120:
         return f"请求过于频繁，请在{math.ceil(seconds / 60)}分钟后重试"
     return f"请求过于频繁，请在{seconds}秒后重试"
 

