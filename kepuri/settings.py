@@ -165,6 +165,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             values[attr] = parse(raw)  # type: ignore[operator]
         except (ValueError, SettingsError) as exc:
             raise SettingsError(f"{name}: {exc}") from exc
+    if values.get("env") == "production" and "run_worker_in_process" not in values:
+        values["run_worker_in_process"] = False  # production runs `kepuri worker` apart
     if "public_base_url" not in values and ("host" in values or "port" in values):
         host = values.get("host", Settings.host)
         port = values.get("port", Settings.port)

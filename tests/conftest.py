@@ -52,6 +52,17 @@ async def recreate_postgres_database(url: str) -> None:
         await admin.close()
 
 
+async def drop_postgres_database(url: str) -> None:
+    import asyncpg
+
+    parsed = urlparse(normalize_db_url(url).replace("postgres://", "postgresql://", 1))
+    admin = await asyncpg.connect(urlunparse(parsed._replace(path="/postgres")))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 def with_database_suffix(url: str, suffix: str) -> str:
     parsed = urlparse(url)
     return urlunparse(parsed._replace(path=parsed.path + suffix))
@@ -103,6 +114,8 @@ async def app(base_settings: Settings) -> AsyncIterator[Starlette]:
             await Organization.all().order_by("-id").first().values_list("id", flat=True)
         )
         yield application
+    if base_settings.database_url.startswith("postgres"):
+        await drop_postgres_database(base_settings.database_url)
 
 
 async def _clean_database(keep_organizations_up_to: int) -> None:

@@ -1,0 +1,131 @@
+"""The two-command path for real: `kepuri migrate`, `seed-demo`, `create-admin` and `serve` as
+processes, then a newcomer's first steps over HTTP against the served API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import (
+    drop_postgres_database,
+    recreate_postgres_database,
+    with_database_suffix,
+    with_redis_db,
+)
+
+KEPURI = [sys.executable, "-m", "kepuri.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def gql(base: str, query: str, variables: dict | None = None, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(f"{base}/graphql", json={"query": query, "variables": variables or {}},
+                          headers=headers, timeout=10)
+    response.raise_for_status()
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+@pytest.fixture
+async def served(tmp_path: Path, backend: dict[str, str]):
+    env = {
+        **os.environ,
+        "KEPURI_VAR_DIR": str(tmp_path / "var"),
+        "SMS_OUTBOX": str(tmp_path / "sms.jsonl"),
+        "PORT": str(free_port()),
+        "LOG_FORMAT": "json",
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+    }
+    if backend["database_url"]:
+        env["DATABASE_URL"] = with_database_suffix(backend["database_url"], "_e2e")
+        await recreate_postgres_database(env["DATABASE_URL"])
+    if backend["redis_url"]:
+        env["REDIS_URL"] = with_redis_db(backend["redis_url"], 1)
+    for command in (["migrate"], ["seed-demo"],
+                    ["create-admin", "--phone", "13700000000", "--password", "Admin2026pw",
+                     "--name", "值班管理员"]):
+        done = subprocess.run(KEPURI + command, env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+    server = subprocess.Popen(KEPURI + ["serve"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not become ready")
+        yield base, tmp_path, env
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+        if backend["database_url"]:
+            await drop_postgres_database(env["DATABASE_URL"])
+    # uvicorn re-raises the SIGTERM it handled, after a clean shutdown
+    assert server.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete" in output
+    if not backend["redis_url"]:  # the server stopped the embedded Redis it started
+        assert not (tmp_path / "var" / "redis.sock").exists()
+        assert "embedded_redis_stopped" in output
+
+
+async def test_a_newcomer_registers_files_a_unit_and_finds_supervisors(served):
+    base, tmp_path, env = served
+
+    page = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"}, timeout=5)
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+    sent = gql(base, 'mutation { requestVerificationCode(phone: "13912345678", purpose: REGISTER)'
+                     " { sent errors { code } } }")
+    assert sent["requestVerificationCode"] == {"sent": True, "errors": []}
+    code = json.loads((tmp_path / "sms.jsonl").read_text().splitlines()[-1])["code"]
+    registered = gql(base, """mutation($input: RegisterInput!) { register(input: $input) {
+        token user { id name } errors { code } } }""", {"input": {
+        "phone": "13912345678", "code": code, "password": "Kepuri2026x", "name": "新用户",
+        "acceptAgreement": True}})["register"]
+    assert registered["errors"] == []
+
+    login = gql(base, 'mutation { login(phone: "13912345678", password: "Kepuri2026x") '
+                      "{ token errors { code } } }")["login"]
+    token = login["token"]
+    me = gql(base, "{ me { name phone } }", token=token)["me"]
+    assert me == {"name": "新用户", "phone": "13912345678"}
+
+    saved = gql(base, """mutation($input: UnitProfileInput!) { saveUnitProfile(input: $input) {
+        organization { name region { name } } errors { code } } }""", {"input": {
+        "name": "西宁市第一中学", "kind": "SCHOOL", "regionCode": "630102", "contactName": "马老师",
+        "contactPhone": "13912345678", "address": "西宁市城东区1号"}}, token=token)
+    assert saved["saveUnitProfile"] == {
+        "organization": {"name": "西宁市第一中学", "region": {"name": "城东区"}}, "errors": []
+    }
+
+    units = gql(base, '{ supervisingUnits(kind: PROVINCIAL_ASSOCIATION, search: "青海") '
+                      "{ edges { node { name } } totalCount } }")["supervisingUnits"]
+    assert units == {"edges": [{"node": {"name": "青海省科学技术协会"}}], "totalCount": 1}
+
+    for phone, password in (("13800000001", "Kepuri2026"), ("13700000000", "Admin2026pw")):
+        admin = gql(base, f'mutation {{ login(phone: "{phone}", password: "{password}") '
+                          "{ token user { memberships { role organization { kind } } } } }")
+        memberships = admin["login"]["user"]["memberships"]
+        assert {"role": "ADMIN", "organization": {"kind": "NATIONAL_ORGANIZER"}} in memberships

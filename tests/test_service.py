@@ -1,0 +1,233 @@
+"""The running service: health, limits, error masking, settings, the worker, SMS backends, the
+embedded Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from arq.connections import ArqRedis
+
+from kepuri.queue import enqueue, open_queue
+from kepuri.redis import EmbeddedRedis
+from kepuri.settings import DEV_SECRET, Settings, SettingsError, load_settings, parse_clock_offset
+from models import Session, VerificationCode
+from schema import build_schema
+from services.clock import clock
+from services.sms import HttpSms, SmsError
+from tests.conftest import Api
+from tests.factories import person
+from workers.main import build_worker
+
+
+async def get(app, path: str) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://testserver") as client:
+        return await client.get(path)
+
+
+async def test_healthz_and_readyz(app):
+    health = await get(app, "/healthz")
+    ready = await get(app, "/readyz")
+
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (ready.status_code, ready.json()) == (
+        200, {"status": "ok", "database": "ok", "redis": "ok"}
+    )
+    assert health.headers["x-request-id"]
+
+
+async def test_readyz_fails_when_redis_is_away(app, tmp_path):
+    real = app.state.redis
+    app.state.redis = aioredis.Redis(unix_socket_path=str(tmp_path / "nothing.sock"))
+    try:
+        ready = await get(app, "/readyz")
+    finally:
+        await app.state.redis.aclose()
+        app.state.redis = real
+
+    assert ready.status_code == 503
+    assert ready.json()["redis"] != "ok"
+    assert ready.json()["database"] == "ok"
+
+
+async def test_deep_queries_are_refused(api: Api):
+    deep = "{ me { memberships { organization { " + "parent { " * 12 + "name" + " }" * 15 + " }"
+
+    body = await api.post(deep)
+
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+
+
+async def test_many_aliases_are_refused(api: Api):
+    query = "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(31)) + " }"
+
+    body = await api.post(query)
+
+    assert "aliases" in body["errors"][0]["message"]
+
+
+async def test_production_masks_unexpected_errors_but_not_refusals(api: Api, monkeypatch):
+    import resolvers.organizations as module
+
+    async def broken(parent_code):
+        raise RuntimeError("SELECT secret FROM somewhere")
+
+    monkeypatch.setattr(module, "children_of", broken)
+    schema = build_schema(mask_errors=True)
+
+    crashed = await schema.execute("{ regions { code } }")
+    refused = await schema.execute(
+        'mutation { changePassword(oldPassword: "a", newPassword: "b") { ok } }',
+        context_value=type("Ctx", (), {"user": None})(),
+    )
+
+    assert crashed.errors[0].message == "服务器内部错误"
+    assert "secret" not in str(crashed.errors[0].formatted)
+    assert refused.errors[0].message == "请先登录"
+
+
+def test_production_refuses_the_default_secret():
+    env = {"KEPURI_ENV": "production", "DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x",
+           "SMS_BACKEND": "http", "SMS_HTTP_URL": "https://sms.example/send"}
+
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings(env)
+    with pytest.raises(SettingsError, match="SECRET_KEY"):
+        load_settings({**env, "SECRET_KEY": "short"})
+    with pytest.raises(SettingsError, match="CLOCK_OFFSET"):
+        load_settings({**env, "SECRET_KEY": "s" * 40, "KEPURI_CLOCK_OFFSET": "+3d"})
+    with pytest.raises(SettingsError, match="SMS"):
+        load_settings({**env, "SECRET_KEY": "s" * 40, "SMS_BACKEND": "console"})
+    assert load_settings({**env, "SECRET_KEY": "s" * 40}).production
+
+
+def test_development_defaults_are_safe_to_start():
+    settings = load_settings({})
+
+    assert settings.secret_key == DEV_SECRET
+    assert settings.db_url == "sqlite://var/kepuri.sqlite3"
+    assert settings.redis_url == ""
+    assert settings.public_base_url == "http://127.0.0.1:8000"
+    assert load_settings({"PORT": "9000"}).public_base_url == "http://127.0.0.1:9000"
+
+
+@pytest.mark.parametrize(
+    ("text", "delta"),
+    [("+12d", timedelta(days=12)), ("-3h", timedelta(hours=-3)), ("+30m", timedelta(minutes=30)),
+     ("", timedelta(0))],
+)
+def test_clock_offsets(text, delta):
+    assert parse_clock_offset(text) == delta
+
+
+@pytest.mark.parametrize("env", [{"PORT": "eighty"}, {"KEPURI_CLOCK_OFFSET": "12 days"},
+                                 {"KEPURI_WORKER_IN_PROCESS": "maybe"}, {"SMS_BACKEND": "pigeon"}])
+def test_bad_settings_are_refused_with_their_name(env):
+    with pytest.raises(SettingsError):
+        load_settings(env)
+
+
+async def test_a_real_worker_runs_the_purge_job_once(app, base_settings: Settings, api: Api):
+    fresh = await person(api, "13912345678")
+    await person(api, "13912345679")
+    await Session.exclude(token_hash="").update(expires_at=clock.now() - timedelta(days=8))
+    await Session.filter(user_id=fresh.user.id).update(expires_at=clock.now() + timedelta(days=1))
+    await VerificationCode.create(phone="13912345678", purpose="REGISTER", code_hash="x",
+                                  expires_at=clock.now())
+    await VerificationCode.filter().update(created_at=clock.now() - timedelta(days=2))
+    queue: ArqRedis = await open_queue(base_settings)
+    try:
+        first = await enqueue(queue, "purge_expired", job_id="purge-test")
+        duplicate = await enqueue(queue, "purge_expired", job_id="purge-test")
+        worker = build_worker(base_settings, await open_queue(base_settings), with_cron=False,
+                              burst=True, poll_delay=0.05)
+        await worker.async_run()
+        await worker.close()
+        result = await first.result(timeout=5)
+    finally:
+        await queue.aclose()
+
+    assert duplicate is None
+    assert result == {"sessions": 1, "codes": 1}
+    assert await Session.all().count() == 1
+    assert await VerificationCode.all().count() == 0
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    received: list[dict] = []
+    status = 200
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append({"auth": self.headers["Authorization"], "body": json.loads(body)})
+        self.send_response(self.status)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def gateway():
+    server = HTTPServer(("127.0.0.1", 0), _Gateway)
+    _Gateway.received = []
+    _Gateway.status = 200
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/send", _Gateway
+    server.shutdown()
+
+
+async def test_the_http_sms_backend_posts_to_the_gateway(gateway):
+    url, handler = gateway
+
+    await HttpSms(url, "key-123", timeout=2).send("13912345678", "验证码123456")
+
+    assert handler.received == [{"auth": "Bearer key-123",
+                                 "body": {"phone": "13912345678", "text": "验证码123456"}}]
+
+
+async def test_a_failing_gateway_is_a_clear_error_and_stores_no_code(gateway, app, api):
+    url, handler = gateway
+    handler.status = 503
+    real = app.state.runtime.sms
+    app.state.runtime.sms = HttpSms(url, "key", timeout=2)
+    try:
+        body = await api.data(
+            'mutation { requestVerificationCode(phone: "13912345678", purpose: REGISTER) '
+            "{ sent errors { code message } } }"
+        )
+    finally:
+        app.state.runtime.sms = real
+
+    assert body["requestVerificationCode"]["errors"][0]["code"] == "SMS_FAILED"
+    assert await VerificationCode.all().count() == 0
+    with pytest.raises(SmsError):
+        await HttpSms("http://127.0.0.1:9/none", "key", timeout=1).send("13912345678", "x")
+
+
+async def test_the_embedded_redis_is_shared_and_a_stale_socket_replaced(tmp_path: Path):
+    first = EmbeddedRedis(tmp_path)
+    assert await asyncio.to_thread(first.start) is True
+    try:
+        second = EmbeddedRedis(tmp_path)
+        assert await asyncio.to_thread(second.start) is False  # found the live one
+        client = aioredis.Redis(unix_socket_path=str(first.socket_path))
+        assert await client.ping()
+        await client.aclose()
+    finally:
+        first.stop()
+    assert not first.socket_path.exists()
+
+    first.socket_path.write_text("stale")
+    third = EmbeddedRedis(tmp_path)
+    assert await asyncio.to_thread(third.start) is True
+    third.stop()
