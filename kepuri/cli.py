@@ -39,8 +39,9 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
     embedded = ensure_redis(settings)
     try:
         async with database(settings):
-            worker = build_worker(settings, await open_queue(settings), burst=args.burst,
-                                  handle_signals=True)
+            worker = build_worker(
+                settings, await open_queue(settings), burst=args.burst, handle_signals=True
+            )
             try:
                 await worker.async_run()
             finally:
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     result = HANDLERS[args.command](settings, args)
     if asyncio.iscoroutine(result):
         result = asyncio.run(result)
-    return int(result)  # type: ignore[arg-type]
+    return int(result)
 
 
 if __name__ == "__main__":

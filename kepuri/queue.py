@@ -18,8 +18,9 @@ async def open_queue(settings: Settings) -> ArqRedis:
     return await create_pool(arq_settings(settings), default_queue_name=QUEUE_NAME)
 
 
-async def enqueue(queue: ArqRedis, function: str, *args: Any, job_id: str | None = None,
-                  **kwargs: Any) -> Job | None:
+async def enqueue(
+    queue: ArqRedis, function: str, *args: Any, job_id: str | None = None, **kwargs: Any
+) -> Job | None:
     """Enqueue a job; with `job_id` a duplicate is ignored while queued or while its result is
     kept (returns None then)."""
     return await queue.enqueue_job(function, *args, _job_id=job_id, **kwargs)

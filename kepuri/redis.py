@@ -7,7 +7,6 @@ removed and a new server started. The process that started the server stops it o
 
 from __future__ import annotations
 
-
 import socket
 import subprocess
 import time
@@ -49,7 +48,7 @@ class EmbeddedRedis:
         return self.directory / "redis.sock"
 
     def start(self, timeout: float = 10.0) -> bool:
-        """Start the server unless one already answers on the socket; True if this call started it."""
+        """Start the server unless one answers on the socket (True: this call started it)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if _socket_answers(self.socket_path):
             return False

@@ -51,7 +51,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
 
     session_ttl: timedelta = timedelta(days=30)
-    password_hash_profile: str = "RFC_9106_LOW_MEMORY"
+    password_hash_profile: str = "RFC_9106_LOW_MEMORY"  # noqa: S105
     verification_code_ttl: timedelta = timedelta(minutes=10)
     verification_code_max_attempts: int = 5
 
@@ -101,7 +101,7 @@ class Settings:
             )
         if self.clock_offset:
             raise SettingsError("KEPURI_CLOCK_OFFSET is for development only")
-        if self.password_hash_profile != "RFC_9106_LOW_MEMORY":
+        if self.password_hash_profile != "RFC_9106_LOW_MEMORY":  # noqa: S105
             raise SettingsError("production hashes passwords with the RFC_9106_LOW_MEMORY profile")
         if self.sms_backend != "http":
             raise SettingsError("production sends SMS through SMS_BACKEND=http")

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('province_code', fields.CharField(max_length=6)),
                 ('prefecture_code', fields.CharField(null=True, max_length=6)),
             ],
-            options={'table': 'regions', 'app': 'models', 'indexes': [Index(fields=['parent_code'], name='regions_parent'), Index(fields=['province_code'], name='regions_province'), Index(fields=['prefecture_code'], name='regions_prefecture')], 'pk_attr': 'code', 'table_description': 'An administrative division with its 6-digit code, province and prefecture kept for filters.'},
+            options={'table': 'regions', 'app': 'models', 'indexes': [Index(fields=['parent_code'], name='regions_parent'), Index(fields=['province_code'], name='regions_province'), Index(fields=['prefecture_code'], name='regions_prefecture')], 'pk_attr': 'code', 'table_description': 'An administrative division by its 6-digit code, with province and prefecture for filters.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -1,5 +1,7 @@
 """People, their sessions, verification codes and the audit log."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -71,7 +73,7 @@ class AuditLog(Model):
     action = fields.CharField(max_length=64)
     target_type = fields.CharField(max_length=32, null=True)
     target_id = fields.CharField(max_length=64, null=True)
-    data = fields.JSONField(default=dict)
+    data: dict[str, Any] = fields.JSONField(default=dict)
     ip = fields.CharField(max_length=45, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

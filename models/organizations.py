@@ -9,7 +9,7 @@ from models.enums import MemberRole, OrganizationKind, RegionLevel
 
 
 class Region(Model):
-    """An administrative division with its 6-digit code, province and prefecture kept for filters."""
+    """An administrative division by its 6-digit code, with province and prefecture for filters."""
 
     code = fields.CharField(max_length=6, primary_key=True)
     name = fields.CharField(max_length=64)

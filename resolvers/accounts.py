@@ -85,13 +85,18 @@ class AccountsQuery:
 class AccountsMutation:
     @strawberry.mutation(description="Send a 6-digit code by SMS (rate limited).")
     async def request_verification_code(
-        self, info: Info[Context, None], phone: str, purpose: VerificationPurpose  # type: ignore[valid-type]
+        self,
+        info: Info[Context, None],
+        phone: str,
+        purpose: VerificationPurpose,  # type: ignore[valid-type]
     ) -> RequestVerificationCodePayload:
         ctx = info.context
         try:
             wait = await accounts.request_code(ctx.runtime, phone, Purpose(purpose), ctx.client_ip)
         except ServiceError as e:
-            return RequestVerificationCodePayload(retry_after_seconds=e.retry_after, errors=errors_of(e))
+            return RequestVerificationCodePayload(
+                retry_after_seconds=e.retry_after, errors=errors_of(e)
+            )
         return RequestVerificationCodePayload(sent=True, retry_after_seconds=wait)
 
     @strawberry.mutation
@@ -117,7 +122,10 @@ class AccountsMutation:
         ctx = info.context
         try:
             signed = await accounts.login(
-                ctx.runtime, phone=phone, password=password, ip=ctx.client_ip,
+                ctx.runtime,
+                phone=phone,
+                password=password,
+                ip=ctx.client_ip,
                 user_agent=ctx.user_agent,
             )
         except ServiceError as e:
@@ -125,11 +133,16 @@ class AccountsMutation:
         return _signed_in(ctx, signed)
 
     @strawberry.mutation(description="Set a new password with an SMS code; every session ends.")
-    async def reset_password(self, info: Info[Context, None], input: ResetPasswordInput) -> OkPayload:
+    async def reset_password(
+        self, info: Info[Context, None], input: ResetPasswordInput
+    ) -> OkPayload:
         ctx = info.context
         try:
             await accounts.reset_password(
-                ctx.runtime, phone=input.phone, code=input.code, new_password=input.new_password,
+                ctx.runtime,
+                phone=input.phone,
+                code=input.code,
+                new_password=input.new_password,
                 ip=ctx.client_ip,
             )
         except ServiceError as e:

@@ -69,14 +69,14 @@ class OrganizationsQuery:
             query = await organizations.search_supervising_units(Kind(kind), search, region_code)
         except ServiceError as e:
             raise bad_argument(e.errors[0].message, e.errors[0].code.value) from e
-        return await keyset_connection(query, first=first, after=after)  # type: ignore[return-value]
+        return await keyset_connection(query, first=first, after=after)
 
 
 @strawberry.type
 class OrganizationsMutation:
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
-        description="Create the caller's unit on first use (the caller becomes ADMIN), or update it.",
+        description="Create the caller's unit on first use (the caller becomes ADMIN), or update.",
     )
     async def save_unit_profile(
         self,

@@ -59,7 +59,7 @@ def build_schema(
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        extensions=extensions,  # type: ignore[arg-type]
+        extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
 

@@ -100,9 +100,7 @@ async def keyset_connection(
     rows = await page_query.order_by(*keys).limit(size + 1)
     has_next = len(rows) > size
     rows = rows[:size]
-    edges = [
-        Edge(cursor=encode_cursor([getattr(r, k) for k in keys]), node=node(r)) for r in rows
-    ]
+    edges = [Edge(cursor=encode_cursor([getattr(r, k) for k in keys]), node=node(r)) for r in rows]
     return Connection(
         edges=edges,
         page_info=PageInfo(

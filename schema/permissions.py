@@ -14,7 +14,7 @@ from services.permissions import is_national_staff
 
 class IsAuthenticated(BasePermission):
     message = "请先登录"
-    error_extensions = {"code": "UNAUTHENTICATED"}
+    error_extensions = {"code": "UNAUTHENTICATED"}  # noqa: RUF012
 
     def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
         return info.context.user is not None
@@ -22,7 +22,7 @@ class IsAuthenticated(BasePermission):
 
 class IsNationalStaff(BasePermission):
     message = "仅限主办单位工作人员"
-    error_extensions = {"code": "FORBIDDEN"}
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
 
     async def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
         return info.context.user is not None and is_national_staff(await info.context.grants())

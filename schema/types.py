@@ -104,13 +104,17 @@ class OrganizationType:
             return None
         return await info.context.loaders.organization.load(root.parent_id)  # type: ignore[return-value]
 
-    @strawberry.field(description="Visible to the unit's members, its associations and national staff.")
+    @strawberry.field(
+        description="Visible to the unit's members, its associations and national staff."
+    )
     async def contact_name(
         self, root: strawberry.Parent[Organization], info: Info[Context, None]
     ) -> str | None:
         return root.contact_name if await _sees_unit(root, info) else None
 
-    @strawberry.field(description="Visible to the unit's members, its associations and national staff.")
+    @strawberry.field(
+        description="Visible to the unit's members, its associations and national staff."
+    )
     async def contact_phone(
         self, root: strawberry.Parent[Organization], info: Info[Context, None]
     ) -> str | None:

@@ -55,7 +55,9 @@ async def request_code(
     await rt.limiter.consume(limits.rate_limit_code_address, "code-addr", ip or "unknown")
     registered = await User.filter(phone=phone).exists()
     if purpose is VerificationPurpose.REGISTER and registered:
-        raise ServiceError.of(ErrorCode.PHONE_ALREADY_REGISTERED, "该手机号已注册，请直接登录", "phone")
+        raise ServiceError.of(
+            ErrorCode.PHONE_ALREADY_REGISTERED, "该手机号已注册，请直接登录", "phone"
+        )
     if purpose is VerificationPurpose.RESET_PASSWORD and not registered:
         raise ServiceError.of(ErrorCode.PHONE_NOT_REGISTERED, "该手机号尚未注册", "phone")
     await rt.limiter.consume(limits.rate_limit_code_phone, "code-phone", phone, field="phone")
@@ -105,9 +107,9 @@ async def _consume_code(rt: Runtime, phone: str, purpose: VerificationPurpose, c
         message = f"验证码错误，还可尝试{left}次" if left else "验证码错误次数过多，请重新获取"
         code_name = ErrorCode.CODE_INVALID if left else ErrorCode.CODE_TOO_MANY_ATTEMPTS
         raise ServiceError.of(code_name, message, "code")
-    used = await VerificationCode.filter(
-        id=latest.id, used_at=None, attempts__lt=max_tries
-    ).update(used_at=now())
+    used = await VerificationCode.filter(id=latest.id, used_at=None, attempts__lt=max_tries).update(
+        used_at=now()
+    )
     if not used:  # a concurrent request took it first
         raise ServiceError.of(ErrorCode.CODE_INVALID, "验证码已使用，请重新获取", "code")
 
@@ -141,11 +143,15 @@ async def register(
     name = check_text(errors, name, "name", "姓名", max_length=50)
     if not accept_agreement:
         errors.add(
-            ErrorCode.AGREEMENT_REQUIRED, "请阅读并同意《云上科普日网络服务使用协议》", "acceptAgreement"
+            ErrorCode.AGREEMENT_REQUIRED,
+            "请阅读并同意《云上科普日网络服务使用协议》",
+            "acceptAgreement",
         )
     errors.raise_if_any()
     if await User.filter(phone=phone).exists():
-        raise ServiceError.of(ErrorCode.PHONE_ALREADY_REGISTERED, "该手机号已注册，请直接登录", "phone")
+        raise ServiceError.of(
+            ErrorCode.PHONE_ALREADY_REGISTERED, "该手机号已注册，请直接登录", "phone"
+        )
     await _consume_code(rt, phone, VerificationPurpose.REGISTER, code)
     password_hash = await hash_password(password)
     moment = now()
@@ -231,7 +237,7 @@ async def reset_password(
 async def change_password(
     user: User, *, old_password: str, new_password: str, ip: str | None = None
 ) -> None:
-    """Change the password; every session (this one too) is revoked, so the client signs in again."""
+    """Change the password. Every session (this one too) is revoked: the client signs in again."""
     errors = Collector()
     check_password(errors, new_password, "newPassword")
     errors.raise_if_any()

@@ -53,9 +53,15 @@ async def _unit(name: str, kind: OrganizationKind, region_code: str, contact: Us
     assert region is not None
     parent = await supervising_association(region)
     return await Organization.create(
-        name=name, kind=kind, parent_id=parent.id if parent else None, region_id=region.code,
-        province_code=region.province_code, prefecture_code=region.prefecture_code,
-        contact_name=contact.name, contact_phone=contact.phone, address=f"{region.name}科普路1号",
+        name=name,
+        kind=kind,
+        parent_id=parent.id if parent else None,
+        region_id=region.code,
+        province_code=region.province_code,
+        prefecture_code=region.prefecture_code,
+        contact_name=contact.name,
+        contact_phone=contact.phone,
+        address=f"{region.name}科普路1号",
         intro="演示单位",
     )
 
@@ -69,11 +75,17 @@ async def seed_demo() -> list[DemoAccount]:
     await create_national_admin(admin.phone, DEMO_PASSWORD, admin.name)
     password_hash = await hash_password(DEMO_PASSWORD)
     sichuan_reviewer = await _person(sichuan.phone, sichuan.name, password_hash)
-    await _grant(sichuan_reviewer, await Organization.get(
-        kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id="510000"), MemberRole.REVIEWER)
+    await _grant(
+        sichuan_reviewer,
+        await Organization.get(kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id="510000"),
+        MemberRole.REVIEWER,
+    )
     chengdu_reviewer = await _person(chengdu.phone, chengdu.name, password_hash)
-    await _grant(chengdu_reviewer, await Organization.get(
-        kind=OrganizationKind.MUNICIPAL_ASSOCIATION, region_id="510100"), MemberRole.REVIEWER)
+    await _grant(
+        chengdu_reviewer,
+        await Organization.get(kind=OrganizationKind.MUNICIPAL_ASSOCIATION, region_id="510100"),
+        MemberRole.REVIEWER,
+    )
     school_filer = await _person(filer.phone, filer.name, password_hash)
     school = await _unit("成都市锦江区实验小学", OrganizationKind.SCHOOL, "510104", school_filer)
     await _grant(school_filer, school, MemberRole.ADMIN)

@@ -38,7 +38,7 @@ class FieldError:
 
 
 class ServiceError(Exception):
-    """Raised by an operation that refuses; carries one or more field errors. Nothing was written."""
+    """Raised by an operation that refuses, with one or more field errors. Nothing was written."""
 
     def __init__(self, *errors: FieldError, retry_after: int | None = None) -> None:
         super().__init__("; ".join(e.message for e in errors))

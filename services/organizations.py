@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
@@ -51,9 +52,9 @@ class UnitProfile:
     intro: str | None = None
 
 
-async def _validate_profile(profile: UnitProfile) -> tuple[dict[str, object], Region]:
+async def _validate_profile(profile: UnitProfile) -> tuple[dict[str, Any], Region]:
     errors = Collector()
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "name": check_text(errors, profile.name, "name", "单位名称", min_length=2, max_length=100),
         "contact_name": check_text(
             errors, profile.contact_name, "contactName", "填报人姓名", max_length=50
@@ -61,7 +62,12 @@ async def _validate_profile(profile: UnitProfile) -> tuple[dict[str, object], Re
         "contact_phone": check_contact_phone(errors, profile.contact_phone),
         "address": check_text(errors, profile.address, "address", "单位地址", max_length=200),
         "intro": check_text(
-            errors, profile.intro, "intro", "单位简介", max_length=2000, required=False,
+            errors,
+            profile.intro,
+            "intro",
+            "单位简介",
+            max_length=2000,
+            required=False,
             multiline=True,
         )
         or None,
@@ -85,7 +91,7 @@ async def supervising_association(region: Region) -> Organization | None:
     ).first()
 
 
-def _placement(region: Region) -> dict[str, object]:
+def _placement(region: Region) -> dict[str, Any]:
     return {
         "region_id": region.code,
         "province_code": region.province_code,
@@ -123,7 +129,7 @@ async def save_unit_profile(
 
 
 async def _create_unit(
-    user: User, fields: dict[str, object], region: Region, kind: OrganizationKind, ip: str | None
+    user: User, fields: dict[str, Any], region: Region, kind: OrganizationKind, ip: str | None
 ) -> Organization:
     if kind not in SELF_REGISTERED_KINDS:
         raise ServiceError.of(
@@ -137,7 +143,11 @@ async def _create_unit(
         await Membership.create(user=user, organization=organization, role=MemberRole.ADMIN)
         await audit.record("unit_created", actor=user, target=organization, ip=ip)
         await audit.record(
-            "membership_added", actor=user, target=organization, ip=ip, user_id=user.id,
+            "membership_added",
+            actor=user,
+            target=organization,
+            ip=ip,
+            user_id=user.id,
             role=MemberRole.ADMIN.value,
         )
     return organization
@@ -147,7 +157,7 @@ async def _update_unit(
     user: User,
     grants: list[Grant],
     organization: Organization,
-    fields: dict[str, object],
+    fields: dict[str, Any],
     region: Region,
     kind: OrganizationKind,
     ip: str | None,
@@ -214,11 +224,13 @@ async def add_member(
         )
     try:
         async with in_transaction():
-            membership = await Membership.create(
-                user=person, organization=organization, role=role
-            )
+            membership = await Membership.create(user=person, organization=organization, role=role)
             await audit.record(
-                "membership_added", actor=actor, target=organization, ip=ip, user_id=person.id,
+                "membership_added",
+                actor=actor,
+                target=organization,
+                ip=ip,
+                user_id=person.id,
                 role=role.value,
             )
     except IntegrityError as exc:
@@ -231,17 +243,56 @@ async def add_member(
 NATIONAL_ORGANIZER = "中国科学技术协会"
 BEIJING = "110000"
 MINISTRIES = [
-    "教育部", "科学技术部", "工业和信息化部", "自然资源部", "生态环境部", "水利部", "农业农村部",
-    "国家卫生健康委员会", "应急管理部", "中国科学院", "中国工程院", "中国气象局", "中国地震局",
-    "国家林业和草原局", "国家航天局", "国家疾病预防控制局",
+    "教育部",
+    "科学技术部",
+    "工业和信息化部",
+    "自然资源部",
+    "生态环境部",
+    "水利部",
+    "农业农村部",
+    "国家卫生健康委员会",
+    "应急管理部",
+    "中国科学院",
+    "中国工程院",
+    "中国气象局",
+    "中国地震局",
+    "国家林业和草原局",
+    "国家航天局",
+    "国家疾病预防控制局",
 ]
 NATIONAL_SOCIETIES = [
-    "中国数学会", "中国物理学会", "中国化学会", "中国天文学会", "中国气象学会", "中国地质学会",
-    "中国地理学会", "中国动物学会", "中国植物学会", "中国营养学会", "中华医学会", "中国药学会",
-    "中国农学会", "中国林学会", "中国水利学会", "中国电子学会", "中国计算机学会", "中国自动化学会",
-    "中国航空学会", "中国宇航学会", "中国环境科学学会", "中国心理学会", "中国机械工程学会",
-    "中国汽车工程学会", "中国土木工程学会", "中国科普作家协会", "中国科技新闻学会",
-    "中国青少年科技辅导员协会", "中国图书馆学会", "中国消防协会", "中国防痨协会", "中国抗癌协会",
+    "中国数学会",
+    "中国物理学会",
+    "中国化学会",
+    "中国天文学会",
+    "中国气象学会",
+    "中国地质学会",
+    "中国地理学会",
+    "中国动物学会",
+    "中国植物学会",
+    "中国营养学会",
+    "中华医学会",
+    "中国药学会",
+    "中国农学会",
+    "中国林学会",
+    "中国水利学会",
+    "中国电子学会",
+    "中国计算机学会",
+    "中国自动化学会",
+    "中国航空学会",
+    "中国宇航学会",
+    "中国环境科学学会",
+    "中国心理学会",
+    "中国机械工程学会",
+    "中国汽车工程学会",
+    "中国土木工程学会",
+    "中国科普作家协会",
+    "中国科技新闻学会",
+    "中国青少年科技辅导员协会",
+    "中国图书馆学会",
+    "中国消防协会",
+    "中国防痨协会",
+    "中国抗癌协会",
 ]
 # Provinces without a science association on the platform's supervision tree.
 NO_ASSOCIATION = {"710000", "810000", "820000"}
@@ -256,8 +307,9 @@ async def sync_reference_organizations() -> int:
     }
     created = 0
 
-    async def ensure(kind: OrganizationKind, name: str, region: Region,
-                     parent: Organization | None) -> Organization:
+    async def ensure(
+        kind: OrganizationKind, name: str, region: Region, parent: Organization | None
+    ) -> Organization:
         nonlocal created
         if (kind, name) in existing:
             return existing[(kind, name)]
@@ -271,8 +323,9 @@ async def sync_reference_organizations() -> int:
     regions = {r.code: r for r in await Region.all()}
     beijing = regions[BEIJING]
     async with in_transaction():
-        organizer = await ensure(OrganizationKind.NATIONAL_ORGANIZER, NATIONAL_ORGANIZER, beijing,
-                                 None)
+        organizer = await ensure(
+            OrganizationKind.NATIONAL_ORGANIZER, NATIONAL_ORGANIZER, beijing, None
+        )
         for name in MINISTRIES:
             await ensure(OrganizationKind.MINISTRY, name, beijing, organizer)
         for name in NATIONAL_SOCIETIES:
@@ -281,13 +334,17 @@ async def sync_reference_organizations() -> int:
         for region in regions.values():
             if region.level is RegionLevel.PROVINCE and region.code not in NO_ASSOCIATION:
                 provincial[region.code] = await ensure(
-                    OrganizationKind.PROVINCIAL_ASSOCIATION, f"{region.name}科学技术协会", region,
+                    OrganizationKind.PROVINCIAL_ASSOCIATION,
+                    f"{region.name}科学技术协会",
+                    region,
                     organizer,
                 )
         for region in regions.values():
             if region.level is RegionLevel.PREFECTURE and region.province_code in provincial:
                 await ensure(
-                    OrganizationKind.MUNICIPAL_ASSOCIATION, f"{region.name}科学技术协会", region,
+                    OrganizationKind.MUNICIPAL_ASSOCIATION,
+                    f"{region.name}科学技术协会",
+                    region,
                     provincial[region.province_code],
                 )
     return created
@@ -311,8 +368,11 @@ async def create_national_admin(phone: str, password: str, name: str) -> User:
         user = await User.get_or_none(phone=phone)
         if user is None:
             user = await User.create(
-                phone=phone, name=name, password_hash=password_hash,
-                agreement_accepted_at=moment, password_changed_at=moment,
+                phone=phone,
+                name=name,
+                password_hash=password_hash,
+                agreement_accepted_at=moment,
+                password_changed_at=moment,
             )
         else:
             await User.filter(id=user.id).update(
@@ -322,6 +382,12 @@ async def create_national_admin(phone: str, password: str, name: str) -> User:
             user=user, organization=organizer, role=MemberRole.ADMIN
         )
         if created:
-            await audit.record("membership_added", actor=None, target=organizer, user_id=user.id,
-                               role=MemberRole.ADMIN.value, via="create-admin")
+            await audit.record(
+                "membership_added",
+                actor=None,
+                target=organizer,
+                user_id=user.id,
+                role=MemberRole.ADMIN.value,
+                via="create-admin",
+            )
     return user

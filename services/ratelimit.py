@@ -9,8 +9,8 @@ import math
 import time
 
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from services.errors import ErrorCode, FieldError, ServiceError
 
@@ -33,7 +33,9 @@ class RateLimited(ServiceError):
 
 class Limiter:
     def __init__(self, storage_uri: str, namespace: str = "kepuri:rl") -> None:
-        self.storage = storage_from_string(storage_uri, implementation="redispy", key_prefix=namespace)
+        self.storage = storage_from_string(
+            storage_uri, implementation="redispy", key_prefix=namespace
+        )
         self.strategy = MovingWindowRateLimiter(self.storage)
         self._parsed: dict[str, list[RateLimitItem]] = {}
 

@@ -39,19 +39,38 @@ def package_regions() -> Iterator[RegionRow]:
 
     for province in AREAS:
         province_code = _pad(province["code"]) if province["code"].isdigit() else TAIWAN
-        yield RegionRow(province_code, province["name"], RegionLevel.PROVINCE, None, province_code,
-                        None)
+        yield RegionRow(
+            province_code, province["name"], RegionLevel.PROVINCE, None, province_code, None
+        )
         for child in province.get("children", []):
             if len(child["code"]) == 4:  # a prefecture (地级), maybe without counties (东莞市)
                 prefecture = _pad(child["code"])
-                yield RegionRow(prefecture, child["name"], RegionLevel.PREFECTURE, province_code,
-                                province_code, prefecture)
+                yield RegionRow(
+                    prefecture,
+                    child["name"],
+                    RegionLevel.PREFECTURE,
+                    province_code,
+                    province_code,
+                    prefecture,
+                )
                 for county in child.get("children", []):
-                    yield RegionRow(county["code"], county["name"], RegionLevel.COUNTY, prefecture,
-                                    province_code, prefecture)
+                    yield RegionRow(
+                        county["code"],
+                        county["name"],
+                        RegionLevel.COUNTY,
+                        prefecture,
+                        province_code,
+                        prefecture,
+                    )
             else:  # a county-level division directly under the province (北京 districts, 仙桃市)
-                yield RegionRow(child["code"], child["name"], RegionLevel.COUNTY, province_code,
-                                province_code, None)
+                yield RegionRow(
+                    child["code"],
+                    child["name"],
+                    RegionLevel.COUNTY,
+                    province_code,
+                    province_code,
+                    None,
+                )
 
 
 async def sync_regions() -> int:
@@ -110,7 +129,9 @@ async def children_of(parent_code: str | None) -> list[Region]:
     return list(_cache.children.get(parent_code or None, []))
 
 
-async def check_region(errors: Collector, code: str | None, field: str = "regionCode") -> Region | None:
+async def check_region(
+    errors: Collector, code: str | None, field: str = "regionCode"
+) -> Region | None:
     region = await get_region(code)
     if region is None:
         errors.add(ErrorCode.INVALID_REGION, "请选择有效的行政区划（6位区划代码）", field)

@@ -68,8 +68,9 @@ class HttpSms:
             raise SmsError(f"gateway answered {response.status_code}")
 
 
-def make_backend(kind: str, *, outbox: str = "", url: str = "", key: str = "", timeout: float = 5.0
-                 ) -> SmsBackend:
+def make_backend(
+    kind: str, *, outbox: str = "", url: str = "", key: str = "", timeout: float = 5.0
+) -> SmsBackend:
     if kind == "http":
         return HttpSms(url, key, timeout)
     return ConsoleSms(outbox)

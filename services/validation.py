@@ -39,7 +39,9 @@ def check_contact_phone(errors: Collector, raw: str, field: str = "contactPhone"
         return mobile
     if not LANDLINE.match(phone):
         errors.add(
-            ErrorCode.INVALID_PHONE, "请输入有效的手机号码或带区号的固定电话（如028-12345678）", field
+            ErrorCode.INVALID_PHONE,
+            "请输入有效的手机号码或带区号的固定电话（如028-12345678）",
+            field,
         )
     return phone
 

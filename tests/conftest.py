@@ -175,8 +175,13 @@ class Api:
     token: str | None = None
     last_response: httpx.Response | None = field(default=None, repr=False)
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None,
-                   token: str | None = None, ip: str | None = None) -> dict[str, Any]:
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        ip: str | None = None,
+    ) -> dict[str, Any]:
         transport = httpx.ASGITransport(app=self.app, client=(ip or self.ip, 40000))
         headers = {}
         bearer = token or self.token
@@ -190,8 +195,9 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()
 
-    async def data(self, query: str, variables: dict[str, Any] | None = None,
-                   **kwargs: Any) -> dict[str, Any]:
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
         """The `data` of a response that must have no top-level errors."""
         body = await self.post(query, variables, **kwargs)
         assert "errors" not in body, body["errors"]

@@ -11,7 +11,7 @@ from services.passwords import hash_password
 from services.regions import get_region
 from tests.conftest import Api
 
-PASSWORD = "Passw0rd1"  # noqa: S105
+PASSWORD = "Passw0rd1"
 
 LOGIN = """
 mutation Login($phone: String!, $password: String!) {
@@ -33,8 +33,11 @@ class Person:
 async def make_user(phone: str, name: str = "张三", password: str = PASSWORD) -> User:
     moment = now()
     return await User.create(
-        phone=phone, name=name, password_hash=await hash_password(password),
-        agreement_accepted_at=moment, password_changed_at=moment,
+        phone=phone,
+        name=name,
+        password_hash=await hash_password(password),
+        agreement_accepted_at=moment,
+        password_changed_at=moment,
     )
 
 
@@ -49,14 +52,22 @@ async def person(api: Api, phone: str, name: str = "张三") -> Person:
     return Person(user, await sign_in(api, phone))
 
 
-async def make_unit(name: str = "成都市锦江区实验小学", kind: OrganizationKind = OrganizationKind.SCHOOL,
-                    region_code: str = "510104") -> Organization:
+async def make_unit(
+    name: str = "成都市锦江区实验小学",
+    kind: OrganizationKind = OrganizationKind.SCHOOL,
+    region_code: str = "510104",
+) -> Organization:
     region = await get_region(region_code)
     assert region is not None
     return await Organization.create(
-        name=name, kind=kind, region_id=region.code, province_code=region.province_code,
-        prefecture_code=region.prefecture_code, contact_name="李老师",
-        contact_phone="13900000000", address="成都市锦江区科普路1号",
+        name=name,
+        kind=kind,
+        region_id=region.code,
+        province_code=region.province_code,
+        prefecture_code=region.prefecture_code,
+        contact_name="李老师",
+        contact_phone="13900000000",
+        address="成都市锦江区科普路1号",
     )
 
 
@@ -73,8 +84,9 @@ async def grant(user: User, organization: Organization, role: MemberRole) -> Mem
     return await Membership.create(user=user, organization=organization, role=role)
 
 
-async def member(api: Api, phone: str, organization: Organization, role: MemberRole,
-                 name: str = "张三") -> Person:
+async def member(
+    api: Api, phone: str, organization: Organization, role: MemberRole, name: str = "张三"
+) -> Person:
     someone = await person(api, phone, name)
     await grant(someone.user, organization, role)
     return someone

@@ -121,7 +121,9 @@ async def test_codes_per_address_are_limited_but_other_addresses_are_not(api, se
     assert elsewhere["sent"] is True
 
 
-@pytest.mark.parametrize("phone", ["12345678901", "1391234567", "139123456789", "abc", "", "23912345678"])
+@pytest.mark.parametrize(
+    "phone", ["12345678901", "1391234567", "139123456789", "abc", "", "23912345678"]
+)
 async def test_only_mainland_mobile_numbers_get_codes(api, base_settings, phone):
     refused = await request_code(api, phone)
 
@@ -195,10 +197,20 @@ async def test_codes_expire_after_ten_minutes(api, base_settings):
     await request_code(api, "13912345678")
     clock.advance(timedelta(minutes=10, seconds=1))
 
-    result = (await api.data(REGISTER, {"input": {
-        "phone": "13912345678", "code": last_code(base_settings, "13912345678"),
-        "password": PASSWORD, "name": "王小明", "acceptAgreement": True,
-    }}))["register"]
+    result = (
+        await api.data(
+            REGISTER,
+            {
+                "input": {
+                    "phone": "13912345678",
+                    "code": last_code(base_settings, "13912345678"),
+                    "password": PASSWORD,
+                    "name": "王小明",
+                    "acceptAgreement": True,
+                }
+            },
+        )
+    )["register"]
 
     assert codes(result) == ["CODE_EXPIRED"]
 
@@ -304,15 +316,24 @@ async def test_reset_password_revokes_every_session(api, base_settings):
     someone = await person(api, "13912345678")
     await request_code(api, "13912345678", "RESET_PASSWORD")
 
-    result = (await api.data(RESET, {"input": {
-        "phone": "13912345678", "code": last_code(base_settings, "13912345678"),
-        "newPassword": "NewPassw0rd",
-    }}))["resetPassword"]
+    result = (
+        await api.data(
+            RESET,
+            {
+                "input": {
+                    "phone": "13912345678",
+                    "code": last_code(base_settings, "13912345678"),
+                    "newPassword": "NewPassw0rd",
+                }
+            },
+        )
+    )["resetPassword"]
 
     assert result["ok"] is True
     assert (await api.data(ME, token=someone.token))["me"] is None
-    assert codes((await api.data(LOGIN, {"phone": "13912345678", "password": PASSWORD}))["login"]) \
-        == ["INVALID_CREDENTIALS"]
+    assert codes(
+        (await api.data(LOGIN, {"phone": "13912345678", "password": PASSWORD}))["login"]
+    ) == ["INVALID_CREDENTIALS"]
     assert await AuditLog.filter(action="password_reset").exists()
 
 
@@ -327,8 +348,11 @@ async def test_change_password_needs_the_old_one(api):
     someone = await person(api, "13912345678")
     before = (await User.get(id=someone.user.id)).password_hash
 
-    result = (await api.data(CHANGE, {"oldPassword": "Wrong1234", "newPassword": "NewPassw0rd"},
-                             token=someone.token))["changePassword"]
+    result = (
+        await api.data(
+            CHANGE, {"oldPassword": "Wrong1234", "newPassword": "NewPassw0rd"}, token=someone.token
+        )
+    )["changePassword"]
 
     assert codes(result) == ["INVALID_CREDENTIALS"]
     assert result["errors"][0]["field"] == "oldPassword"
@@ -340,8 +364,11 @@ async def test_change_password_revokes_every_session(api):
     someone = await person(api, "13912345678")
     other_device = await sign_in(api, "13912345678")
 
-    result = (await api.data(CHANGE, {"oldPassword": PASSWORD, "newPassword": "NewPassw0rd"},
-                             token=someone.token))["changePassword"]
+    result = (
+        await api.data(
+            CHANGE, {"oldPassword": PASSWORD, "newPassword": "NewPassw0rd"}, token=someone.token
+        )
+    )["changePassword"]
 
     assert result == {"ok": True, "errors": []}
     assert (await api.data(ME, token=other_device))["me"] is None
@@ -359,8 +386,11 @@ async def test_change_password_needs_a_signed_in_person(api):
 async def test_update_profile_sets_and_removes_the_email(api):
     someone = await person(api, "13912345678")
 
-    set_ = (await api.data(UPDATE_PROFILE, {"input": {"email": " Wang@Example.COM "}},
-                           token=someone.token))["updateProfile"]
+    set_ = (
+        await api.data(
+            UPDATE_PROFILE, {"input": {"email": " Wang@Example.COM "}}, token=someone.token
+        )
+    )["updateProfile"]
     removed = (await api.data(UPDATE_PROFILE, {"input": {"email": ""}}, token=someone.token))[
         "updateProfile"
     ]
@@ -373,8 +403,13 @@ async def test_update_profile_sets_and_removes_the_email(api):
 async def test_update_profile_refuses_a_bad_email_and_changes_nothing(api):
     someone = await person(api, "13912345678", "原名")
 
-    result = (await api.data(UPDATE_PROFILE, {"input": {"name": "新名", "email": "not-an-email"}},
-                             token=someone.token))["updateProfile"]
+    result = (
+        await api.data(
+            UPDATE_PROFILE,
+            {"input": {"name": "新名", "email": "not-an-email"}},
+            token=someone.token,
+        )
+    )["updateProfile"]
 
     assert codes(result) == ["INVALID_EMAIL"]
     user = await User.get(id=someone.user.id)

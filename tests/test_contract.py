@@ -16,24 +16,58 @@ from tests.conftest import ROOT, SHARED
 # its own; this list only shrinks.
 PENDING = {
     # campaigns and the activity lifecycle (issue 3)
-    "Campaign", "CreateActivity", "UpdateActivity", "SubmitActivity", "SupplementActivity",
-    "SubmitActivitySummary", "DeleteActivity", "MyActivities", "Activities", "Activity",
-    "ActivityByQr", "ReviewQueue", "ReviewActivity",
+    "Campaign",
+    "CreateActivity",
+    "UpdateActivity",
+    "SubmitActivity",
+    "SupplementActivity",
+    "SubmitActivitySummary",
+    "DeleteActivity",
+    "MyActivities",
+    "Activities",
+    "Activity",
+    "ActivityByQr",
+    "ReviewQueue",
+    "ReviewActivity",
     # public engagement (issue 4)
-    "CheckIn", "SetLike", "SetFavorite", "AddComment", "RateActivity", "Comments", "MyEngagement",
+    "CheckIn",
+    "SetLike",
+    "SetFavorite",
+    "AddComment",
+    "RateActivity",
+    "Comments",
+    "MyEngagement",
     # documents (issue 5)
-    "RequestActivitySummaryPdf", "RequestSummaryReport", "RequestActivitySchedule", "Document",
+    "RequestActivitySummaryPdf",
+    "RequestSummaryReport",
+    "RequestActivitySchedule",
+    "Document",
     "DocumentStatus",
     # notifications (issue 6)
-    "Notifications", "MarkNotificationsRead", "UpdateNotificationPreferences",
+    "Notifications",
+    "MarkNotificationsRead",
+    "UpdateNotificationPreferences",
     "NotificationReceived",
     # provincial portals (issue 7)
-    "CreateApiClient", "RevokeApiClient", "ActivityUpdates", "ActivityChanges", "CreateWebhook",
-    "WebhookDeliveries", "RedeliverWebhook",
+    "CreateApiClient",
+    "RevokeApiClient",
+    "ActivityUpdates",
+    "ActivityChanges",
+    "CreateWebhook",
+    "WebhookDeliveries",
+    "RedeliverWebhook",
     # recommendation, evaluation, commendation (issue 8)
-    "Recommend", "WithdrawRecommendation", "ScoreIndicator", "Evaluation", "DecideCommendations",
-    "RaiseObjection", "RemoveCommendation", "FinalizeCommendations", "Commendations",
-    "VerifyCertificate", "RequestCertificates",
+    "Recommend",
+    "WithdrawRecommendation",
+    "ScoreIndicator",
+    "Evaluation",
+    "DecideCommendations",
+    "RaiseObjection",
+    "RemoveCommendation",
+    "FinalizeCommendations",
+    "Commendations",
+    "VerifyCertificate",
+    "RequestCertificates",
 }
 
 
@@ -66,14 +100,17 @@ def test_every_built_client_operation_validates_against_the_schema():
             failures[name] = [e.message for e in errors]
 
     assert failures == {}
-    assert PENDING <= set(operations), "a pending name is not in the contract"
+    assert set(operations) >= PENDING, "a pending name is not in the contract"
 
 
 def test_pending_operations_really_are_missing():
     """An operation that validates must leave the pending list (it only shrinks)."""
     schema = build_schema(sdl())
-    built = {name for name, text in client_operations().items()
-             if name in PENDING and not validate(schema, parse(text))}
+    built = {
+        name
+        for name, text in client_operations().items()
+        if name in PENDING and not validate(schema, parse(text))
+    }
 
     assert built == set(), f"remove from PENDING: {sorted(built)}"
 

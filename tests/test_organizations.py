@@ -11,7 +11,9 @@ from schema.ids import to_global_id
 from tests.conftest import Api
 from tests.factories import association, make_unit, make_user, member, national_organizer, person
 
-REGIONS = "query Regions($parentCode: String) { regions(parentCode: $parentCode) { code name level } }"
+REGIONS = (
+    "query Regions($parentCode: String) { regions(parentCode: $parentCode) { code name level } }"
+)
 SAVE_UNIT = """
 mutation SaveUnitProfile($input: UnitProfileInput!) {
   saveUnitProfile(input: $input) {
@@ -23,7 +25,8 @@ mutation SaveUnitProfile($input: UnitProfileInput!) {
 SUPERVISING = """
 query SupervisingUnits($kind: OrganizationKind!, $search: String, $regionCode: String, $first: Int,
                        $after: String) {
-  supervisingUnits(kind: $kind, search: $search, regionCode: $regionCode, first: $first, after: $after) {
+  supervisingUnits(kind: $kind, search: $search, regionCode: $regionCode, first: $first,
+                   after: $after) {
     edges { cursor node { id name kind region { code name } contactPhone } }
     pageInfo { hasNextPage endCursor }
     totalCount
@@ -109,10 +112,13 @@ async def test_saving_again_updates_the_same_unit(api: Api):
     filer = await person(api, "13912345678")
     await api.data(SAVE_UNIT, {"input": PROFILE}, token=filer.token)
 
-    result = (await api.data(
-        SAVE_UNIT, {"input": {**PROFILE, "name": "成都市锦江区实验小学（本部）", "regionCode": "510105"}},
-        token=filer.token,
-    ))["saveUnitProfile"]
+    result = (
+        await api.data(
+            SAVE_UNIT,
+            {"input": {**PROFILE, "name": "成都市锦江区实验小学（本部）", "regionCode": "510105"}},
+            token=filer.token,
+        )
+    )["saveUnitProfile"]
 
     assert result["errors"] == []
     assert await Organization.filter(kind=OrganizationKind.SCHOOL).count() == 1
@@ -154,8 +160,11 @@ async def test_a_unit_cannot_turn_itself_into_a_supervising_body(api: Api):
     filer = await person(api, "13912345678")
     await api.data(SAVE_UNIT, {"input": PROFILE}, token=filer.token)
 
-    result = (await api.data(SAVE_UNIT, {"input": {**PROFILE, "kind": "MUNICIPAL_ASSOCIATION"}},
-                             token=filer.token))["saveUnitProfile"]
+    result = (
+        await api.data(
+            SAVE_UNIT, {"input": {**PROFILE, "kind": "MUNICIPAL_ASSOCIATION"}}, token=filer.token
+        )
+    )["saveUnitProfile"]
 
     assert codes(result) == ["KIND_NOT_ALLOWED"]
     assert (await Organization.get(name=PROFILE["name"])).kind is OrganizationKind.SCHOOL
@@ -193,12 +202,14 @@ async def test_supervising_units_are_searched_by_name(api: Api):
 
 
 async def test_supervising_units_are_filtered_by_region_subtree(api: Api):
-    in_sichuan = (await api.data(SUPERVISING, {"kind": "MUNICIPAL_ASSOCIATION",
-                                                "regionCode": "510000", "first": 100}))[
-        "supervisingUnits"
-    ]
-    in_chengdu = (await api.data(SUPERVISING, {"kind": "MUNICIPAL_ASSOCIATION",
-                                                "regionCode": "510100"}))["supervisingUnits"]
+    in_sichuan = (
+        await api.data(
+            SUPERVISING, {"kind": "MUNICIPAL_ASSOCIATION", "regionCode": "510000", "first": 100}
+        )
+    )["supervisingUnits"]
+    in_chengdu = (
+        await api.data(SUPERVISING, {"kind": "MUNICIPAL_ASSOCIATION", "regionCode": "510100"})
+    )["supervisingUnits"]
 
     assert in_sichuan["totalCount"] == 21
     assert all(e["node"]["region"]["code"].startswith("51") for e in in_sichuan["edges"])
@@ -210,10 +221,17 @@ async def test_supervising_units_page_through_without_gaps_or_repeats(api: Api):
     after = None
     pages = 0
     while True:
-        page = (await api.data(SUPERVISING, {"kind": "MUNICIPAL_ASSOCIATION",
-                                             "regionCode": "510000", "first": 5, "after": after}))[
-            "supervisingUnits"
-        ]
+        page = (
+            await api.data(
+                SUPERVISING,
+                {
+                    "kind": "MUNICIPAL_ASSOCIATION",
+                    "regionCode": "510000",
+                    "first": 5,
+                    "after": after,
+                },
+            )
+        )["supervisingUnits"]
         seen += [e["node"]["id"] for e in page["edges"]]
         pages += 1
         if not page["pageInfo"]["hasNextPage"]:
@@ -244,10 +262,18 @@ async def test_bad_supervising_unit_arguments_are_errors(api: Api, variables, co
 
 async def test_contact_details_are_private_to_the_unit_its_associations_and_national_staff(api):
     school = await make_unit()  # in Chengdu, Sichuan
-    sichuan = await member(api, "13900000001", await association(
-        OrganizationKind.PROVINCIAL_ASSOCIATION, "510000"), MemberRole.REVIEWER)
-    qinghai = await member(api, "13900000002", await association(
-        OrganizationKind.PROVINCIAL_ASSOCIATION, "630000"), MemberRole.REVIEWER)
+    sichuan = await member(
+        api,
+        "13900000001",
+        await association(OrganizationKind.PROVINCIAL_ASSOCIATION, "510000"),
+        MemberRole.REVIEWER,
+    )
+    qinghai = await member(
+        api,
+        "13900000002",
+        await association(OrganizationKind.PROVINCIAL_ASSOCIATION, "630000"),
+        MemberRole.REVIEWER,
+    )
     staff = await member(api, "13900000003", await national_organizer(), MemberRole.REVIEWER)
     own = await member(api, "13900000004", school, MemberRole.FILER)
     other_unit = await member(api, "13900000005", await make_unit("别的学校"), MemberRole.ADMIN)
@@ -273,13 +299,21 @@ async def test_an_admin_adds_a_registered_person(api: Api):
     admin = await member(api, "13912345678", unit, MemberRole.ADMIN)
     newcomer = await make_user("13912345679", "新同事")
 
-    result = (await api.data(ADD_MEMBER, {"organizationId": gid(unit), "phone": "13912345679",
-                                          "role": "FILER"}, token=admin.token))["addMember"]
+    result = (
+        await api.data(
+            ADD_MEMBER,
+            {"organizationId": gid(unit), "phone": "13912345679", "role": "FILER"},
+            token=admin.token,
+        )
+    )["addMember"]
 
-    assert result == {"membership": {"role": "FILER", "organization": {"id": gid(unit)}},
-                      "errors": []}
-    assert await Membership.filter(user_id=newcomer.id, organization_id=unit.id,
-                                   role=MemberRole.FILER).exists()
+    assert result == {
+        "membership": {"role": "FILER", "organization": {"id": gid(unit)}},
+        "errors": [],
+    }
+    assert await Membership.filter(
+        user_id=newcomer.id, organization_id=unit.id, role=MemberRole.FILER
+    ).exists()
     assert await AuditLog.filter(action="membership_added", target_id=str(unit.id)).exists()
 
 
@@ -294,8 +328,11 @@ async def test_adding_a_member_refuses_unknown_people_and_duplicates(api: Api):
     duplicate = (await api.data(ADD_MEMBER, {**args, "phone": "13912345678"}, token=admin.token))[
         "addMember"
     ]
-    bad_id = (await api.data(ADD_MEMBER, {**args, "organizationId": "bm9wZQ==", "phone": "1"},
-                             token=admin.token))["addMember"]
+    bad_id = (
+        await api.data(
+            ADD_MEMBER, {**args, "organizationId": "bm9wZQ==", "phone": "1"}, token=admin.token
+        )
+    )["addMember"]
 
     assert codes(unknown) == ["USER_NOT_FOUND"]
     assert codes(duplicate) == ["ALREADY_MEMBER"]
@@ -311,13 +348,17 @@ async def test_only_admins_add_members(api: Api, who):
         "anonymous": None,
         "public": (await person(api, "13912345670")).token,
         "filer": (await member(api, "13912345671", unit, MemberRole.FILER)).token,
-        "other_admin": (await member(api, "13912345672", await make_unit("别的学校"),
-                                     MemberRole.ADMIN)).token,
+        "other_admin": (
+            await member(api, "13912345672", await make_unit("别的学校"), MemberRole.ADMIN)
+        ).token,
     }
     before = await Membership.all().count()
 
-    body = await api.post(ADD_MEMBER, {"organizationId": gid(unit), "phone": "13912340000",
-                                       "role": "ADMIN"}, token=actors[who])
+    body = await api.post(
+        ADD_MEMBER,
+        {"organizationId": gid(unit), "phone": "13912340000", "role": "ADMIN"},
+        token=actors[who],
+    )
 
     expected = "UNAUTHENTICATED" if who == "anonymous" else "FORBIDDEN"
     assert body["errors"][0]["extensions"]["code"] == expected
@@ -330,8 +371,15 @@ async def test_a_national_admin_adds_members_to_any_organization(api: Api):
     sichuan = await association(OrganizationKind.PROVINCIAL_ASSOCIATION, "510000")
     await make_user("13912345679", "四川审核员")
 
-    result = (await api.data(ADD_MEMBER, {"organizationId": gid(sichuan), "phone": "13912345679",
-                                          "role": "REVIEWER"}, token=staff.token))["addMember"]
+    result = (
+        await api.data(
+            ADD_MEMBER,
+            {"organizationId": gid(sichuan), "phone": "13912345679", "role": "REVIEWER"},
+            token=staff.token,
+        )
+    )["addMember"]
 
     assert result["errors"] == []
-    assert await Membership.filter(organization_id=sichuan.id, role=MemberRole.REVIEWER).count() == 1
+    assert (
+        await Membership.filter(organization_id=sichuan.id, role=MemberRole.REVIEWER).count() == 1
+    )

@@ -28,8 +28,9 @@ from workers.main import build_worker
 
 
 async def get(app, path: str) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://testserver") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
         return await client.get(path)
 
 
@@ -39,7 +40,8 @@ async def test_healthz_and_readyz(app):
 
     assert (health.status_code, health.json()) == (200, {"status": "ok"})
     assert (ready.status_code, ready.json()) == (
-        200, {"status": "ok", "database": "ok", "redis": "ok"}
+        200,
+        {"status": "ok", "database": "ok", "redis": "ok"},
     )
     assert health.headers["x-request-id"]
 
@@ -95,8 +97,13 @@ async def test_production_masks_unexpected_errors_but_not_refusals(api: Api, mon
 
 
 def test_production_refuses_the_default_secret():
-    env = {"KEPURI_ENV": "production", "DATABASE_URL": "postgres://x/y", "REDIS_URL": "redis://x",
-           "SMS_BACKEND": "http", "SMS_HTTP_URL": "https://sms.example/send"}
+    env = {
+        "KEPURI_ENV": "production",
+        "DATABASE_URL": "postgres://x/y",
+        "REDIS_URL": "redis://x",
+        "SMS_BACKEND": "http",
+        "SMS_HTTP_URL": "https://sms.example/send",
+    }
 
     with pytest.raises(SettingsError, match="SECRET_KEY"):
         load_settings(env)
@@ -121,15 +128,26 @@ def test_development_defaults_are_safe_to_start():
 
 @pytest.mark.parametrize(
     ("text", "delta"),
-    [("+12d", timedelta(days=12)), ("-3h", timedelta(hours=-3)), ("+30m", timedelta(minutes=30)),
-     ("", timedelta(0))],
+    [
+        ("+12d", timedelta(days=12)),
+        ("-3h", timedelta(hours=-3)),
+        ("+30m", timedelta(minutes=30)),
+        ("", timedelta(0)),
+    ],
 )
 def test_clock_offsets(text, delta):
     assert parse_clock_offset(text) == delta
 
 
-@pytest.mark.parametrize("env", [{"PORT": "eighty"}, {"KEPURI_CLOCK_OFFSET": "12 days"},
-                                 {"KEPURI_WORKER_IN_PROCESS": "maybe"}, {"SMS_BACKEND": "pigeon"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"PORT": "eighty"},
+        {"KEPURI_CLOCK_OFFSET": "12 days"},
+        {"KEPURI_WORKER_IN_PROCESS": "maybe"},
+        {"SMS_BACKEND": "pigeon"},
+    ],
+)
 def test_bad_settings_are_refused_with_their_name(env):
     with pytest.raises(SettingsError):
         load_settings(env)
@@ -140,15 +158,21 @@ async def test_a_real_worker_runs_the_purge_job_once(app, base_settings: Setting
     await person(api, "13912345679")
     await Session.exclude(token_hash="").update(expires_at=clock.now() - timedelta(days=8))
     await Session.filter(user_id=fresh.user.id).update(expires_at=clock.now() + timedelta(days=1))
-    await VerificationCode.create(phone="13912345678", purpose="REGISTER", code_hash="x",
-                                  expires_at=clock.now())
+    await VerificationCode.create(
+        phone="13912345678", purpose="REGISTER", code_hash="x", expires_at=clock.now()
+    )
     await VerificationCode.filter().update(created_at=clock.now() - timedelta(days=2))
     queue: ArqRedis = await open_queue(base_settings)
     try:
         first = await enqueue(queue, "purge_expired", job_id="purge-test")
         duplicate = await enqueue(queue, "purge_expired", job_id="purge-test")
-        worker = build_worker(base_settings, await open_queue(base_settings), with_cron=False,
-                              burst=True, poll_delay=0.05)
+        worker = build_worker(
+            base_settings,
+            await open_queue(base_settings),
+            with_cron=False,
+            burst=True,
+            poll_delay=0.05,
+        )
         await worker.async_run()
         await worker.close()
         result = await first.result(timeout=5)
@@ -191,8 +215,9 @@ async def test_the_http_sms_backend_posts_to_the_gateway(gateway):
 
     await HttpSms(url, "key-123", timeout=2).send("13912345678", "验证码123456")
 
-    assert handler.received == [{"auth": "Bearer key-123",
-                                 "body": {"phone": "13912345678", "text": "验证码123456"}}]
+    assert handler.received == [
+        {"auth": "Bearer key-123", "body": {"phone": "13912345678", "text": "验证码123456"}}
+    ]
 
 
 async def test_a_failing_gateway_is_a_clear_error_and_stores_no_code(gateway, app, api):

@@ -41,7 +41,7 @@ def build_worker(
 ) -> Worker:
     """A worker on `redis`; the caller owns the database connections (and their context)."""
     return Worker(
-        functions=FUNCTIONS,  # type: ignore[arg-type]
+        functions=FUNCTIONS,
         cron_jobs=CRON_JOBS if with_cron else None,
         redis_pool=redis,
         queue_name=QUEUE_NAME,

