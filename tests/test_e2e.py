@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis.asyncio
 
 from tests.conftest import (
     drop_postgres_database,
@@ -61,6 +62,9 @@ async def served(tmp_path: Path, backend: dict[str, str]):
         await recreate_postgres_database(env["DATABASE_URL"])
     if backend["redis_url"]:
         env["REDIS_URL"] = with_redis_db(backend["redis_url"], 1)
+        server_db = redis.asyncio.Redis.from_url(env["REDIS_URL"])
+        await server_db.flushdb()  # rate-limit windows of an earlier run
+        await server_db.aclose()
     for command in (
         ["migrate"],
         ["seed-demo"],
