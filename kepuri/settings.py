@@ -66,6 +66,7 @@ class Settings:
     rate_limit_login_phone: str = "5/15minutes"
     rate_limit_login_address: str = "100/hour"
 
+    max_body_bytes: int = 1024 * 1024
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
@@ -147,6 +148,7 @@ _ENV: dict[str, tuple[str, object]] = {
     "RATE_LIMIT_CODE_ADDRESS": ("rate_limit_code_address", str),
     "RATE_LIMIT_LOGIN_PHONE": ("rate_limit_login_phone", str),
     "RATE_LIMIT_LOGIN_ADDRESS": ("rate_limit_login_address", str),
+    "MAX_BODY_BYTES": ("max_body_bytes", int),
     "GRAPHQL_MAX_DEPTH": ("graphql_max_depth", int),
     "GRAPHQL_MAX_ALIASES": ("graphql_max_aliases", int),
     "GRAPHQL_MAX_TOKENS": ("graphql_max_tokens", int),

@@ -424,3 +424,50 @@ async def test_passwords_never_reach_the_logs(api, base_settings, caplog):
 
     assert "Secret9Password" not in caplog.text
     assert "Wrong9Password" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "code"),
+    [
+        (LOGIN, {"phone": "12345", "password": PASSWORD}, "INVALID_PHONE"),
+        (
+            RESET,
+            {"input": {"phone": "12345", "code": "000000", "newPassword": "NewPassw0rd"}},
+            "INVALID_PHONE",
+        ),
+        (
+            RESET,
+            {"input": {"phone": "13912345678", "code": "000000", "newPassword": "weak"}},
+            "WEAK_PASSWORD",
+        ),
+        (
+            RESET,
+            {"input": {"phone": "13912345678", "code": "", "newPassword": "NewPassw0rd"}},
+            "CODE_INVALID",
+        ),
+    ],
+)
+async def test_bad_sign_in_and_reset_input_is_refused_and_changes_nothing(
+    api, query, variables, code
+):
+    user = await make_user("13912345678")
+
+    payload = next(iter((await api.data(query, variables)).values()))
+
+    assert codes(payload) == [code]
+    assert (await User.get(id=user.id)).password_hash == user.password_hash
+    assert await Session.all().count() == 0
+
+
+async def test_change_password_refuses_a_weak_new_one(api):
+    someone = await person(api, "13912345678")
+
+    result = (
+        await api.data(
+            CHANGE, {"oldPassword": PASSWORD, "newPassword": "weak"}, token=someone.token
+        )
+    )["changePassword"]
+
+    assert codes(result) == ["WEAK_PASSWORD"]
+    assert result["errors"][0]["field"] == "newPassword"
+    assert (await api.data(ME, token=someone.token))["me"] is not None

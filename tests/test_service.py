@@ -46,6 +46,27 @@ async def test_healthz_and_readyz(app):
     assert health.headers["x-request-id"]
 
 
+async def test_oversized_bodies_are_refused_before_parsing(app):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        declared = await client.post(
+            "/graphql",
+            content=b"x" * (1024 * 1024 + 1),
+            headers={"content-type": "application/json"},
+        )
+
+        async def stream():
+            for _ in range(20):
+                yield b" " * 65536
+
+        streamed = await client.post(
+            "/graphql", content=stream(), headers={"content-type": "application/json"}
+        )
+
+    assert declared.status_code == streamed.status_code == 413
+    assert declared.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
 async def test_readyz_fails_when_redis_is_away(app, tmp_path):
     real = app.state.redis
     app.state.redis = aioredis.Redis(unix_socket_path=str(tmp_path / "nothing.sock"))
@@ -256,3 +277,15 @@ async def test_the_embedded_redis_is_shared_and_a_stale_socket_replaced(tmp_path
     third = EmbeddedRedis(tmp_path)
     assert await asyncio.to_thread(third.start) is True
     third.stop()
+
+
+async def test_sqlite_runs_in_wal_mode(app, backend):
+    from tortoise import connections
+
+    conn = connections.get("default")
+    if conn.capabilities.dialect != "sqlite":
+        assert backend["database_url"].startswith("postgres")
+        return
+    _, rows = await conn.execute_query("PRAGMA journal_mode")
+
+    assert rows[0][0] == "wal"
