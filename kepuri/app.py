@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ import orjson
 import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -26,9 +27,10 @@ from kepuri.logs import configure_logging
 from kepuri.queue import open_queue
 from kepuri.redis import ensure_redis, limits_storage_uri, redis_client
 from kepuri.settings import Settings, load_settings
+from models import Activity
 from schema import build_schema
 from schema.context import Context
-from services import accounts, passwords
+from services import accounts, passwords, qr, storage
 from services.clock import clock
 from services.runtime import Runtime
 from workers.main import build_worker
@@ -41,6 +43,7 @@ def configure_process(settings: Settings) -> None:
     configure_logging(settings)
     clock.set_offset(settings.clock_offset)
     passwords.configure(settings.password_hash_profile)
+    storage.configure(settings.media_dir)
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -105,16 +108,23 @@ class AccessLog:
 class BodyLimit:
     """Refuse request bodies over a size with 413, before anything parses them."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        headers = dict(scope["headers"])
+        limit = (
+            self.max_upload_bytes
+            if headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+            else self.max_bytes
+        )
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._refuse(scope, receive, send)
             return
         seen = 0
@@ -123,7 +133,7 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
+            if seen > limit:
                 raise _TooLarge
             return message
 
@@ -142,6 +152,29 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+_QR_FILE = re.compile(r"qr/([A-Z0-9]{12})\.(?:png|svg)")
+_MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".svg": "image/svg+xml"}
+
+
+async def media(request: Request) -> Response:
+    """Public files: posters, photos and QR images (a QR image the worker has not rendered yet
+    is rendered now)."""
+    relative = request.path_params["path"]
+    path = storage.resolve(relative)
+    if path is None or path.suffix not in _MEDIA_TYPES:
+        return Response(status_code=404)
+    if not path.is_file():
+        match = _QR_FILE.fullmatch(relative)
+        if not match or not await Activity.filter(qr_token=match[1]).exists():
+            return Response(status_code=404)
+        await qr.ensure_rendered(match[1], request.app.state.settings.public_base_url)
+    return FileResponse(
+        path,
+        media_type=_MEDIA_TYPES[path.suffix],
+        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 async def healthz(request: Request) -> Response:
@@ -176,6 +209,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.redis = redis_client(settings)
             app.state.queue = await open_queue(settings)
             app.state.runtime = Runtime.build(settings, limits_storage_uri(settings))
+            app.state.runtime.queue = app.state.queue
             worker_task = None
             if settings.run_worker_in_process:
                 worker = build_worker(settings, await open_queue(settings))
@@ -207,19 +241,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
     view = GraphQLView(
         schema,
         graphql_ide=None if settings.production else "graphiql",
+        multipart_uploads_enabled=True,
         allowed_origins=settings.allowed_origins,
     )
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            Route("/media/{path:path}", media),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
+    )
     app.add_middleware(AccessLog)
     return app
 

@@ -67,6 +67,8 @@ class Settings:
     rate_limit_login_address: str = "100/hour"
 
     max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 64 * 1024 * 1024
+    media_dir_setting: str = ""
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
@@ -78,6 +80,10 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite://{self.var_dir / 'kepuri.sqlite3'}"
+
+    @property
+    def media_dir(self) -> Path:
+        return Path(self.media_dir_setting) if self.media_dir_setting else self.var_dir / "media"
 
     @property
     def embedded_redis_socket(self) -> Path:
@@ -149,6 +155,8 @@ _ENV: dict[str, tuple[str, object]] = {
     "RATE_LIMIT_LOGIN_PHONE": ("rate_limit_login_phone", str),
     "RATE_LIMIT_LOGIN_ADDRESS": ("rate_limit_login_address", str),
     "MAX_BODY_BYTES": ("max_body_bytes", int),
+    "MAX_UPLOAD_BYTES": ("max_upload_bytes", int),
+    "MEDIA_DIR": ("media_dir_setting", str),
     "GRAPHQL_MAX_DEPTH": ("graphql_max_depth", int),
     "GRAPHQL_MAX_ALIASES": ("graphql_max_aliases", int),
     "GRAPHQL_MAX_TOKENS": ("graphql_max_tokens", int),

@@ -1,13 +1,28 @@
 """The data. Tortoise discovers every model re-exported here (app label "models")."""
 
 from models.accounts import AuditLog, Session, User, VerificationCode
+from models.activities import Activity, ActivityMedia, ActivityStats, Review
+from models.campaigns import Campaign, JointAction, PhaseWindow, RegionalSetting
+from models.engagement import CheckIn, Favorite, Like, Rating
 from models.organizations import Membership, Organization, Region
 
 __all__ = [
+    "Activity",
+    "ActivityMedia",
+    "ActivityStats",
     "AuditLog",
+    "Campaign",
+    "CheckIn",
+    "Favorite",
+    "JointAction",
+    "Like",
     "Membership",
     "Organization",
+    "PhaseWindow",
+    "Rating",
     "Region",
+    "RegionalSetting",
+    "Review",
     "Session",
     "User",
     "VerificationCode",

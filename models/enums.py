@@ -33,3 +33,36 @@ class MemberRole(StrEnum):
 class VerificationPurpose(StrEnum):
     REGISTER = "REGISTER"
     RESET_PASSWORD = "RESET_PASSWORD"  # noqa: S105 (a purpose, not a password)
+
+
+class Phase(StrEnum):
+    FILING = "FILING"
+    SUPPLEMENT = "SUPPLEMENT"
+    SUMMARY = "SUMMARY"
+    RECOMMENDATION = "RECOMMENDATION"
+    PUBLIC_NOTICE = "PUBLIC_NOTICE"
+
+
+class ActivityForm(StrEnum):
+    ONLINE = "ONLINE"
+    OFFLINE = "OFFLINE"
+    HYBRID = "HYBRID"
+
+
+class ActivityStatus(StrEnum):
+    DRAFT = "DRAFT"
+    PENDING_REVIEW = "PENDING_REVIEW"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class ReviewDecision(StrEnum):
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+
+
+class MediaKind(StrEnum):
+    PHOTO = "PHOTO"
+    VIDEO = "VIDEO"
+    NEWS = "NEWS"
+    ONLINE = "ONLINE"

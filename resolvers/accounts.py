@@ -9,7 +9,7 @@ from models import User
 from models.enums import VerificationPurpose as Purpose
 from schema.context import Context
 from schema.permissions import IsAuthenticated
-from schema.types import MutationError, UserType, VerificationPurpose, errors_of
+from schema.types import MutationError, OkPayload, UserType, VerificationPurpose, errors_of
 from services import accounts
 from services.errors import ServiceError
 
@@ -51,12 +51,6 @@ class AuthPayload:
 
 
 @strawberry.type
-class OkPayload:
-    ok: bool = False
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
 class LogoutPayload:
     ok: bool
 
@@ -88,7 +82,7 @@ class AccountsMutation:
         self,
         info: Info[Context, None],
         phone: str,
-        purpose: VerificationPurpose,  # type: ignore[valid-type]
+        purpose: VerificationPurpose,
     ) -> RequestVerificationCodePayload:
         ctx = info.context
         try:

@@ -28,7 +28,7 @@ from services.regions import children_of, get_region
 @strawberry.input
 class UnitProfileInput:
     name: str
-    kind: OrganizationKind  # type: ignore[valid-type]
+    kind: OrganizationKind
     region_code: str
     contact_name: str
     contact_phone: str
@@ -59,7 +59,7 @@ class OrganizationsQuery:
     @strawberry.field(description="Supervising units (归口单位) of a kind, by name, in a region.")
     async def supervising_units(
         self,
-        kind: OrganizationKind,  # type: ignore[valid-type]
+        kind: OrganizationKind,
         search: str | None = None,
         region_code: str | None = None,
         first: int | None = None,
@@ -120,7 +120,7 @@ class OrganizationsMutation:
         info: Info[Context, None],
         organization_id: strawberry.ID,
         phone: str,
-        role: MemberRole,  # type: ignore[valid-type]
+        role: MemberRole,
     ) -> AddMemberPayload:
         ctx = info.context
         assert ctx.user is not None

@@ -18,16 +18,18 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.accounts import AccountsMutation, AccountsQuery
+from resolvers.activities import ActivitiesMutation, ActivitiesQuery
+from resolvers.campaigns import CampaignsMutation, CampaignsQuery
 from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
 
 
 @strawberry.type
-class Query(AccountsQuery, OrganizationsQuery):
+class Query(AccountsQuery, OrganizationsQuery, CampaignsQuery, ActivitiesQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation, OrganizationsMutation):
+class Mutation(AccountsMutation, OrganizationsMutation, CampaignsMutation, ActivitiesMutation):
     pass
 
 

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
-from models import Membership, Organization, Region, Session, User
+from models import (
+    Activity,
+    ActivityMedia,
+    ActivityStats,
+    Campaign,
+    CheckIn,
+    Favorite,
+    JointAction,
+    Like,
+    Membership,
+    Organization,
+    Rating,
+    Region,
+    Review,
+    Session,
+    User,
+)
 from services.permissions import Grant, grants_of
 from services.regions import get_regions
 from services.runtime import Runtime
@@ -31,8 +49,48 @@ async def _regions(codes: list[str]) -> list[Region | None]:
     return await get_regions(codes)
 
 
+def _by_id(model: type[Any], key: str = "pk") -> Callable[[list[Any]], Awaitable[list[Any]]]:
+    """One row of `model` per value of a unique `key` (the primary key by default)."""
+
+    async def load(ids: list[Any]) -> list[Any]:
+        rows = {getattr(r, key): r for r in await model.filter(**{f"{key}__in": set(ids)})}
+        return [rows.get(i) for i in ids]
+
+    return load
+
+
+def _children(
+    model: type[Any], key: str, order: str
+) -> Callable[[list[int]], Awaitable[list[Any]]]:
+    async def load(ids: list[int]) -> list[list[Any]]:
+        grouped: dict[int, list[Any]] = {i: [] for i in ids}
+        for row in await model.filter(**{f"{key}__in": set(ids)}).order_by(order):
+            grouped[getattr(row, key)].append(row)
+        return [grouped[i] for i in ids]
+
+    return load
+
+
+def _viewer_marks(
+    model: type[Any], user_id: int | None
+) -> Callable[[list[int]], Awaitable[list[Any]]]:
+    """Per activity, the caller's row of `model` (like, favourite, check-in, rating) or None."""
+
+    async def load(activity_ids: list[int]) -> list[Any]:
+        if user_id is None:
+            return [None for _ in activity_ids]
+        rows = {
+            r.activity_id: r
+            for r in await model.filter(user_id=user_id, activity_id__in=set(activity_ids))
+        }
+        return [rows.get(i) for i in activity_ids]
+
+    return load
+
+
 @dataclass
 class Loaders:
+    user_id: int | None = None
     organization: DataLoader[int, Organization | None] = field(
         default_factory=lambda: DataLoader(load_fn=_organizations)
     )
@@ -42,6 +100,35 @@ class Loaders:
     region: DataLoader[str, Region | None] = field(
         default_factory=lambda: DataLoader(load_fn=_regions)
     )
+    campaign: DataLoader[int, Campaign | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_by_id(Campaign))
+    )
+    joint_action: DataLoader[int, JointAction | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_by_id(JointAction))
+    )
+    stats: DataLoader[int, ActivityStats | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_by_id(ActivityStats, "activity_id"))
+    )
+    activity: DataLoader[int, Activity | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_by_id(Activity))
+    )
+    reviews_of_activity: DataLoader[int, list[Review]] = field(
+        default_factory=lambda: DataLoader(load_fn=_children(Review, "activity_id", "id"))
+    )
+    media_of_activity: DataLoader[int, list[ActivityMedia]] = field(
+        default_factory=lambda: DataLoader(
+            load_fn=_children(ActivityMedia, "activity_id", "position")
+        )
+    )
+
+    def __post_init__(self) -> None:
+        uid = self.user_id
+        self.my_like: DataLoader[int, Like | None] = DataLoader(_viewer_marks(Like, uid))
+        self.my_favorite: DataLoader[int, Favorite | None] = DataLoader(
+            _viewer_marks(Favorite, uid)
+        )
+        self.my_check_in: DataLoader[int, CheckIn | None] = DataLoader(_viewer_marks(CheckIn, uid))
+        self.my_rating: DataLoader[int, Rating | None] = DataLoader(_viewer_marks(Rating, uid))
 
 
 @dataclass
@@ -53,6 +140,13 @@ class Context:
     session: Session | None = None
     loaders: Loaders = field(default_factory=Loaders)
     _grants: list[Grant] | None = None
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(user_id=self.user.id if self.user else None)
+
+    @property
+    def public_base_url(self) -> str:
+        return self.runtime.settings.public_base_url
 
     @property
     def client_ip(self) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -48,22 +49,34 @@ class Connection(Generic[T]):
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(values), default=str).encode()).decode()
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode()
 
 
-def decode_cursor(cursor: str, types: Sequence[type]) -> list[Any]:
-    """The key values inside a cursor, each checked against the type its column holds."""
+def exact_int(value: Any) -> int:
+    if type(value) is not int:
+        raise TypeError("not an integer")
+    return value
+
+
+def iso_datetime(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment
+
+
+def decode_cursor(cursor: str, parsers: Sequence[Callable[[Any], Any]]) -> list[Any]:
+    """The key values inside a cursor, each parsed as the column it stands for."""
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError as exc:
+        if not isinstance(values, list) or len(values) != len(parsers):
+            raise ValueError("wrong shape")
+        return [parse(v) for parse, v in zip(parsers, values, strict=True)]
+    except (ValueError, TypeError) as exc:
         raise bad_argument("分页游标无效", "INVALID_CURSOR") from exc
-    if (
-        not isinstance(values, list)
-        or len(values) != len(types)
-        or not all(type(v) is t for v, t in zip(values, types, strict=True))
-    ):
-        raise bad_argument("分页游标无效", "INVALID_CURSOR")
-    return values
 
 
 def page_size(first: int | None) -> int:
@@ -74,12 +87,13 @@ def page_size(first: int | None) -> int:
     return first
 
 
-def _after(keys: Sequence[str], values: Sequence[Any]) -> Q:
-    """Rows strictly after `values` in ascending (keys) order, as an OR of prefixes."""
+def _after(keys: Sequence[str], values: Sequence[Any], descending: bool) -> Q:
+    """Rows strictly after `values` in (keys) order, as an OR of prefixes."""
+    beyond = "lt" if descending else "gt"
     clauses = []
     for i, key in enumerate(keys):
         equal = {k: v for k, v in zip(keys[:i], values[:i], strict=True)}
-        clauses.append(Q(**equal, **{f"{key}__gt": values[i]}))
+        clauses.append(Q(**equal, **{f"{key}__{beyond}": values[i]}))
     return Q(*clauses, join_type="OR")
 
 
@@ -89,15 +103,17 @@ async def keyset_connection(
     first: int | None,
     after: str | None,
     keys: Sequence[str] = ("id",),
-    key_types: Sequence[type] = (int,),
+    parsers: Sequence[Callable[[Any], Any]] = (exact_int,),
+    descending: bool = False,
     node: Callable[[M], Any] = lambda row: row,
 ) -> Connection[Any]:
-    """One page of `query` ordered by `keys` (ascending, the last one unique)."""
+    """One page of `query` ordered by `keys` (the last one unique), ascending or descending."""
     size = page_size(first)
     page_query = query
     if after:
-        page_query = page_query.filter(_after(keys, decode_cursor(after, key_types)))
-    rows = await page_query.order_by(*keys).limit(size + 1)
+        page_query = page_query.filter(_after(keys, decode_cursor(after, parsers), descending))
+    order = [f"-{k}" if descending else k for k in keys]
+    rows = await page_query.order_by(*order).limit(size + 1)
     has_next = len(rows) > size
     rows = rows[:size]
     edges = [Edge(cursor=encode_cursor([getattr(r, k) for k in keys]), node=node(r)) for r in rows]

@@ -7,25 +7,28 @@ import strawberry
 from strawberry.types import Info
 
 from models import Membership, Organization, Region, User
-from models import enums as model_enums
+from models.enums import MemberRole, OrganizationKind, RegionLevel, VerificationPurpose
 from schema.context import Context
 from schema.ids import to_global_id
-from services.errors import ErrorCode as ServiceErrorCode
-from services.errors import ServiceError
+from services.errors import ErrorCode, ServiceError
 from services.permissions import can_view_private, is_national_staff
 
-RegionLevel = strawberry.enum(model_enums.RegionLevel, name="RegionLevel")
-OrganizationKind = strawberry.enum(model_enums.OrganizationKind, name="OrganizationKind")
-MemberRole = strawberry.enum(model_enums.MemberRole, name="MemberRole")
-VerificationPurpose = strawberry.enum(model_enums.VerificationPurpose, name="VerificationPurpose")
-ErrorCode = strawberry.enum(ServiceErrorCode, name="ErrorCode")
+# The enums of models and services, registered as GraphQL enums (strawberry marks the classes).
+for _enum in (RegionLevel, OrganizationKind, MemberRole, VerificationPurpose, ErrorCode):
+    strawberry.enum(_enum)
 
 
 @strawberry.type(description="An expected refusal: which input, why (in Chinese), and a code.")
 class MutationError:
     field: str | None
     message: str
-    code: ErrorCode  # type: ignore[valid-type]
+    code: ErrorCode
+
+
+@strawberry.type
+class OkPayload:
+    ok: bool = False
+    errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
 def errors_of(error: ServiceError) -> list[MutationError]:
@@ -36,7 +39,7 @@ def errors_of(error: ServiceError) -> list[MutationError]:
 class RegionType:
     code: str
     name: str
-    level: RegionLevel  # type: ignore[valid-type]
+    level: RegionLevel
 
     @strawberry.field
     def parent_code(self, root: strawberry.Parent[Region]) -> str | None:
@@ -84,7 +87,7 @@ async def _sees_person(user: User, info: Info[Context, None]) -> bool:
 @strawberry.type(name="Organization", description="A unit (单位) in the supervision tree.")
 class OrganizationType:
     name: str
-    kind: OrganizationKind  # type: ignore[valid-type]
+    kind: OrganizationKind
 
     @strawberry.field
     def id(self, root: strawberry.Parent[Organization]) -> strawberry.ID:
@@ -137,7 +140,7 @@ async def _sees_unit(organization: Organization, info: Info[Context, None]) -> b
 
 @strawberry.type(name="Membership")
 class MembershipType:
-    role: MemberRole  # type: ignore[valid-type]
+    role: MemberRole
 
     @strawberry.field
     async def organization(

@@ -5,7 +5,8 @@ In development `KEPURI_CLOCK_OFFSET` shifts it (the server and the worker read t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 
 class Clock:
@@ -27,3 +28,15 @@ clock = Clock()
 
 def now() -> datetime:
     return clock.now()
+
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def local_date(moment: datetime) -> str:
+    """A moment as the date people in China read it: 2020-09-25."""
+    return moment.astimezone(CHINA).date().isoformat()
+
+
+def today() -> date:
+    return now().astimezone(CHINA).date()

@@ -6,6 +6,9 @@ Built once per process by the wiring package and handed to operations explicitly
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from arq import ArqRedis
 
 from kepuri.settings import Settings
 from services.ratelimit import Limiter
@@ -17,6 +20,13 @@ class Runtime:
     settings: Settings
     limiter: Limiter
     sms: SmsBackend
+    queue: ArqRedis | None = None
+
+    async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> None:
+        """Queue a job (call after the transaction commits; pass IDs only)."""
+        if self.queue is None:
+            raise RuntimeError("no job queue in this process")
+        await self.queue.enqueue_job(function, *args, _job_id=job_id)
 
     @classmethod
     def build(cls, settings: Settings, limits_uri: str) -> Runtime:

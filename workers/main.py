@@ -15,7 +15,7 @@ from arq.worker import Worker
 
 from kepuri.queue import QUEUE_NAME
 from kepuri.settings import Settings
-from services import maintenance
+from services import activities, maintenance
 
 log = structlog.get_logger(__name__)
 
@@ -26,7 +26,13 @@ async def purge_expired(ctx: dict[str, Any]) -> dict[str, int]:
     return result
 
 
-FUNCTIONS = [purge_expired]
+async def render_qr(ctx: dict[str, Any], activity_id: int) -> bool:
+    """Render an activity's QR code as PNG and SVG (idempotent)."""
+    settings: Settings = ctx["settings"]
+    return await activities.render_qr(activity_id, settings.public_base_url)
+
+
+FUNCTIONS: list[Any] = [purge_expired, render_qr]
 CRON_JOBS = [cron(purge_expired, minute={17}, unique=True, run_at_startup=False)]
 
 
@@ -50,5 +56,6 @@ def build_worker(
         max_tries=5,
         job_timeout=300,
         keep_result=3600,
+        ctx={"settings": settings},
         **options,
     )

@@ -1,0 +1,420 @@
+"""Activities: filing units file and complete them, supervisors review, the public browses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from models import Activity
+from models.enums import ActivityForm as FormEnum
+from models.enums import ActivityStatus as StatusEnum
+from models.enums import OrganizationKind as KindEnum
+from models.enums import ReviewDecision as DecisionEnum
+from resolvers.common import attempt
+from schema.activity_types import (
+    ActivityForm,
+    ActivityStatus,
+    ActivityType,
+    ReviewDecision,
+    visible,
+)
+from schema.context import Context
+from schema.ids import parse_global_id
+from schema.pagination import Connection, exact_int, iso_datetime, keyset_connection
+from schema.permissions import IsAuthenticated, bad_argument
+from schema.types import MutationError, OkPayload, OrganizationKind
+from services import activities
+from services.errors import ErrorCode, ServiceError
+from services.images import MAX_UPLOAD_BYTES
+
+UNSET: Any = strawberry.UNSET
+
+
+@strawberry.input
+class ActivityInput:
+    campaign_id: strawberry.ID | None = None
+    organization_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The filing unit, when the caller belongs to several."
+    )
+    title: str
+    description: str
+    form: ActivityForm
+    starts_at: datetime
+    ends_at: datetime
+    region_code: str
+    address: str | None = None
+    online_url: str | None = None
+    supervisor_kind: OrganizationKind
+    supervisor_id: strawberry.ID | None = None
+    supervisor_name: str | None = None
+    host_units: list[str]
+    organizer_units: list[str] | None = None
+    joint_action_id: strawberry.ID | None = None
+    sub_theme: str | None = None
+    show_on_cloud: bool | None = None
+    poster: Upload | None = None
+
+
+@strawberry.input(description="The fields of ActivityInput, all optional (absent = unchanged).")
+class ActivityUpdateInput:
+    title: str | None = UNSET
+    description: str | None = UNSET
+    form: ActivityForm | None = UNSET
+    starts_at: datetime | None = UNSET
+    ends_at: datetime | None = UNSET
+    region_code: str | None = UNSET
+    address: str | None = UNSET
+    online_url: str | None = UNSET
+    supervisor_kind: OrganizationKind | None = UNSET
+    supervisor_id: strawberry.ID | None = UNSET
+    supervisor_name: str | None = UNSET
+    host_units: list[str] | None = UNSET
+    organizer_units: list[str] | None = UNSET
+    joint_action_id: strawberry.ID | None = UNSET
+    sub_theme: str | None = UNSET
+    show_on_cloud: bool | None = UNSET
+    poster: Upload | None = UNSET
+
+
+@strawberry.input
+class SupplementInput:
+    photos: list[Upload] | None = None
+    video_urls: list[str] | None = None
+    news_urls: list[str] | None = None
+    online_urls: list[str] | None = None
+
+
+@strawberry.input
+class SummaryInput:
+    text: str
+    participant_count: int
+
+
+@strawberry.input
+class ActivityFilter:
+    year: int | None = None
+    region_code: str | None = None
+    form: ActivityForm | None = None
+    joint_action_id: strawberry.ID | None = None
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+    search: str | None = None
+
+
+@strawberry.type
+class ActivityPayload:
+    activity: ActivityType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+# (GraphQL input field, service field, how to convert a given value)
+_CONVERT: list[tuple[str, str, Any]] = [
+    ("title", "title", None),
+    ("description", "description", None),
+    ("form", "form", FormEnum),
+    ("starts_at", "starts_at", None),
+    ("ends_at", "ends_at", None),
+    ("region_code", "region_code", None),
+    ("address", "address", None),
+    ("online_url", "online_url", None),
+    ("supervisor_kind", "supervisor_kind", KindEnum),
+    (
+        "supervisor_id",
+        "supervisor_id",
+        lambda v: parse_global_id(v, "Organization", "supervisorId"),
+    ),
+    ("supervisor_name", "supervisor_name", None),
+    ("host_units", "host_units", None),
+    ("organizer_units", "organizer_units", None),
+    (
+        "joint_action_id",
+        "joint_action_id",
+        lambda v: parse_global_id(v, "JointAction", "jointActionId"),
+    ),
+    ("sub_theme", "sub_theme", None),
+    ("show_on_cloud", "show_on_cloud", None),
+]
+_REQUIRED = {
+    "title",
+    "description",
+    "form",
+    "starts_at",
+    "ends_at",
+    "region_code",
+    "supervisor_kind",
+    "host_units",
+}
+
+
+def _form(input: ActivityInput | ActivityUpdateInput) -> dict[str, Any]:
+    """The given fields in service terms; IDs decoded (a bad one is a payload error)."""
+    form: dict[str, Any] = {}
+    for name, key, convert in _CONVERT:
+        value = getattr(input, name)
+        if value is UNSET:
+            continue
+        if value is None and name in _REQUIRED:
+            raise ServiceError.of(ErrorCode.REQUIRED, "此项不能为空", _camel(name))
+        form[key] = convert(value) if (convert and value is not None) else value
+    return form
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+async def _read(upload: Any, field: str) -> bytes:
+    size = getattr(upload, "size", None)
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise ServiceError.of(ErrorCode.IMAGE_TOO_LARGE, "图片不能超过10MB", field)
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ServiceError.of(ErrorCode.IMAGE_TOO_LARGE, "图片不能超过10MB", field)
+    return data
+
+
+def _optional_id(value: strawberry.ID | None, type_name: str, field: str) -> int | None:
+    return parse_global_id(value, type_name, field) if value else None
+
+
+@strawberry.type
+class ActivitiesQuery:
+    @strawberry.field(description="Approved activities shown on the cloud site, in time order.")
+    async def activities(
+        self,
+        filter: ActivityFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ActivityType]:
+        flt = filter or ActivityFilter()
+        try:
+            query = await activities.public_activities(
+                activities.ActivityFilter(
+                    year=flt.year,
+                    region_code=flt.region_code,
+                    form=FormEnum(flt.form) if flt.form else None,
+                    joint_action_id=_optional_id(
+                        flt.joint_action_id, "JointAction", "jointActionId"
+                    ),
+                    starts_after=flt.starts_after,
+                    starts_before=flt.starts_before,
+                    search=flt.search,
+                )
+            )
+        except ServiceError as e:
+            raise bad_argument(e.errors[0].message, e.errors[0].code.value) from e
+        return await keyset_connection(
+            query,
+            first=first,
+            after=after,
+            keys=("starts_at", "id"),
+            parsers=(iso_datetime, exact_int),
+        )
+
+    @strawberry.field(description="One activity, if the caller may see it.")
+    async def activity(self, info: Info[Context, None], id: strawberry.ID) -> ActivityType | None:
+        try:
+            pk = parse_global_id(id, "Activity")
+        except ServiceError:
+            return None
+        return await visible(await info.context.loaders.activity.load(pk), info)  # type: ignore[return-value]
+
+    @strawberry.field(description="The activity behind a scanned QR code.")
+    async def activity_by_qr_token(
+        self, info: Info[Context, None], token: str
+    ) -> ActivityType | None:
+        text = token.strip().upper()
+        if not activities.qr.is_token(text):
+            return None
+        return await visible(await Activity.get_or_none(qr_token=text), info)  # type: ignore[return-value]
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The activities of the caller's units, newest first.",
+    )
+    async def my_activities(
+        self,
+        info: Info[Context, None],
+        status: ActivityStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ActivityType]:
+        query = activities.my_activities(
+            await info.context.grants(), StatusEnum(status) if status else None
+        )
+        return await keyset_connection(query, first=first, after=after, descending=True)
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="What the caller's organizations supervise, oldest submission first "
+        "(pending review unless a status is given).",
+    )
+    async def review_queue(
+        self,
+        info: Info[Context, None],
+        status: ActivityStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ActivityType]:
+        query = activities.review_queue(
+            await info.context.grants(), StatusEnum(status) if status else None
+        )
+        return await keyset_connection(
+            query,
+            first=first,
+            after=after,
+            keys=("submitted_at", "id"),
+            parsers=(iso_datetime, exact_int),
+        )
+
+
+@strawberry.type
+class ActivitiesMutation:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated], description="Save a draft of the caller's unit."
+    )
+    async def create_activity(
+        self, info: Info[Context, None], input: ActivityInput
+    ) -> ActivityPayload:
+        ctx = info.context
+        assert ctx.user is not None
+        user, grants = ctx.user, await ctx.grants()
+
+        async def create() -> Activity:
+            return await activities.create_activity(
+                user,
+                grants,
+                _form(input),
+                campaign_id=_optional_id(input.campaign_id, "Campaign", "campaignId"),
+                organization_id=_optional_id(
+                    input.organization_id, "Organization", "organizationId"
+                ),
+                poster=await _read(input.poster, "poster") if input.poster else None,
+            )
+
+        activity, errors = await attempt(create)
+        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Change an activity; an approved or rejected one goes back to review.",
+    )
+    async def update_activity(
+        self, info: Info[Context, None], id: strawberry.ID, input: ActivityUpdateInput
+    ) -> ActivityPayload:
+        ctx = info.context
+        assert ctx.user is not None
+        user, grants = ctx.user, await ctx.grants()
+
+        async def update() -> Activity:
+            poster = input.poster
+            return await activities.update_activity(
+                user,
+                grants,
+                parse_global_id(id, "Activity"),
+                _form(input),
+                poster=await _read(poster, "poster") if poster not in (None, UNSET) else None,
+            )
+
+        activity, errors = await attempt(update)
+        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="File the activity for review (inside the filing window).",
+    )
+    async def submit_activity(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> ActivityPayload:
+        ctx = info.context
+        assert ctx.user is not None
+        user, grants = ctx.user, await ctx.grants()
+        activity, errors = await attempt(
+            lambda: activities.submit_activity(
+                ctx.runtime, user, grants, parse_global_id(id, "Activity")
+            )
+        )
+        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Add photos and links once, by the supplement deadline.",
+    )
+    async def supplement_activity(
+        self, info: Info[Context, None], id: strawberry.ID, input: SupplementInput
+    ) -> ActivityPayload:
+        ctx = info.context
+        assert ctx.user is not None
+        user, grants = ctx.user, await ctx.grants()
+
+        async def supplement() -> Activity:
+            photos = input.photos or []
+            if len(photos) > 50:
+                raise ServiceError.of(ErrorCode.TOO_MANY_MEDIA, "图片数量过多", "photos")
+            return await activities.supplement_activity(
+                user,
+                grants,
+                parse_global_id(id, "Activity"),
+                activities.Supplement(
+                    photos=[await _read(p, "photos") for p in photos],
+                    video_urls=input.video_urls or [],
+                    news_urls=input.news_urls or [],
+                    online_urls=input.online_urls or [],
+                ),
+            )
+
+        activity, errors = await attempt(supplement)
+        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Submit the summary once, by the summary deadline.",
+    )
+    async def submit_activity_summary(
+        self, info: Info[Context, None], id: strawberry.ID, input: SummaryInput
+    ) -> ActivityPayload:
+        ctx = info.context
+        assert ctx.user is not None
+        user, grants = ctx.user, await ctx.grants()
+        activity, errors = await attempt(
+            lambda: activities.summarize_activity(
+                user, grants, parse_global_id(id, "Activity"), input.text, input.participant_count
+            )
+        )
+        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def delete_activity(self, info: Info[Context, None], id: strawberry.ID) -> OkPayload:
+        ctx = info.context
+        assert ctx.user is not None
+        user, grants = ctx.user, await ctx.grants()
+        _, errors = await attempt(
+            lambda: activities.delete_activity(user, grants, parse_global_id(id, "Activity"))
+        )
+        return OkPayload(ok=not errors, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Approve or reject (a rejection needs a comment).",
+    )
+    async def review_activity(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        decision: ReviewDecision,
+        comment: str | None = None,
+    ) -> ActivityPayload:
+        ctx = info.context
+        assert ctx.user is not None
+        user, grants = ctx.user, await ctx.grants()
+        activity, errors = await attempt(
+            lambda: activities.review_activity(
+                user, grants, parse_global_id(id, "Activity"), DecisionEnum(decision), comment
+            )
+        )
+        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]

@@ -1,0 +1,295 @@
+"""GraphQL types of campaigns and activities (roots are ORM rows)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+from strawberry.types import Info
+
+from models import Activity, ActivityMedia, Campaign, JointAction, Review
+from models.enums import ActivityForm, ActivityStatus, MediaKind, Phase, ReviewDecision
+from schema.context import Context
+from schema.ids import to_global_id
+from schema.types import OrganizationKind, OrganizationType, RegionType
+from services import campaigns as campaign_rules
+from services import qr
+from services.activities import REVIEWING_ROLES, can_view, member_org_ids
+from services.permissions import is_national_staff
+from services.regions import get_region
+
+for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
+    strawberry.enum(_enum)
+
+
+def media_url(info: Info[Context, None], relative: str) -> str:
+    return f"{info.context.public_base_url.rstrip('/')}/media/{relative}"
+
+
+@strawberry.type(name="PhaseWindow")
+class PhaseWindowType:
+    phase: Phase
+    opens_at: datetime
+    closes_at: datetime
+    region_code: str | None = strawberry.field(
+        description="Where the window was set: a province or city code, null for national."
+    )
+
+
+@strawberry.type(name="JointAction", description="A joint action (联合行动) of the catalogue.")
+class JointActionType:
+    name: str
+    lead_units: list[str]
+    region_code: str | None
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[JointAction]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("JointAction", root.id))
+
+
+@strawberry.type(name="Campaign", description="One year's science day (科普日活动).")
+class CampaignType:
+    year: int
+    name: str
+    theme: str
+    starts_on: date
+    ends_on: date
+    label: str
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Campaign]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Campaign", root.id))
+
+    @strawberry.field(description="The sub-theme that applies in a region (its own or above).")
+    async def sub_theme(
+        self, root: strawberry.Parent[Campaign], region_code: str | None = None
+    ) -> str | None:
+        return await campaign_rules.sub_theme_for(root.id, await get_region(region_code))
+
+    @strawberry.field(description="The windows that apply in a region (national without one).")
+    async def phases(
+        self, root: strawberry.Parent[Campaign], region_code: str | None = None
+    ) -> list[PhaseWindowType]:
+        windows = await campaign_rules.windows_for(root.id, await get_region(region_code))
+        return [
+            PhaseWindowType(
+                phase=w.phase, opens_at=w.opens_at, closes_at=w.closes_at, region_code=w.region_code
+            )
+            for w in sorted(windows.values(), key=lambda w: list(Phase).index(w.phase))
+        ]
+
+    @strawberry.field(description="National joint actions plus those of the region's chain.")
+    async def joint_actions(
+        self, root: strawberry.Parent[Campaign], region_code: str | None = None
+    ) -> list[JointActionType]:
+        region = await get_region(region_code)
+        return await campaign_rules.joint_actions_for(root.id, region)  # type: ignore[return-value]
+
+
+@strawberry.type
+class QrCode:
+    token: str
+    png_url: str
+    svg_url: str
+
+
+@strawberry.type(name="ActivityMedia")
+class MediaType:
+    kind: MediaKind
+
+    @strawberry.field
+    def url(self, root: strawberry.Parent[ActivityMedia], info: Info[Context, None]) -> str:
+        if root.kind is MediaKind.PHOTO:
+            return media_url(info, root.url)
+        return root.url
+
+
+@strawberry.type
+class ActivitySummary:
+    text: str
+    participant_count: int
+    submitted_at: datetime
+
+
+@strawberry.type(name="Review", description="One review decision; the history stays.")
+class ReviewType:
+    decision: ReviewDecision
+    comment: str | None
+    reviewed_at: datetime
+
+    @strawberry.field
+    async def reviewer(
+        self, root: strawberry.Parent[Review], info: Info[Context, None]
+    ) -> OrganizationType | None:
+        return await info.context.loaders.organization.load(root.organization_id)  # type: ignore[attr-defined,return-value]
+
+
+@strawberry.type
+class Engagement:
+    check_ins: int
+    likes: int
+    comments: int
+    favorites: int
+    rating_average: float | None
+
+
+@strawberry.type
+class ActivityViewer:
+    checked_in: bool
+    liked: bool
+    favorited: bool
+    rating: int | None
+
+
+async def _insider(activity: Activity, info: Info[Context, None]) -> bool:
+    """The filing unit's members, the supervising unit's reviewers and national staff."""
+    if info.context.user is None:
+        return False
+    grants = await info.context.grants()
+    return (
+        activity.organization_id in member_org_ids(grants)
+        or activity.supervisor_id in member_org_ids(grants, REVIEWING_ROLES)
+        or is_national_staff(grants)
+    )
+
+
+@strawberry.type(name="Activity", description="A science activity (科普活动).")
+class ActivityType:
+    title: str
+    description: str
+    status: ActivityStatus
+    form: ActivityForm
+    starts_at: datetime
+    ends_at: datetime
+    address: str | None
+    online_url: str | None
+    host_units: list[str]
+    organizer_units: list[str]
+    supervisor_kind: OrganizationKind
+    supervisor_name: str | None
+    sub_theme: str | None
+    show_on_cloud: bool
+    submitted_at: datetime | None
+    reviewed_at: datetime | None
+    supplemented_at: datetime | None
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Activity]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Activity", root.id))
+
+    @strawberry.field(description="Every activity carries the label <year>年全国科普日活动.")
+    async def label(self, root: strawberry.Parent[Activity], info: Info[Context, None]) -> str:
+        campaign = await info.context.loaders.campaign.load(root.campaign_id)
+        return campaign.label if campaign else ""
+
+    @strawberry.field
+    async def campaign(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> CampaignType:
+        return await info.context.loaders.campaign.load(root.campaign_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def region(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> RegionType:
+        return await info.context.loaders.region.load(root.region_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The filing unit.")
+    async def organization(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> OrganizationType:
+        return await info.context.loaders.organization.load(root.organization_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The supervising unit (归口单位) that reviews it.")
+    async def supervisor(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> OrganizationType:
+        return await info.context.loaders.organization.load(root.supervisor_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def joint_action(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> JointActionType | None:
+        if root.joint_action_id is None:
+            return None
+        return await info.context.loaders.joint_action.load(root.joint_action_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    def poster_url(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> str | None:
+        return media_url(info, root.poster) if root.poster else None
+
+    @strawberry.field(description="The QR code to print, once the activity was submitted.")
+    def qr_code(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> QrCode | None:
+        if root.qr_token is None:
+            return None
+        return QrCode(
+            token=root.qr_token,
+            png_url=media_url(info, qr.png_path(root.qr_token)),
+            svg_url=media_url(info, qr.svg_path(root.qr_token)),
+        )
+
+    @strawberry.field
+    async def media(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> list[MediaType]:
+        return await info.context.loaders.media_of_activity.load(root.id)  # type: ignore[return-value]
+
+    @strawberry.field
+    def summary(self, root: strawberry.Parent[Activity]) -> ActivitySummary | None:
+        if root.summarized_at is None:
+            return None
+        return ActivitySummary(
+            text=root.summary_text or "",
+            participant_count=root.participant_count or 0,
+            submitted_at=root.summarized_at,
+        )
+
+    @strawberry.field(description="Review history: for the unit, its supervisors, national staff.")
+    async def reviews(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> list[ReviewType]:
+        if not await _insider(root, info):
+            return []
+        return await info.context.loaders.reviews_of_activity.load(root.id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def engagement(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> Engagement:
+        stats = await info.context.loaders.stats.load(root.id)
+        if stats is None:
+            return Engagement(check_ins=0, likes=0, comments=0, favorites=0, rating_average=None)
+        average = round(stats.rating_sum / stats.rating_count, 2) if stats.rating_count else None
+        return Engagement(
+            check_ins=stats.check_ins,
+            likes=stats.likes,
+            comments=stats.comments,
+            favorites=stats.favorites,
+            rating_average=average,
+        )
+
+    @strawberry.field(description="What the signed-in person did with it (null when anonymous).")
+    async def viewer(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> ActivityViewer | None:
+        if info.context.user is None:
+            return None
+        loaders = info.context.loaders
+        rating = await loaders.my_rating.load(root.id)
+        return ActivityViewer(
+            checked_in=await loaders.my_check_in.load(root.id) is not None,
+            liked=await loaders.my_like.load(root.id) is not None,
+            favorited=await loaders.my_favorite.load(root.id) is not None,
+            rating=rating.score if rating else None,
+        )
+
+
+async def visible(activity: Activity | None, info: Info[Context, None]) -> Activity | None:
+    """The activity if the caller may see it (public, or an insider), else None."""
+    if activity is None:
+        return None
+    return activity if can_view(await info.context.grants(), activity) else None
