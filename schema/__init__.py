@@ -16,6 +16,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from resolvers.accounts import AccountsMutation, AccountsQuery
 from resolvers.activities import ActivitiesMutation, ActivitiesQuery
@@ -39,6 +40,17 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
 
 
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only unexpected errors: refusals (permissions, bad arguments, limits) are answers
+        to the client, not incidents."""
+        unexpected = [e for e in errors if _is_unexpected(e)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
 def build_schema(
     *,
     mask_errors: bool = False,
@@ -58,7 +70,7 @@ def build_schema(
         extensions.append(
             lambda: MaskErrors(should_mask_error=_is_unexpected, error_message="服务器内部错误")
         )
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,

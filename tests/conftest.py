@@ -11,9 +11,11 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -195,6 +197,32 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()
 
+    async def upload(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        files: dict[str, bytes],
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """A GraphQL multipart request: `files` maps a variable path ("input.poster",
+        "input.photos.0") to the file's bytes."""
+        transport = httpx.ASGITransport(app=self.app, client=(self.ip, 40000))
+        bearer = token or self.token
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        mapping = {str(i): [f"variables.{path}"] for i, path in enumerate(files)}
+        form = {
+            "operations": json.dumps({"query": query, "variables": variables}),
+            "map": json.dumps(mapping),
+        }
+        uploads = {str(i): (f"file{i}.bin", data) for i, data in enumerate(files.values())}
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.post("/graphql", data=form, files=uploads, headers=headers)
+        self.last_response = response
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
     async def data(
         self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
     ) -> dict[str, Any]:
@@ -220,3 +248,14 @@ def last_code(settings: Settings, phone: str) -> str:
     codes = [m["code"] for m in sms_messages(settings) if m["phone"] == phone]
     assert codes, f"no SMS was sent to {phone}"
     return codes[-1]
+
+
+def set_now(moment: datetime) -> None:
+    """Move the injectable clock so that `now()` is `moment` (it keeps ticking from there)."""
+    clock.set_offset(timedelta(0))
+    clock.set_offset(moment - clock.now())
+
+
+def china(text: str) -> datetime:
+    """A moment in Asia/Shanghai: china("2026-09-10 10:00")."""
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -1,0 +1,175 @@
+"""Public browsing: filters, keyset pages, and a constant number of SQL queries per page."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+
+import pytest
+from tortoise import connections
+
+from models import Activity, JointAction
+from models.enums import ActivityForm, ActivityStatus
+from schema.ids import to_global_id
+from services.activities import ActivityFilter, public_activities
+from tests.conftest import Api
+from tests.factories import filing_unit, make_activity, make_campaign
+from tests.test_activities import LIST
+
+
+@contextmanager
+def count_queries():
+    """Count the SQL statements Tortoise sends (its db_client logger logs each one)."""
+    logger = logging.getLogger("tortoise.db_client")
+    seen: list[str] = []
+
+    class Counter(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            if message.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE")):
+                seen.append(message)
+
+    handler = Counter(level=logging.DEBUG)
+    old_level, old_propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
+
+
+@pytest.fixture
+async def many(api: Api):
+    """120 approved activities of 12 units across Sichuan, Qinghai and Beijing, some in a
+    joint action, plus drafts, pending, rejected, hidden and deleted ones."""
+    campaign = await make_campaign()
+    reading = await JointAction.create(campaign=campaign, name="科普阅读", lead_units=["中国科协"])
+    places = ["510104", "510105", "510703", "630102", "630121", "110105"]
+    units = []
+    for i in range(12):
+        unit, _ = await filing_unit(api, f"1391111{i:04d}", places[i % 6], f"学校{i}")
+        units.append(unit)
+    for i in range(120):
+        await make_activity(
+            units[i % 12],
+            campaign,
+            title=f"活动{i:03d}",
+            starts_at=f"2026-09-{1 + i % 28:02d} {8 + i % 10:02d}:00",
+            ends_at=f"2026-09-{1 + i % 28:02d} 20:00",
+            form=ActivityForm.ONLINE if i % 4 == 0 else ActivityForm.OFFLINE,
+            joint_action=reading if i % 3 == 0 else None,
+        )
+    for status in (ActivityStatus.DRAFT, ActivityStatus.PENDING_REVIEW, ActivityStatus.REJECTED):
+        await make_activity(units[0], campaign, status=status, title="不公开")
+    await make_activity(units[0], campaign, title="不展示", show_on_cloud=False)
+    deleted = await make_activity(units[0], campaign, title="已删除")
+    await Activity.filter(id=deleted.id).update(deleted_at=deleted.created_at)
+    return {"campaign": campaign, "reading": reading}
+
+
+async def page_queries(api: Api, first: int) -> int:
+    await api.data(LIST, {"first": 1})  # warm the region cache
+    with count_queries() as seen:
+        data = (await api.data(LIST, {"first": first}))["activities"]
+    assert len(data["edges"]) == first
+    return len(seen)
+
+
+async def test_listing_100_costs_the_same_queries_as_listing_10(api: Api, many):
+    ten = await page_queries(api, 10)
+    hundred = await page_queries(api, 100)
+
+    assert ten == hundred
+    assert hundred <= 6
+
+
+async def test_only_public_activities_are_listed_in_time_order(api: Api, many):
+    seen = []
+    after = None
+    while True:
+        page = (await api.data(LIST, {"first": 50, "after": after}))["activities"]
+        seen += [e["node"]["title"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+
+    assert len(seen) == len(set(seen)) == 120
+    assert not {"不公开", "不展示", "已删除"} & set(seen)
+    assert page["totalCount"] == 120
+    starts = [a.starts_at for a in await Activity.filter(title__in=seen)]
+    assert len(starts) == 120
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        ({"regionCode": "510000"}, 60),
+        ({"regionCode": "510100"}, 40),
+        ({"regionCode": "510104"}, 20),
+        ({"regionCode": "630000"}, 40),
+        ({"form": "ONLINE"}, 30),
+        ({"year": 2026}, 120),
+        ({"year": 2020}, 0),
+        ({"search": "活动01"}, 10),
+        (
+            {
+                "startsAfter": "2026-09-10T00:00:00+08:00",
+                "startsBefore": "2026-09-12T00:00:00+08:00",
+            },
+            8,
+        ),
+    ],
+)
+async def test_filters(api: Api, many, flt, expected):
+    page = (await api.data(LIST, {"filter": flt, "first": 100}))["activities"]
+
+    assert page["totalCount"] == expected
+    assert len(page["edges"]) == min(expected, 100)
+
+
+async def test_filter_by_joint_action(api: Api, many):
+    flt = {"jointActionId": to_global_id("JointAction", many["reading"].id)}
+
+    page = (await api.data(LIST, {"filter": flt, "first": 100}))["activities"]
+
+    assert page["totalCount"] == 40
+    assert {e["node"]["jointAction"]["name"] for e in page["edges"]} == {"科普阅读"}
+
+
+@pytest.mark.parametrize(
+    ("variables", "code"),
+    [
+        ({"filter": {"regionCode": "999999"}}, "INVALID_REGION"),
+        ({"first": 500}, "INVALID_ARGUMENT"),
+        ({"after": "WzEsMl0="}, "INVALID_CURSOR"),
+    ],
+)
+async def test_bad_list_arguments(api: Api, many, variables, code):
+    body = await api.post(LIST, variables)
+
+    assert body["errors"][0]["extensions"]["code"] == code
+
+
+async def test_the_list_query_uses_the_indexes(app, many):
+    """EXPLAIN on PostgreSQL (with sequential scans off, so that the planner shows which index it
+    can use: with 120 rows it would rightly scan) and EXPLAIN QUERY PLAN on SQLite."""
+    conn = connections.get("default")
+    query = await public_activities(ActivityFilter(region_code="510000"))
+    sql = query.order_by("starts_at", "id").limit(21).sql(params_inline=True)
+    if conn.capabilities.dialect == "postgres":
+        async with conn.acquire_connection() as raw:
+            await raw.execute("SET enable_seqscan = off")
+            try:
+                plan = "\n".join(r[0] for r in await raw.fetch("EXPLAIN " + sql))
+            finally:
+                await raw.execute("RESET enable_seqscan")
+        assert "Seq Scan on activities" not in plan, plan
+    else:
+        _, rows = await conn.execute_query("EXPLAIN QUERY PLAN " + sql)
+        plan = "\n".join(str(tuple(r)) for r in rows)
+        assert "SCAN activities" not in plan.replace("USING INDEX", "INDEX"), plan
+    assert "act_province" in plan or "act_public" in plan, plan
