@@ -1,12 +1,35 @@
-"""Demo data for `make run`: a handful of accounts to try the API with (idempotent)."""
+"""Demo data for `make run`: accounts, the 2020 and 2023 campaigns of domain.md, a current
+campaign open for filing, and a few hundred activities in every status (idempotent)."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from models import Membership, Organization, User
-from models.enums import MemberRole, OrganizationKind
-from services.clock import now
+from models import (
+    Activity,
+    ActivityStats,
+    Campaign,
+    JointAction,
+    Membership,
+    Organization,
+    PhaseWindow,
+    Region,
+    RegionalSetting,
+    Review,
+    User,
+)
+from models.enums import (
+    ActivityForm,
+    ActivityStatus,
+    MemberRole,
+    OrganizationKind,
+    Phase,
+    ReviewDecision,
+)
+from services import qr
+from services.clock import CHINA, now, today
 from services.organizations import create_national_admin, supervising_association
 from services.passwords import hash_password
 from services.regions import get_region
@@ -94,4 +117,270 @@ async def seed_demo() -> list[DemoAccount]:
     museum = await _unit("青海省科技馆", OrganizationKind.VENUE, "630104", qinghai_filer)
     await _grant(qinghai_filer, museum, MemberRole.ADMIN)
     await _person(public.phone, public.name, password_hash)
+    current = await seed_campaigns()
+    await seed_activities(current)
     return DEMO_ACCOUNTS
+
+
+# ---------------------------------------------------------------- campaigns and activities
+
+NATIONAL_2020_ACTIONS = [
+    ("科普阅读", ["中国科普作家协会"]),
+    ("校园科普", ["教育部"]),
+    ("科研团队", ["中国科学院"]),
+    ("农村科普", ["农业农村部"]),
+    ("卫生健康", ["国家卫生健康委员会"]),
+    ("公共安全", ["应急管理部"]),
+    ("节水", ["水利部"]),
+    ("企业科普", ["工业和信息化部"]),
+    ("学会科普", ["中国科学技术协会"]),
+    ("科普阵地", ["中国科学技术协会"]),
+]
+CHENGDU_2023_ACTIONS = ["百会", "百校", "百企", "百农", "百地", "千村", "千社"]
+DEMO_PROVINCES = ["510000", "630000", "110000", "440000", "320000", "130000"]
+TITLES = [
+    "走进科技馆",
+    "人工智能体验日",
+    "青少年航天科普讲座",
+    "节水知识进社区",
+    "防灾减灾演练",
+    "农业科技下乡",
+    "健康生活科普展",
+    "科学实验秀",
+    "天文观测夜",
+    "科普阅读分享会",
+    "机器人编程挑战",
+    "食品安全宣传",
+    "生物多样性观察",
+    "科普大篷车巡展",
+    "网络科普直播",
+]
+
+
+def _at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=CHINA)
+
+
+async def _campaign(year: int, name: str, theme: str, starts: date, ends: date) -> Campaign:
+    campaign, _ = await Campaign.get_or_create(
+        year=year, defaults={"name": name, "theme": theme, "starts_on": starts, "ends_on": ends}
+    )
+    return campaign
+
+
+async def _window(
+    campaign: Campaign,
+    phase: Phase,
+    opens: datetime,
+    closes: datetime,
+    region_code: str | None = None,
+) -> None:
+    await PhaseWindow.get_or_create(
+        campaign=campaign,
+        phase=phase,
+        region_code=region_code,
+        defaults={"opens_at": opens, "closes_at": closes},
+    )
+
+
+async def _setting(campaign: Campaign, region_code: str, sub_theme: str) -> None:
+    await RegionalSetting.get_or_create(
+        campaign=campaign, region_code=region_code, defaults={"sub_theme": sub_theme}
+    )
+
+
+async def _actions(
+    campaign: Campaign, names: list[tuple[str, list[str]]], region_code: str | None = None
+) -> list[JointAction]:
+    actions = []
+    for position, (name, leads) in enumerate(names):
+        action, _ = await JointAction.get_or_create(
+            campaign=campaign,
+            region_code=region_code,
+            name=name,
+            defaults={"lead_units": leads, "position": position},
+        )
+        actions.append(action)
+    return actions
+
+
+async def seed_campaigns() -> Campaign:
+    """2020 (national, Sichuan and Qinghai), 2023 (Chengdu) and the current campaign."""
+    c2020 = await _campaign(
+        2020, "2020年全国科普日", "决胜全面小康，践行科技为民", date(2020, 9, 19), date(2020, 9, 25)
+    )
+    national = {
+        Phase.FILING: (_at(2020, 8, 3), _at(2020, 9, 25, 23, 59)),
+        Phase.SUPPLEMENT: (_at(2020, 8, 3), _at(2020, 10, 9, 23, 59)),
+        Phase.SUMMARY: (_at(2020, 8, 3), _at(2020, 10, 16, 23, 59)),
+        Phase.RECOMMENDATION: (_at(2020, 10, 1), _at(2020, 10, 23, 23, 59)),
+    }
+    for phase, (opens, closes) in national.items():
+        await _window(c2020, phase, opens, closes)
+    # Sichuan's earlier deadlines (its summary date, 10-19, lies after the national 10-16 and
+    # so cannot be an override: overrides stay inside the national window).
+    for phase, closes in (
+        (Phase.FILING, _at(2020, 9, 21, 23, 59)),
+        (Phase.SUPPLEMENT, _at(2020, 10, 5, 23, 59)),
+        (Phase.RECOMMENDATION, _at(2020, 10, 19, 23, 59)),
+    ):
+        await _window(c2020, phase, national[phase][0], closes, "510000")
+    await _setting(c2020, "510000", "践行科技为民，助力全面小康")
+    await _setting(c2020, "630000", "科技助力“一优两高”科普服务民生发展")
+    await _actions(c2020, NATIONAL_2020_ACTIONS)
+    await _actions(c2020, [("金融消费", ["四川省科学技术协会"])], "510000")
+    await _actions(
+        c2020,
+        [("科普大篷车", ["青海省科学技术协会"]), ("网络活动", ["青海省科学技术协会"])],
+        "630000",
+    )
+
+    c2023 = await _campaign(
+        2023,
+        "2023年全国科普日",
+        "提升全民科学素质，协力建设科技强国",
+        date(2023, 9, 16),
+        date(2023, 9, 22),
+    )
+    await _window(c2023, Phase.FILING, _at(2023, 7, 20), _at(2023, 9, 22, 23, 59))
+    await _window(c2023, Phase.FILING, _at(2023, 7, 20), _at(2023, 8, 15, 23, 59), "510100")
+    await _setting(c2023, "510100", "厚植科技创新沃土，擦亮科幻之都名片")
+    await _actions(
+        c2023, [(name, ["成都市科学技术协会"]) for name in CHENGDU_2023_ACTIONS], "510100"
+    )
+
+    # The current campaign: filing open today, the later deadlines ahead.
+    moment = now()
+    year = today().year
+    current = await _campaign(
+        year,
+        f"{year}年全国科普月",
+        "弘扬科学精神，共建科技强国",
+        date(year, 9, 1),
+        date(year, 9, 30),
+    )
+    if not await PhaseWindow.filter(campaign=current).exists():
+        opens = moment - timedelta(days=30)
+        for phase, closes in (
+            (Phase.FILING, moment + timedelta(days=20)),
+            (Phase.SUPPLEMENT, moment + timedelta(days=35)),
+            (Phase.SUMMARY, moment + timedelta(days=45)),
+        ):
+            await _window(current, phase, opens, closes)
+        await _window(
+            current, Phase.RECOMMENDATION, moment + timedelta(days=25), moment + timedelta(days=55)
+        )
+        await _window(
+            current, Phase.PUBLIC_NOTICE, moment + timedelta(days=56), moment + timedelta(days=63)
+        )
+        await _window(current, Phase.FILING, opens, moment + timedelta(days=15), "510000")
+    await _actions(current, NATIONAL_2020_ACTIONS)
+    await _setting(current, "510000", "科技赋能美好生活")
+    return current
+
+
+async def seed_activities(campaign: Campaign, count: int = 300) -> int:
+    """A few hundred activities across provinces in every status (once per campaign)."""
+    if await Activity.filter(campaign=campaign, title__startswith="【演示】").exists():
+        return 0
+    rng = random.Random(campaign.year)  # noqa: S311 (demo data, reproducible)
+    moment = now()
+    year_end = _at(campaign.year, 12, 31, 20)
+    actions = await JointAction.filter(campaign=campaign, region_code=None)
+    kinds = [
+        OrganizationKind.SCHOOL,
+        OrganizationKind.VENUE,
+        OrganizationKind.RESEARCH_INSTITUTE,
+        OrganizationKind.ENTERPRISE,
+    ]
+    units: list[tuple[Organization, Organization, Region]] = []
+    for province_code in DEMO_PROVINCES:
+        counties = (
+            await Region.filter(province_code=province_code, level="COUNTY")
+            .order_by("code")
+            .limit(8)
+        )
+        province = await Organization.get(
+            kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id=province_code
+        )
+        for i, county in enumerate(counties[:4]):
+            kind = kinds[i % len(kinds)]
+            name = f"{county.name}{'第一中学' if kind is OrganizationKind.SCHOOL else '科普基地'}"
+            contact = User(name="演示填报员", phone="13800000004")
+            unit = await _unit(name, kind, county.code, contact)
+            units.append((unit, province, county))
+    statuses = (
+        [ActivityStatus.APPROVED] * 12
+        + [ActivityStatus.PENDING_REVIEW] * 3
+        + [ActivityStatus.REJECTED] * 2
+        + [ActivityStatus.DRAFT] * 3
+    )
+    rows = []
+    for n in range(count):
+        unit, province, county = units[n % len(units)]
+        status = rng.choice(statuses)
+        starts = min(
+            moment + timedelta(days=rng.randint(-25, 30), hours=rng.randint(-4, 4)),
+            year_end - timedelta(hours=3),
+        )
+        starts = starts.replace(minute=0, second=0, microsecond=0)
+        form = rng.choice(list(ActivityForm))
+        submitted = status is not ActivityStatus.DRAFT
+        started = starts < moment
+        rows.append(
+            Activity(
+                campaign=campaign,
+                organization=unit,
+                title=f"【演示】{rng.choice(TITLES)}{n + 1:03d}",
+                description="面向公众的科普活动，欢迎扫码打卡、点赞和评论。",
+                form=form,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=rng.choice([2, 3, 6])),
+                region_id=county.code,
+                province_code=county.province_code,
+                prefecture_code=county.prefecture_code,
+                address=None if form is ActivityForm.ONLINE else f"{county.name}科普路{n + 1}号",
+                online_url=None
+                if form is ActivityForm.OFFLINE
+                else f"https://live.example.cn/{n + 1}",
+                supervisor_kind=OrganizationKind.OTHER,
+                supervisor=province,
+                supervisor_name=f"{county.name}教育局",
+                host_units=[unit.name],
+                organizer_units=[f"{county.name}科学技术协会"],
+                joint_action=rng.choice([*actions, None, None]) if actions else None,
+                status=status,
+                submitted_at=moment - timedelta(days=rng.randint(1, 20)) if submitted else None,
+                reviewed_at=moment - timedelta(hours=rng.randint(1, 20))
+                if status in (ActivityStatus.APPROVED, ActivityStatus.REJECTED)
+                else None,
+                qr_token=qr.new_token() if submitted else None,
+                supplemented_at=moment - timedelta(hours=2)
+                if status is ActivityStatus.APPROVED and rng.random() < 0.4
+                else None,
+                summary_text="活动顺利开展，公众参与踊跃。"
+                if status is ActivityStatus.APPROVED and started and rng.random() < 0.5
+                else None,
+            )
+        )
+        if rows[-1].summary_text:
+            rows[-1].participant_count = rng.randint(20, 800)
+            rows[-1].summarized_at = moment - timedelta(hours=1)
+    await Activity.bulk_create(rows, batch_size=200)
+    created = await Activity.filter(campaign=campaign, title__startswith="【演示】")
+    await ActivityStats.bulk_create([ActivityStats(activity=a) for a in created], batch_size=500)
+    reviews = [
+        Review(
+            activity=a,
+            organization_id=a.supervisor_id,
+            reviewed_at=a.reviewed_at,
+            decision=ReviewDecision.APPROVE
+            if a.status is ActivityStatus.APPROVED
+            else ReviewDecision.REJECT,
+            comment=None if a.status is ActivityStatus.APPROVED else "请补充活动的具体地址和时间",
+        )
+        for a in created
+        if a.reviewed_at is not None
+    ]
+    await Review.bulk_create(reviews, batch_size=500)
+    return len(created)

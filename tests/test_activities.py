@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from models import Activity, ActivityMedia, AuditLog, Review
-from models.enums import ActivityStatus, OrganizationKind, Phase
+from models.enums import ActivityStatus, MemberRole, OrganizationKind, Phase
 from schema.ids import to_global_id
 from services import storage
 from services.events import DomainEvent, EventKind, subscribe, unsubscribe
@@ -21,6 +21,8 @@ from tests.factories import (
     filing_unit,
     make_activity,
     make_campaign,
+    member,
+    national_organizer,
     person,
     regional_window,
     reviewer_of,
@@ -141,6 +143,74 @@ async def season(api: Api):
     }
 
 
+@pytest.fixture
+async def season_via_api(api: Api):
+    """The same season, set up the way staff do it: through the API."""
+    set_now(china("2026-07-15 10:00"))
+    admin = await member(api, "13911110000", await national_organizer(), MemberRole.ADMIN)
+    province = await member(
+        api,
+        "13911110004",
+        await association(OrganizationKind.PROVINCIAL_ASSOCIATION, "510000"),
+        MemberRole.ADMIN,
+    )
+    created = await api.data(
+        "mutation($i: CampaignInput!) { createCampaign(input: $i) { campaign { id } errors "
+        "{ code } } }",
+        {
+            "i": {
+                "year": 2026,
+                "name": "2026年全国科普日",
+                "theme": "科技为民",
+                "startsOn": "2026-09-19",
+                "endsOn": "2026-09-25",
+            }
+        },
+        token=admin.token,
+    )
+    campaign_id = created["createCampaign"]["campaign"]["id"]
+    set_window = (
+        "mutation($i: PhaseWindowInput!) { setPhaseWindow(input: $i) { errors { code message } } }"
+    )
+    for phase, closes in (("FILING", "09-25"), ("SUPPLEMENT", "10-09"), ("SUMMARY", "10-16")):
+        result = await api.data(
+            set_window,
+            {
+                "i": {
+                    "campaignId": campaign_id,
+                    "phase": phase,
+                    "opensAt": "2026-08-01T00:00:00+08:00",
+                    "closesAt": f"2026-{closes}T23:59:00+08:00",
+                }
+            },
+            token=admin.token,
+        )
+        assert result["setPhaseWindow"]["errors"] == []
+    result = await api.data(
+        set_window,
+        {
+            "i": {
+                "campaignId": campaign_id,
+                "phase": "FILING",
+                "regionCode": "510000",
+                "opensAt": "2026-08-01T00:00:00+08:00",
+                "closesAt": "2026-09-21T23:59:00+08:00",
+            }
+        },
+        token=province.token,
+    )
+    assert result["setPhaseWindow"]["errors"] == []
+    set_now(china("2026-09-10 10:00"))  # (sessions of July have expired by now)
+    unit, filer = await filing_unit(api)
+    sichuan = await reviewer_of(
+        api, "13911110002", OrganizationKind.PROVINCIAL_ASSOCIATION, "510000"
+    )
+    qinghai = await reviewer_of(
+        api, "13911110003", OrganizationKind.PROVINCIAL_ASSOCIATION, "630000"
+    )
+    return {"unit": unit, "filer": filer, "sichuan": sichuan, "qinghai": qinghai}
+
+
 async def create(api: Api, token: str, **overrides) -> dict:
     return (await api.data(CREATE, {"input": activity_input(**overrides)}, token=token))[
         "createActivity"
@@ -169,7 +239,8 @@ async def approved(api: Api, season, **overrides) -> str:
     return activity_id
 
 
-async def test_the_whole_path_from_filing_to_summary(api: Api, season, base_settings):
+async def test_the_whole_path_from_filing_to_summary(api: Api, season_via_api):
+    season = season_via_api
     filer, sichuan, qinghai = season["filer"], season["sichuan"], season["qinghai"]
     events: list[DomainEvent] = []
 

@@ -45,6 +45,13 @@ def test_compose_environment_is_what_the_code_reads():
         assert env["SMS_BACKEND"] == "http"
 
 
+def test_api_and_worker_share_the_media_volume():
+    services = compose()["services"]
+
+    for name in ("api", "worker"):
+        assert "media:/app/var/media" in services[name]["volumes"]
+
+
 def test_the_image_runs_unprivileged_with_cjk_fonts():
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
 

@@ -1,0 +1,49 @@
+"""The demo data of `make run`: what the README promises is there, and loading it twice adds
+nothing."""
+
+from __future__ import annotations
+
+from models import Activity, Campaign, PhaseWindow, User
+from models.enums import ActivityStatus, Phase
+from services.campaigns import campaign_of_year, windows_for
+from services.clock import now
+from services.demo import DEMO_ACCOUNTS, seed_demo
+from services.regions import get_region
+from tests.conftest import Api
+from tests.factories import sign_in
+
+
+async def test_demo_data_is_complete_and_idempotent(api: Api):
+    await seed_demo()
+    counts = (
+        await User.all().count(),
+        await Activity.all().count(),
+        await PhaseWindow.all().count(),
+    )
+    await seed_demo()
+
+    assert (
+        await User.all().count(),
+        await Activity.all().count(),
+        await PhaseWindow.all().count(),
+    ) == counts
+    assert {a.phone for a in DEMO_ACCOUNTS} <= set(await User.all().values_list("phone", flat=True))
+    assert await sign_in(api, "13800000004", "Kepuri2026")
+
+    current = await campaign_of_year(None)
+    assert current is not None and current.year == now().year
+    filing = (await windows_for(current.id, None))[Phase.FILING]
+    assert filing.opens_at < now() < filing.closes_at
+    later = await windows_for(current.id, None)
+    assert all(later[p].closes_at > now() for p in (Phase.SUPPLEMENT, Phase.SUMMARY))
+    statuses = set(await Activity.filter(campaign=current).values_list("status", flat=True))
+    assert statuses == set(ActivityStatus)
+    assert 200 <= await Activity.filter(campaign=current).count() <= 400
+    assert len(set(await Activity.all().values_list("province_code", flat=True))) >= 5
+
+    c2020 = await Campaign.get(year=2020)
+    sichuan = await windows_for(c2020.id, await get_region("510104"))
+    qinghai = await windows_for(c2020.id, await get_region("630102"))
+    assert sichuan[Phase.FILING].closes_at.day == 21
+    assert qinghai[Phase.FILING].closes_at.day == 25
+    assert await Campaign.filter(year=2023).exists()
