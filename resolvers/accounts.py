@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from models import User
 from models.enums import VerificationPurpose as Purpose
+from resolvers.common import attempt, signed_in
 from schema.context import Context
 from schema.permissions import IsAuthenticated
 from schema.types import MutationError, OkPayload, UserType, VerificationPurpose, errors_of
@@ -96,8 +96,8 @@ class AccountsMutation:
     @strawberry.mutation
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
         ctx = info.context
-        try:
-            signed = await accounts.register(
+        signed, errors = await attempt(
+            lambda: accounts.register(
                 ctx.runtime,
                 phone=input.phone,
                 code=input.code,
@@ -107,41 +107,38 @@ class AccountsMutation:
                 ip=ctx.client_ip,
                 user_agent=ctx.user_agent,
             )
-        except ServiceError as e:
-            return AuthPayload(errors=errors_of(e))
-        return _signed_in(ctx, signed)
+        )
+        return _signed_in(ctx, signed) if signed else AuthPayload(errors=errors)
 
     @strawberry.mutation
     async def login(self, info: Info[Context, None], phone: str, password: str) -> AuthPayload:
         ctx = info.context
-        try:
-            signed = await accounts.login(
+        signed, errors = await attempt(
+            lambda: accounts.login(
                 ctx.runtime,
                 phone=phone,
                 password=password,
                 ip=ctx.client_ip,
                 user_agent=ctx.user_agent,
             )
-        except ServiceError as e:
-            return AuthPayload(errors=errors_of(e))
-        return _signed_in(ctx, signed)
+        )
+        return _signed_in(ctx, signed) if signed else AuthPayload(errors=errors)
 
     @strawberry.mutation(description="Set a new password with an SMS code; every session ends.")
     async def reset_password(
         self, info: Info[Context, None], input: ResetPasswordInput
     ) -> OkPayload:
         ctx = info.context
-        try:
-            await accounts.reset_password(
+        _, errors = await attempt(
+            lambda: accounts.reset_password(
                 ctx.runtime,
                 phone=input.phone,
                 code=input.code,
                 new_password=input.new_password,
                 ip=ctx.client_ip,
             )
-        except ServiceError as e:
-            return OkPayload(errors=errors_of(e))
-        return OkPayload(ok=True)
+        )
+        return OkPayload(ok=not errors, errors=errors)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -150,15 +147,16 @@ class AccountsMutation:
     async def change_password(
         self, info: Info[Context, None], old_password: str, new_password: str
     ) -> OkPayload:
-        ctx = info.context
-        assert ctx.user is not None
-        try:
-            await accounts.change_password(
-                ctx.user, old_password=old_password, new_password=new_password, ip=ctx.client_ip
+        user, _ = await signed_in(info)
+        _, errors = await attempt(
+            lambda: accounts.change_password(
+                user,
+                old_password=old_password,
+                new_password=new_password,
+                ip=info.context.client_ip,
             )
-        except ServiceError as e:
-            return OkPayload(errors=errors_of(e))
-        return OkPayload(ok=True)
+        )
+        return OkPayload(ok=not errors, errors=errors)
 
     @strawberry.mutation(description="End this session (a no-op when not signed in).")
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
@@ -171,15 +169,11 @@ class AccountsMutation:
     async def update_profile(
         self, info: Info[Context, None], input: ProfileInput
     ) -> UpdateProfilePayload:
-        user: User | None = info.context.user
-        assert user is not None
+        user, _ = await signed_in(info)
         changes = {
             key: value
             for key, value in (("name", input.name), ("email", input.email))
             if value is not strawberry.UNSET
         }
-        try:
-            updated = await accounts.update_profile(user, **changes)
-        except ServiceError as e:
-            return UpdateProfilePayload(errors=errors_of(e))
-        return UpdateProfilePayload(user=updated)  # type: ignore[arg-type]
+        updated, errors = await attempt(lambda: accounts.update_profile(user, **changes))
+        return UpdateProfilePayload(user=updated, errors=errors)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from models.enums import ActivityForm as FormEnum
 from models.enums import ActivityStatus as StatusEnum
 from models.enums import OrganizationKind as KindEnum
 from models.enums import ReviewDecision as DecisionEnum
-from resolvers.common import attempt
+from resolvers.common import attempt, signed_in
 from schema.activity_types import (
     ActivityForm,
     ActivityStatus,
@@ -178,6 +179,11 @@ async def _read(upload: Any, field: str) -> bytes:
     return data
 
 
+async def _payload(call: Callable[[], Awaitable[Activity]]) -> ActivityPayload:
+    activity, errors = await attempt(call)
+    return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
+
+
 def _optional_id(value: strawberry.ID | None, type_name: str, field: str) -> int | None:
     return parse_global_id(value, type_name, field) if value else None
 
@@ -281,9 +287,7 @@ class ActivitiesMutation:
     async def create_activity(
         self, info: Info[Context, None], input: ActivityInput
     ) -> ActivityPayload:
-        ctx = info.context
-        assert ctx.user is not None
-        user, grants = ctx.user, await ctx.grants()
+        user, grants = await signed_in(info)
 
         async def create() -> Activity:
             return await activities.create_activity(
@@ -297,8 +301,7 @@ class ActivitiesMutation:
                 poster=await _read(input.poster, "poster") if input.poster else None,
             )
 
-        activity, errors = await attempt(create)
-        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
+        return await _payload(create)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -307,9 +310,7 @@ class ActivitiesMutation:
     async def update_activity(
         self, info: Info[Context, None], id: strawberry.ID, input: ActivityUpdateInput
     ) -> ActivityPayload:
-        ctx = info.context
-        assert ctx.user is not None
-        user, grants = ctx.user, await ctx.grants()
+        user, grants = await signed_in(info)
 
         async def update() -> Activity:
             poster = input.poster
@@ -321,8 +322,7 @@ class ActivitiesMutation:
                 poster=await _read(poster, "poster") if poster not in (None, UNSET) else None,
             )
 
-        activity, errors = await attempt(update)
-        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
+        return await _payload(update)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -331,15 +331,12 @@ class ActivitiesMutation:
     async def submit_activity(
         self, info: Info[Context, None], id: strawberry.ID
     ) -> ActivityPayload:
-        ctx = info.context
-        assert ctx.user is not None
-        user, grants = ctx.user, await ctx.grants()
-        activity, errors = await attempt(
+        user, grants = await signed_in(info)
+        return await _payload(
             lambda: activities.submit_activity(
-                ctx.runtime, user, grants, parse_global_id(id, "Activity")
+                info.context.runtime, user, grants, parse_global_id(id, "Activity")
             )
         )
-        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -348,9 +345,7 @@ class ActivitiesMutation:
     async def supplement_activity(
         self, info: Info[Context, None], id: strawberry.ID, input: SupplementInput
     ) -> ActivityPayload:
-        ctx = info.context
-        assert ctx.user is not None
-        user, grants = ctx.user, await ctx.grants()
+        user, grants = await signed_in(info)
 
         async def supplement() -> Activity:
             photos = input.photos or []
@@ -368,8 +363,7 @@ class ActivitiesMutation:
                 ),
             )
 
-        activity, errors = await attempt(supplement)
-        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
+        return await _payload(supplement)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -378,21 +372,16 @@ class ActivitiesMutation:
     async def submit_activity_summary(
         self, info: Info[Context, None], id: strawberry.ID, input: SummaryInput
     ) -> ActivityPayload:
-        ctx = info.context
-        assert ctx.user is not None
-        user, grants = ctx.user, await ctx.grants()
-        activity, errors = await attempt(
+        user, grants = await signed_in(info)
+        return await _payload(
             lambda: activities.summarize_activity(
                 user, grants, parse_global_id(id, "Activity"), input.text, input.participant_count
             )
         )
-        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def delete_activity(self, info: Info[Context, None], id: strawberry.ID) -> OkPayload:
-        ctx = info.context
-        assert ctx.user is not None
-        user, grants = ctx.user, await ctx.grants()
+        user, grants = await signed_in(info)
         _, errors = await attempt(
             lambda: activities.delete_activity(user, grants, parse_global_id(id, "Activity"))
         )
@@ -409,12 +398,9 @@ class ActivitiesMutation:
         decision: ReviewDecision,
         comment: str | None = None,
     ) -> ActivityPayload:
-        ctx = info.context
-        assert ctx.user is not None
-        user, grants = ctx.user, await ctx.grants()
-        activity, errors = await attempt(
+        user, grants = await signed_in(info)
+        return await _payload(
             lambda: activities.review_activity(
                 user, grants, parse_global_id(id, "Activity"), DecisionEnum(decision), comment
             )
         )
-        return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from models.enums import Phase as PhaseEnum
-from resolvers.common import attempt
+from resolvers.common import attempt, signed_in
 from schema.activity_types import CampaignType, JointActionType, Phase, PhaseWindowType
 from schema.context import Context
 from schema.ids import parse_global_id
@@ -102,7 +102,7 @@ class CampaignsMutation:
     async def create_campaign(
         self, info: Info[Context, None], input: CampaignInput
     ) -> CampaignPayload:
-        grants = await info.context.grants()
+        _, grants = await signed_in(info)
         campaign, errors = await attempt(lambda: campaigns.create_campaign(grants, _data(input)))
         return CampaignPayload(campaign=campaign, errors=errors)  # type: ignore[arg-type]
 
@@ -110,7 +110,7 @@ class CampaignsMutation:
     async def update_campaign(
         self, info: Info[Context, None], id: strawberry.ID, input: CampaignInput
     ) -> CampaignPayload:
-        grants = await info.context.grants()
+        _, grants = await signed_in(info)
         campaign, errors = await attempt(
             lambda: campaigns.update_campaign(grants, parse_global_id(id, "Campaign"), _data(input))
         )
@@ -124,7 +124,7 @@ class CampaignsMutation:
     async def set_phase_window(
         self, info: Info[Context, None], input: PhaseWindowInput
     ) -> PhaseWindowPayload:
-        grants = await info.context.grants()
+        _, grants = await signed_in(info)
         window, errors = await attempt(
             lambda: campaigns.set_phase_window(
                 grants,
@@ -153,7 +153,7 @@ class CampaignsMutation:
     async def clear_phase_window(
         self, info: Info[Context, None], campaign_id: strawberry.ID, phase: Phase, region_code: str
     ) -> OkPayload:
-        grants = await info.context.grants()
+        _, grants = await signed_in(info)
         _, errors = await attempt(
             lambda: campaigns.clear_phase_window(
                 grants,
@@ -170,7 +170,7 @@ class CampaignsMutation:
     async def set_regional_setting(
         self, info: Info[Context, None], input: RegionalSettingInput
     ) -> RegionalSettingPayload:
-        grants = await info.context.grants()
+        _, grants = await signed_in(info)
         setting, errors = await attempt(
             lambda: campaigns.set_regional_setting(
                 grants,
@@ -195,7 +195,7 @@ class CampaignsMutation:
     async def create_joint_action(
         self, info: Info[Context, None], input: JointActionInput
     ) -> JointActionPayload:
-        grants = await info.context.grants()
+        _, grants = await signed_in(info)
         action, errors = await attempt(
             lambda: campaigns.create_joint_action(
                 grants,

@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from strawberry.types import Info
+
+from models import User
+from schema.context import Context
 from schema.permissions import forbidden
 from schema.types import MutationError, errors_of
 from services.errors import PermissionDenied, ServiceError
+from services.permissions import Grant
 
 T = TypeVar("T")
 
@@ -21,3 +26,11 @@ async def attempt(call: Callable[[], Awaitable[T]]) -> tuple[T | None, list[Muta
         return None, errors_of(error)
     except PermissionDenied as error:
         raise forbidden(str(error)) from error
+
+
+async def signed_in(info: Info[Context, None]) -> tuple[User, list[Grant]]:
+    """The caller and their memberships, in a field declared IsAuthenticated."""
+    user = info.context.user
+    if user is None:  # the permission class ran first; this keeps the types honest
+        raise PermissionDenied("请先登录")
+    return user, await info.context.grants()

@@ -5,12 +5,12 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from models.enums import MemberRole as Role
 from models.enums import OrganizationKind as Kind
+from resolvers.common import attempt, signed_in
 from schema.context import Context
 from schema.ids import parse_global_id
 from schema.pagination import Connection, keyset_connection
-from schema.permissions import IsAuthenticated, bad_argument, forbidden
+from schema.permissions import IsAuthenticated, bad_argument
 from schema.types import (
     MemberRole,
     MembershipType,
@@ -18,10 +18,9 @@ from schema.types import (
     OrganizationKind,
     OrganizationType,
     RegionType,
-    errors_of,
 )
 from services import organizations
-from services.errors import PermissionDenied, ServiceError
+from services.errors import ServiceError
 from services.regions import children_of, get_region
 
 
@@ -84,8 +83,7 @@ class OrganizationsMutation:
         input: UnitProfileInput,
         organization_id: strawberry.ID | None = None,
     ) -> SaveUnitProfilePayload:
-        ctx = info.context
-        assert ctx.user is not None
+        user, grants = await signed_in(info)
         profile = organizations.UnitProfile(
             name=input.name,
             kind=Kind(input.kind),
@@ -95,21 +93,21 @@ class OrganizationsMutation:
             address=input.address,
             intro=input.intro,
         )
-        try:
-            target = (
-                parse_global_id(organization_id, "Organization", "organizationId")
-                if organization_id
-                else None
+        org, errors = await attempt(
+            lambda: organizations.save_unit_profile(
+                user,
+                grants,
+                profile,
+                organization_id=(
+                    parse_global_id(organization_id, "Organization", "organizationId")
+                    if organization_id
+                    else None
+                ),
+                ip=info.context.client_ip,
             )
-            org = await organizations.save_unit_profile(
-                ctx.user, await ctx.grants(), profile, organization_id=target, ip=ctx.client_ip
-            )
-        except ServiceError as e:
-            return SaveUnitProfilePayload(errors=errors_of(e))
-        except PermissionDenied as e:
-            raise forbidden(str(e)) from e
-        ctx._grants = None  # a new unit changes the caller's memberships
-        return SaveUnitProfilePayload(organization=org)  # type: ignore[arg-type]
+        )
+        info.context._grants = None  # a new unit changes the caller's memberships
+        return SaveUnitProfilePayload(organization=org, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -122,15 +120,15 @@ class OrganizationsMutation:
         phone: str,
         role: MemberRole,
     ) -> AddMemberPayload:
-        ctx = info.context
-        assert ctx.user is not None
-        try:
-            org_id = parse_global_id(organization_id, "Organization", "organizationId")
-            membership = await organizations.add_member(
-                ctx.user, await ctx.grants(), org_id, phone, Role(role), ip=ctx.client_ip
+        user, grants = await signed_in(info)
+        membership, errors = await attempt(
+            lambda: organizations.add_member(
+                user,
+                grants,
+                parse_global_id(organization_id, "Organization", "organizationId"),
+                phone,
+                role,
+                ip=info.context.client_ip,
             )
-        except ServiceError as e:
-            return AddMemberPayload(errors=errors_of(e))
-        except PermissionDenied as e:
-            raise forbidden(str(e)) from e
-        return AddMemberPayload(membership=membership)  # type: ignore[arg-type]
+        )
+        return AddMemberPayload(membership=membership, errors=errors)  # type: ignore[arg-type]

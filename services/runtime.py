@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from arq import ArqRedis
+from arq.jobs import Job
 
 from kepuri.settings import Settings
 from services.ratelimit import Limiter
@@ -22,11 +23,12 @@ class Runtime:
     sms: SmsBackend
     queue: ArqRedis | None = None
 
-    async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> None:
-        """Queue a job (call after the transaction commits; pass IDs only)."""
+    async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> Job | None:
+        """Queue a job (call after the transaction commits; pass IDs only). With `job_id` a
+        duplicate is ignored while queued or while its result is kept (None is returned)."""
         if self.queue is None:
             raise RuntimeError("no job queue in this process")
-        await self.queue.enqueue_job(function, *args, _job_id=job_id)
+        return await self.queue.enqueue_job(function, *args, _job_id=job_id)
 
     @classmethod
     def build(cls, settings: Settings, limits_uri: str) -> Runtime:

@@ -830,3 +830,17 @@ async def test_a_municipal_reviewer_sees_what_names_its_association(api: Api, se
 
     assert [e["node"]["title"] for e in queue["edges"]] == ["走进科技馆：人工智能体验日"]
     assert [e["node"]["title"] for e in province["edges"]] == ["其他归口"]
+
+
+async def test_a_poster_over_10_mb_is_refused(api: Api, season):
+    huge = png() + b"\0" * (10 * 1024 * 1024)
+
+    created = await api.upload(
+        CREATE,
+        {"input": activity_input(poster=None)},
+        {"input.poster": huge},
+        token=season["filer"].token,
+    )
+
+    assert codes(created["createActivity"]) == ["IMAGE_TOO_LARGE"]
+    assert await Activity.all().count() == 0

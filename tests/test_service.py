@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from arq.connections import ArqRedis
 
-from kepuri.queue import enqueue, open_queue
+from kepuri.queue import open_queue
 from kepuri.redis import EmbeddedRedis
 from kepuri.settings import DEV_SECRET, Settings, SettingsError, load_settings, parse_clock_offset
 from models import Session, VerificationCode
@@ -183,22 +182,20 @@ async def test_a_real_worker_runs_the_purge_job_once(app, base_settings: Setting
         phone="13912345678", purpose="REGISTER", code_hash="x", expires_at=clock.now()
     )
     await VerificationCode.filter().update(created_at=clock.now() - timedelta(days=2))
-    queue: ArqRedis = await open_queue(base_settings)
-    try:
-        first = await enqueue(queue, "purge_expired", job_id="purge-test")
-        duplicate = await enqueue(queue, "purge_expired", job_id="purge-test")
-        worker = build_worker(
-            base_settings,
-            await open_queue(base_settings),
-            with_cron=False,
-            burst=True,
-            poll_delay=0.05,
-        )
-        await worker.async_run()
-        await worker.close()
-        result = await first.result(timeout=5)
-    finally:
-        await queue.aclose()
+    runtime = app.state.runtime
+    first = await runtime.enqueue("purge_expired", job_id="purge-test")
+    duplicate = await runtime.enqueue("purge_expired", job_id="purge-test")
+    worker = build_worker(
+        base_settings,
+        await open_queue(base_settings),
+        with_cron=False,
+        burst=True,
+        poll_delay=0.05,
+    )
+    await worker.async_run()
+    await worker.close()
+    assert first is not None
+    result = await first.result(timeout=5)
 
     assert duplicate is None
     assert result == {"sessions": 1, "codes": 1}
