@@ -32,6 +32,7 @@ from schema import build_schema
 from schema.context import Context
 from services import accounts, passwords, qr, storage
 from services.clock import clock
+from services.counters import Counters
 from services.runtime import Runtime
 from workers.main import build_worker
 
@@ -210,6 +211,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.queue = await open_queue(settings)
             app.state.runtime = Runtime.build(settings, limits_storage_uri(settings))
             app.state.runtime.queue = app.state.queue
+            app.state.runtime.counters = Counters(app.state.redis)
             worker_task = None
             if settings.run_worker_in_process:
                 worker = build_worker(settings, await open_queue(settings))

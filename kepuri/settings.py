@@ -65,6 +65,9 @@ class Settings:
     rate_limit_code_address: str = "60/hour"
     rate_limit_login_phone: str = "5/15minutes"
     rate_limit_login_address: str = "100/hour"
+    rate_limit_engage_account: str = "60/minute"
+    rate_limit_engage_address: str = "1000/minute"
+    blocked_words: tuple[str, ...] = ()
 
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
@@ -154,6 +157,12 @@ _ENV: dict[str, tuple[str, object]] = {
     "RATE_LIMIT_CODE_ADDRESS": ("rate_limit_code_address", str),
     "RATE_LIMIT_LOGIN_PHONE": ("rate_limit_login_phone", str),
     "RATE_LIMIT_LOGIN_ADDRESS": ("rate_limit_login_address", str),
+    "RATE_LIMIT_ENGAGE_ACCOUNT": ("rate_limit_engage_account", str),
+    "RATE_LIMIT_ENGAGE_ADDRESS": ("rate_limit_engage_address", str),
+    "BLOCKED_WORDS": (
+        "blocked_words",
+        lambda v: tuple(w.strip() for w in v.replace("，", ",").split(",") if w.strip()),
+    ),
     "MAX_BODY_BYTES": ("max_body_bytes", int),
     "MAX_UPLOAD_BYTES": ("max_upload_bytes", int),
     "MEDIA_DIR": ("media_dir_setting", str),

@@ -3,7 +3,7 @@
 from models.accounts import AuditLog, Session, User, VerificationCode
 from models.activities import Activity, ActivityMedia, ActivityStats, Review
 from models.campaigns import Campaign, JointAction, PhaseWindow, RegionalSetting
-from models.engagement import CheckIn, Favorite, Like, Rating
+from models.engagement import CheckIn, Comment, CommentModeration, Favorite, Like, Rating
 from models.organizations import Membership, Organization, Region
 
 __all__ = [
@@ -13,6 +13,8 @@ __all__ = [
     "AuditLog",
     "Campaign",
     "CheckIn",
+    "Comment",
+    "CommentModeration",
     "Favorite",
     "JointAction",
     "Like",

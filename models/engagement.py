@@ -1,5 +1,10 @@
-"""What the public does with an activity: check-ins (append-only), likes, favourites, ratings.
-Unique constraints make duplicates impossible even when two requests race."""
+"""What the public does with an activity, as append-only records.
+
+Every row is an event that changes the activity's counters once: `counted` turns true when the
+write-behind job has added it to `activity_stats` (in the same transaction). Likes, favourites and
+ratings are toggled or replaced by inserting the next row of a (activity, person) sequence; the
+unique `seq` makes two racing changes impossible: one insert wins, the other finds it.
+"""
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -10,7 +15,8 @@ from models.activities import Activity
 
 
 class CheckIn(Model):
-    """One check-in per person, activity and day (Asia/Shanghai)."""
+    """One check-in per person, activity and day (Asia/Shanghai). A client nonce makes a
+    retried request return the first result."""
 
     id = fields.BigIntField(primary_key=True)
     activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
@@ -21,6 +27,7 @@ class CheckIn(Model):
     )
     day = fields.DateField()
     client_nonce = fields.CharField(max_length=64)
+    counted = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     activity_id: int
@@ -29,10 +36,15 @@ class CheckIn(Model):
     class Meta:
         table = "check_ins"
         unique_together = (("activity", "user", "day"), ("user", "client_nonce"))
-        indexes = [Index(fields=["user_id", "id"], name="check_ins_user")]
+        indexes = [
+            Index(fields=["user_id", "id"], name="check_ins_user"),
+            Index(fields=["counted", "id"], name="check_ins_uncounted"),
+        ]
 
 
 class Like(Model):
+    """The n-th change of a person's like of an activity: `liked` is the state after it."""
+
     id = fields.BigIntField(primary_key=True)
     activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
         "models.Activity", related_name=False, on_delete=fields.CASCADE
@@ -40,6 +52,9 @@ class Like(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE
     )
+    seq = fields.IntField()
+    liked = fields.BooleanField()
+    counted = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     activity_id: int
@@ -47,11 +62,16 @@ class Like(Model):
 
     class Meta:
         table = "likes"
-        unique_together = (("activity", "user"),)
-        indexes = [Index(fields=["user_id", "id"], name="likes_user")]
+        unique_together = (("activity", "user", "seq"),)
+        indexes = [
+            Index(fields=["user_id", "id"], name="likes_user"),
+            Index(fields=["counted", "id"], name="likes_uncounted"),
+        ]
 
 
 class Favorite(Model):
+    """The n-th change of a person's favourite mark: `favorite` is the state after it."""
+
     id = fields.BigIntField(primary_key=True)
     activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
         "models.Activity", related_name=False, on_delete=fields.CASCADE
@@ -59,6 +79,9 @@ class Favorite(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE
     )
+    seq = fields.IntField()
+    favorite = fields.BooleanField()
+    counted = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     activity_id: int
@@ -66,12 +89,16 @@ class Favorite(Model):
 
     class Meta:
         table = "favorites"
-        unique_together = (("activity", "user"),)
-        indexes = [Index(fields=["user_id", "id"], name="favorites_user")]
+        unique_together = (("activity", "user", "seq"),)
+        indexes = [
+            Index(fields=["user_id", "id"], name="favorites_user"),
+            Index(fields=["counted", "id"], name="favorites_uncounted"),
+        ]
 
 
 class Rating(Model):
-    """A score 1..5 with optional feedback. A new rating replaces the person's old one."""
+    """The n-th rating of a person (1..5, with feedback): the latest one stands. `sum_delta`
+    and `count_delta` are what it changes in the activity's totals."""
 
     id = fields.BigIntField(primary_key=True)
     activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
@@ -80,14 +107,72 @@ class Rating(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE
     )
+    seq = fields.IntField()
     score = fields.SmallIntField()
     feedback = fields.TextField(null=True)
+    sum_delta = fields.SmallIntField()
+    count_delta = fields.SmallIntField()
+    counted = fields.BooleanField(default=False, db_default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
 
     activity_id: int
     user_id: int
 
     class Meta:
         table = "ratings"
-        unique_together = (("activity", "user"),)
+        unique_together = (("activity", "user", "seq"),)
+        indexes = [Index(fields=["counted", "id"], name="ratings_uncounted")]
+
+
+class Comment(Model):
+    """A comment (plain text, 1..500 characters). Staff may hide it."""
+
+    id = fields.BigIntField(primary_key=True)
+    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
+        "models.Activity", related_name=False, on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    body = fields.TextField()
+    hidden_at = fields.DatetimeField(null=True)
+    counted = fields.BooleanField(default=False, db_default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    activity_id: int
+    user_id: int
+
+    class Meta:
+        table = "comments"
+        indexes = [
+            Index(fields=["activity_id", "id"], name="comments_activity"),
+            Index(fields=["counted", "id"], name="comments_uncounted"),
+        ]
+
+
+class CommentModeration(Model):
+    """Hiding a comment: an event of its own, so that the count drops exactly once."""
+
+    id = fields.BigIntField(primary_key=True)
+    comment: fields.ForeignKeyRelation[Comment] = fields.ForeignKeyField(
+        "models.Comment", related_name=False, on_delete=fields.CASCADE
+    )
+    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
+        "models.Activity", related_name=False, on_delete=fields.CASCADE
+    )
+    moderator: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    reason = fields.CharField(max_length=200, null=True)
+    counted = fields.BooleanField(default=False, db_default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    activity_id: int
+
+    class Meta:
+        table = "comment_moderations"
+        unique_together = (("comment",),)
+        indexes = [
+            Index(fields=["counted", "id"], name="moderations_uncounted"),
+            Index(fields=["activity_id", "counted"], name="moderations_activity"),
+        ]

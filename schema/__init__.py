@@ -21,16 +21,23 @@ from strawberry.types import ExecutionContext
 from resolvers.accounts import AccountsMutation, AccountsQuery
 from resolvers.activities import ActivitiesMutation, ActivitiesQuery
 from resolvers.campaigns import CampaignsMutation, CampaignsQuery
+from resolvers.engagement import EngagementMutation, EngagementQuery
 from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
 
 
 @strawberry.type
-class Query(AccountsQuery, OrganizationsQuery, CampaignsQuery, ActivitiesQuery):
+class Query(AccountsQuery, OrganizationsQuery, CampaignsQuery, ActivitiesQuery, EngagementQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation, OrganizationsMutation, CampaignsMutation, ActivitiesMutation):
+class Mutation(
+    AccountsMutation,
+    OrganizationsMutation,
+    CampaignsMutation,
+    ActivitiesMutation,
+    EngagementMutation,
+):
     pass
 
 

@@ -133,6 +133,17 @@ class Engagement:
     rating_average: float | None
 
 
+def engagement_of(counts: dict[str, int]) -> Engagement:
+    rated = counts["rating_count"]
+    return Engagement(
+        check_ins=counts["check_ins"],
+        likes=counts["likes"],
+        comments=counts["comments"],
+        favorites=counts["favorites"],
+        rating_average=round(counts["rating_sum"] / rated, 2) if rated else None,
+    )
+
+
 @strawberry.type
 class ActivityViewer:
     checked_in: bool
@@ -260,17 +271,7 @@ class ActivityType:
     async def engagement(
         self, root: strawberry.Parent[Activity], info: Info[Context, None]
     ) -> Engagement:
-        stats = await info.context.loaders.stats.load(root.id)
-        if stats is None:
-            return Engagement(check_ins=0, likes=0, comments=0, favorites=0, rating_average=None)
-        average = round(stats.rating_sum / stats.rating_count, 2) if stats.rating_count else None
-        return Engagement(
-            check_ins=stats.check_ins,
-            likes=stats.likes,
-            comments=stats.comments,
-            favorites=stats.favorites,
-            rating_average=average,
-        )
+        return engagement_of(await info.context.loaders.engagement.load(root.id))
 
     @strawberry.field(description="What the signed-in person did with it (null when anonymous).")
     async def viewer(
@@ -280,10 +281,12 @@ class ActivityType:
             return None
         loaders = info.context.loaders
         rating = await loaders.my_rating.load(root.id)
+        like = await loaders.my_like.load(root.id)
+        favorite = await loaders.my_favorite.load(root.id)
         return ActivityViewer(
             checked_in=await loaders.my_check_in.load(root.id) is not None,
-            liked=await loaders.my_like.load(root.id) is not None,
-            favorited=await loaders.my_favorite.load(root.id) is not None,
+            liked=bool(like and like.liked),
+            favorited=bool(favorite and favorite.favorite),
             rating=rating.score if rating else None,
         )
 

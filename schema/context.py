@@ -14,7 +14,6 @@ from strawberry.dataloader import DataLoader
 from models import (
     Activity,
     ActivityMedia,
-    ActivityStats,
     Campaign,
     CheckIn,
     Favorite,
@@ -28,6 +27,7 @@ from models import (
     Session,
     User,
 )
+from services.counters import Counters
 from services.permissions import Grant, grants_of
 from services.regions import get_regions
 from services.runtime import Runtime
@@ -74,14 +74,16 @@ def _children(
 def _viewer_marks(
     model: type[Any], user_id: int | None
 ) -> Callable[[list[int]], Awaitable[list[Any]]]:
-    """Per activity, the caller's row of `model` (like, favourite, check-in, rating) or None."""
+    """Per activity, the caller's latest row of `model` (like, favourite, check-in, rating)."""
 
     async def load(activity_ids: list[int]) -> list[Any]:
         if user_id is None:
             return [None for _ in activity_ids]
         rows = {
-            r.activity_id: r
-            for r in await model.filter(user_id=user_id, activity_id__in=set(activity_ids))
+            r.activity_id: r  # ordered by id: the latest row of each activity wins
+            for r in await model.filter(
+                user_id=user_id, activity_id__in=set(activity_ids)
+            ).order_by("id")
         }
         return [rows.get(i) for i in activity_ids]
 
@@ -91,6 +93,7 @@ def _viewer_marks(
 @dataclass
 class Loaders:
     user_id: int | None = None
+    counters: Counters | None = None
     organization: DataLoader[int, Organization | None] = field(
         default_factory=lambda: DataLoader(load_fn=_organizations)
     )
@@ -106,8 +109,8 @@ class Loaders:
     joint_action: DataLoader[int, JointAction | None] = field(
         default_factory=lambda: DataLoader(load_fn=_by_id(JointAction))
     )
-    stats: DataLoader[int, ActivityStats | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_by_id(ActivityStats, "activity_id"))
+    user: DataLoader[int, User | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_by_id(User))
     )
     activity: DataLoader[int, Activity | None] = field(
         default_factory=lambda: DataLoader(load_fn=_by_id(Activity))
@@ -122,6 +125,15 @@ class Loaders:
     )
 
     def __post_init__(self) -> None:
+        counters = self.counters
+
+        async def engagement(ids: list[int]) -> list[dict[str, int]]:
+            if counters is None:
+                raise RuntimeError("no Redis counters in this process")
+            found = await counters.read(ids)
+            return [found[i] for i in ids]
+
+        self.engagement: DataLoader[int, dict[str, int]] = DataLoader(engagement)
         uid = self.user_id
         self.my_like: DataLoader[int, Like | None] = DataLoader(_viewer_marks(Like, uid))
         self.my_favorite: DataLoader[int, Favorite | None] = DataLoader(
@@ -142,7 +154,9 @@ class Context:
     _grants: list[Grant] | None = None
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(user_id=self.user.id if self.user else None)
+        self.loaders = Loaders(
+            user_id=self.user.id if self.user else None, counters=self.runtime.counters
+        )
 
     @property
     def public_base_url(self) -> str:

@@ -42,9 +42,12 @@ class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
     count_query: strawberry.Private[QuerySet[Any] | None] = None
+    fixed_count: strawberry.Private[int | None] = None
 
     @strawberry.field(description="How many items the whole list holds (one COUNT query).")
     async def total_count(self) -> int:
+        if self.fixed_count is not None:
+            return self.fixed_count
         return await self.count_query.count() if self.count_query is not None else len(self.edges)
 
 
@@ -127,3 +130,36 @@ async def keyset_connection(
         ),
         count_query=query,
     )
+
+
+async def list_connection(
+    keys: Sequence[Any],
+    *,
+    first: int | None,
+    after: str | None,
+    load: Callable[[list[Any]], Any],
+) -> Connection[Any]:
+    """A page of a short list computed in full (a person's own likes, say): the cursor is the
+    position in the list."""
+    size = page_size(first)
+    start = decode_cursor(after, (exact_int,))[0] + 1 if after else 0
+    if start < 0:
+        raise bad_argument("分页游标无效", "INVALID_CURSOR")
+    window = list(keys[start : start + size])
+    nodes = await load(window)
+    edges = [
+        Edge(cursor=encode_cursor([start + i]), node=node)
+        for i, node in enumerate(nodes)
+        if node is not None
+    ]
+    connection: Connection[Any] = Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=start + size < len(keys),
+            end_cursor=encode_cursor([start + len(window) - 1]) if window else None,
+            has_previous_page=start > 0,
+            start_cursor=edges[0].cursor if edges else None,
+        ),
+    )
+    connection.fixed_count = len(keys)
+    return connection

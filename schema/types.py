@@ -3,15 +3,24 @@ the request's DataLoaders."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Annotated, Any
+
 import strawberry
 from strawberry.types import Info
 
-from models import Membership, Organization, Region, User
+from models import Favorite, Like, Membership, Organization, Region, User
 from models.enums import MemberRole, OrganizationKind, RegionLevel, VerificationPurpose
 from schema.context import Context
 from schema.ids import to_global_id
+from schema.pagination import Connection, list_connection
+from schema.permissions import forbidden
+from services import engagement
 from services.errors import ErrorCode, ServiceError
 from services.permissions import can_view_private, is_national_staff
+
+if TYPE_CHECKING:
+    from schema.activity_types import ActivityType
 
 # The enums of models and services, registered as GraphQL enums (strawberry marks the classes).
 for _enum in (RegionLevel, OrganizationKind, MemberRole, VerificationPurpose, ErrorCode):
@@ -75,6 +84,57 @@ class UserType:
         if not await _sees_person(root, info):
             return []
         return await info.context.loaders.memberships_of_user.load(root.id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Activities the person checked in to (own account only).")
+    async def participated_activities(
+        self,
+        root: strawberry.Parent[User],
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[ActivityType, strawberry.lazy("schema.activity_types")]]:
+        return await _own_list(root, info, engagement.participated(root.id), first, after)
+
+    @strawberry.field(description="Activities the person likes (own account only).")
+    async def liked_activities(
+        self,
+        root: strawberry.Parent[User],
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[ActivityType, strawberry.lazy("schema.activity_types")]]:
+        ids = engagement.current_states(Like, "liked", root.id)
+        return await _own_list(root, info, ids, first, after)
+
+    @strawberry.field(description="Activities the person marked as favourite (own account only).")
+    async def favorite_activities(
+        self,
+        root: strawberry.Parent[User],
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[ActivityType, strawberry.lazy("schema.activity_types")]]:
+        ids = engagement.current_states(Favorite, "favorite", root.id)
+        return await _own_list(root, info, ids, first, after)
+
+
+async def _own_list(
+    user: User,
+    info: Info[Context, None],
+    ids: Awaitable[list[int]],
+    first: int | None,
+    after: str | None,
+) -> Connection[Any]:
+    viewer = info.context.user
+    if viewer is None or viewer.id != user.id:
+        raise forbidden("只能查看自己的活动记录")
+    activity_ids = await ids
+
+    async def load(keys: list[int]) -> list[Any]:
+        rows = await info.context.loaders.activity.load_many(keys)
+        return [row if row is not None and row.deleted_at is None else None for row in rows]
+
+    return await list_connection(activity_ids, first=first, after=after, load=load)
 
 
 async def _sees_person(user: User, info: Info[Context, None]) -> bool:

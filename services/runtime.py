@@ -12,6 +12,7 @@ from arq import ArqRedis
 from arq.jobs import Job
 
 from kepuri.settings import Settings
+from services.counters import Counters
 from services.ratelimit import Limiter
 from services.sms import SmsBackend, make_backend
 
@@ -22,6 +23,13 @@ class Runtime:
     limiter: Limiter
     sms: SmsBackend
     queue: ArqRedis | None = None
+    counters: Counters | None = None
+
+    @property
+    def live(self) -> Counters:
+        if self.counters is None:
+            raise RuntimeError("no Redis counters in this process")
+        return self.counters
 
     async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> Job | None:
         """Queue a job (call after the transaction commits; pass IDs only). With `job_id` a

@@ -16,6 +16,7 @@ from arq.worker import Worker
 from kepuri.queue import QUEUE_NAME
 from kepuri.settings import Settings
 from services import activities, maintenance
+from services.counters import Counters
 
 log = structlog.get_logger(__name__)
 
@@ -32,8 +33,19 @@ async def render_qr(ctx: dict[str, Any], activity_id: int) -> bool:
     return await activities.render_qr(activity_id, settings.public_base_url)
 
 
-FUNCTIONS: list[Any] = [purge_expired, render_qr]
-CRON_JOBS = [cron(purge_expired, minute={17}, unique=True, run_at_startup=False)]
+async def flush_engagement(ctx: dict[str, Any]) -> int:
+    """Write engagement counters behind to the database (idempotent; see services.counters)."""
+    flushed = await Counters(ctx["redis"]).flush()
+    if flushed:
+        log.info("engagement_flushed", events=flushed)
+    return flushed
+
+
+FUNCTIONS: list[Any] = [purge_expired, render_qr, flush_engagement]
+CRON_JOBS = [
+    cron(purge_expired, minute={17}, unique=True, run_at_startup=False),
+    cron(flush_engagement, second={0, 30}, unique=True, run_at_startup=True, timeout=300),
+]
 
 
 def build_worker(

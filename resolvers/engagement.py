@@ -1,0 +1,207 @@
+"""The public's engagement: check-in, like, favourite, rating, comments."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from models import CheckIn, Comment
+from resolvers.common import attempt, signed_in
+from schema.activity_types import Engagement, engagement_of
+from schema.context import Context
+from schema.ids import parse_global_id, to_global_id
+from schema.pagination import Connection, keyset_connection
+from schema.permissions import IsAuthenticated
+from schema.types import MutationError, OkPayload, UserType
+from services import engagement
+from services.errors import ServiceError
+
+
+@strawberry.type(name="CheckIn")
+class CheckInType:
+    created_at: datetime
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[CheckIn]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("CheckIn", root.id))
+
+
+@strawberry.type(name="Comment")
+class CommentType:
+    body: str
+    created_at: datetime
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Comment]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Comment", root.id))
+
+    @strawberry.field
+    async def author(self, root: strawberry.Parent[Comment], info: Info[Context, None]) -> UserType:
+        return await info.context.loaders.user.load(root.user_id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class CheckInPayload:
+    check_in: CheckInType | None = None
+    engagement: Engagement | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class EngagementPayload:
+    engagement: Engagement | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CommentPayload:
+    comment: CommentType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+async def _engagement(info: Info[Context, None], activity_id: int) -> Engagement:
+    counts = await info.context.runtime.live.read([activity_id])
+    return engagement_of(counts[activity_id])
+
+
+def _activity_id(value: strawberry.ID) -> int:
+    return parse_global_id(value, "Activity", "activityId")
+
+
+@strawberry.type
+class EngagementQuery:
+    @strawberry.field(description="Visible comments of an activity, newest first.")
+    async def comments(
+        self, activity_id: strawberry.ID, first: int | None = None, after: str | None = None
+    ) -> Connection[CommentType]:
+        try:
+            pk = _activity_id(activity_id)
+        except ServiceError:
+            pk = 0
+        return await keyset_connection(
+            engagement.visible_comments(pk), first=first, after=after, descending=True
+        )
+
+
+@strawberry.type
+class EngagementMutation:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Check in during the activity; the same clientNonce never counts twice.",
+    )
+    async def check_in(
+        self,
+        info: Info[Context, None],
+        activity_id: strawberry.ID,
+        client_nonce: str,
+        qr_token: str | None = None,
+    ) -> CheckInPayload:
+        user, _ = await signed_in(info)
+        rt = info.context.runtime
+        row, errors = await attempt(
+            lambda: engagement.check_in(
+                rt,
+                rt.live,
+                user,
+                _activity_id(activity_id),
+                client_nonce,
+                qr_token,
+                info.context.client_ip,
+            )
+        )
+        if row is None:
+            return CheckInPayload(errors=errors)
+        return CheckInPayload(
+            check_in=row,  # type: ignore[arg-type]
+            engagement=await _engagement(info, row.activity_id),
+        )
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def set_like(
+        self, info: Info[Context, None], activity_id: strawberry.ID, liked: bool
+    ) -> EngagementPayload:
+        user, _ = await signed_in(info)
+        rt = info.context.runtime
+
+        async def like() -> int:
+            pk = _activity_id(activity_id)
+            await engagement.set_like(rt, rt.live, user, pk, liked, info.context.client_ip)
+            return pk
+
+        return await _counted(info, like)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def set_favorite(
+        self, info: Info[Context, None], activity_id: strawberry.ID, favorite: bool
+    ) -> EngagementPayload:
+        user, _ = await signed_in(info)
+        rt = info.context.runtime
+
+        async def mark() -> int:
+            pk = _activity_id(activity_id)
+            await engagement.set_favorite(rt, rt.live, user, pk, favorite, info.context.client_ip)
+            return pk
+
+        return await _counted(info, mark)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Score 1..5; one rating per person, a new one replaces the old.",
+    )
+    async def rate_activity(
+        self,
+        info: Info[Context, None],
+        activity_id: strawberry.ID,
+        score: int,
+        feedback: str | None = None,
+    ) -> EngagementPayload:
+        user, _ = await signed_in(info)
+        rt = info.context.runtime
+
+        async def rating() -> int:
+            pk = _activity_id(activity_id)
+            await engagement.rate(rt, rt.live, user, pk, score, feedback, info.context.client_ip)
+            return pk
+
+        return await _counted(info, rating)
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def add_comment(
+        self, info: Info[Context, None], activity_id: strawberry.ID, body: str
+    ) -> CommentPayload:
+        user, _ = await signed_in(info)
+        rt = info.context.runtime
+        comment, errors = await attempt(
+            lambda: engagement.add_comment(
+                rt, rt.live, user, _activity_id(activity_id), body, info.context.client_ip
+            )
+        )
+        return CommentPayload(comment=comment, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="National staff or the supervising unit's reviewers hide a comment.",
+    )
+    async def hide_comment(
+        self, info: Info[Context, None], id: strawberry.ID, reason: str | None = None
+    ) -> OkPayload:
+        user, grants = await signed_in(info)
+        rt = info.context.runtime
+        _, errors = await attempt(
+            lambda: engagement.hide_comment(
+                rt.live, user, grants, parse_global_id(id, "Comment"), reason
+            )
+        )
+        return OkPayload(ok=not errors, errors=errors)
+
+
+async def _counted(
+    info: Info[Context, None], call: Callable[[], Awaitable[int]]
+) -> EngagementPayload:
+    activity_id, errors = await attempt(call)
+    if activity_id is None:
+        return EngagementPayload(errors=errors)
+    return EngagementPayload(engagement=await _engagement(info, activity_id))

@@ -1,0 +1,217 @@
+"""Engagement counters: exact, kept live in Redis, written behind to the database.
+
+The records (check-ins, like/favourite/rating rows, comments, moderations) are the truth; each row
+is an event that changes the counters once. Three paths keep two copies of the counts exact:
+
+- the request path inserts the record, then applies its event to the Redis hash of the activity,
+  guarded by the event's id in a Redis set, so that an event is applied at most once;
+- the write-behind job takes uncounted rows, applies each event to Redis again (the guard makes that
+  a no-op unless the request died before doing it), adds the sums to `activity_stats` and marks the
+  rows counted in one transaction. A crash anywhere leaves rows uncounted, and the next run finishes
+  the work: nothing is lost, nothing counted twice;
+- a read of an activity whose Redis hash is missing (a cold start, an eviction) computes the counts
+  from `activity_stats` plus the uncounted rows in one query, and stores them with the ids of
+  those rows in the guard set, in one atomic step.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis.asyncio as aioredis
+from tortoise import connections
+from tortoise.expressions import F
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from models import ActivityStats, CheckIn, Comment, CommentModeration, Favorite, Like, Rating
+
+FIELDS = ("check_ins", "likes", "comments", "favorites", "rating_sum", "rating_count")
+GUARD_TTL = 2 * 24 * 3600
+# Rows younger than this are left to the request that wrote them (it applies its event to Redis
+# within milliseconds); the job only finishes what a request did not.
+SETTLE = timedelta(seconds=30)
+
+_APPLY = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+_WARM = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = tonumber(ARGV[1])
+for i = 2, 2 * n, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 2 * n + 2, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+redis.call('EXPIRE', KEYS[2], 172800)
+return 1
+"""
+
+
+def live_key(activity_id: int) -> str:
+    return f"kepuri:eng:{activity_id}"
+
+
+def guard_key(activity_id: int) -> str:
+    return f"kepuri:eng:applied:{activity_id}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One kind of record: how its rows become events."""
+
+    model: type[Model]
+    prefix: str
+    deltas: Callable[[Any], dict[str, int]]
+    # the same, as SQL columns a..f in FIELDS order, for the cold read
+    sql: str
+
+    def event_id(self, row: Any) -> str:
+        return f"{self.prefix}{row.id}"
+
+
+SOURCES = [
+    Source(CheckIn, "c", lambda r: {"check_ins": 1}, "1, 0, 0, 0, 0, 0"),
+    Source(
+        Like,
+        "l",
+        lambda r: {"likes": 1 if r.liked else -1},
+        "0, CASE WHEN liked THEN 1 ELSE -1 END, 0, 0, 0, 0",
+    ),
+    Source(
+        Favorite,
+        "f",
+        lambda r: {"favorites": 1 if r.favorite else -1},
+        "0, 0, 0, CASE WHEN favorite THEN 1 ELSE -1 END, 0, 0",
+    ),
+    Source(
+        Rating,
+        "r",
+        lambda r: {"rating_sum": r.sum_delta, "rating_count": r.count_delta},
+        "0, 0, 0, 0, sum_delta, count_delta",
+    ),
+    Source(Comment, "m", lambda r: {"comments": 1}, "0, 0, 1, 0, 0, 0"),
+    Source(CommentModeration, "h", lambda r: {"comments": -1}, "0, 0, -1, 0, 0, 0"),
+]
+SOURCE_BY_MODEL = {s.model: s for s in SOURCES}
+
+
+class Counters:
+    """The live side, over one Redis connection pool."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self._apply = redis.register_script(_APPLY)
+        self._warm = redis.register_script(_WARM)
+
+    async def record(self, row: Model) -> None:
+        """Apply a just-committed record's event to the live counters (at most once)."""
+        source = SOURCE_BY_MODEL[type(row)]
+        await self._apply_event(row.activity_id, source.event_id(row), source.deltas(row))  # type: ignore[attr-defined]
+
+    async def _apply_event(self, activity_id: int, event_id: str, deltas: dict[str, int]) -> None:
+        args: list[Any] = [event_id, GUARD_TTL]
+        for name, value in deltas.items():
+            if value:
+                args += [name, value]
+        await self._apply(keys=[live_key(activity_id), guard_key(activity_id)], args=args)
+
+    async def read(self, activity_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+        """Counts of each activity: from Redis, the missing ones from the database (one query)."""
+        ids = list(dict.fromkeys(activity_ids))
+        if not ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for activity_id in ids:
+                pipe.hgetall(live_key(activity_id))
+            found = await pipe.execute()
+        counts: dict[int, dict[str, int]] = {}
+        missing = []
+        for activity_id, raw in zip(ids, found, strict=True):
+            if raw:
+                counts[activity_id] = {f: int(raw.get(f.encode(), 0)) for f in FIELDS}
+            else:
+                missing.append(activity_id)
+        if missing:
+            counts.update(await self._warm_from_database(missing))
+        return counts
+
+    async def _warm_from_database(self, ids: list[int]) -> dict[int, dict[str, int]]:
+        # Integers and constant table names only: nothing here comes from a request.
+        in_list = ", ".join(str(int(i)) for i in ids)
+        parts = [
+            "SELECT activity_id, '' AS src, 0 AS row_id, check_ins, likes, comments, favorites, "  # noqa: S608
+            f"rating_sum, rating_count FROM activity_stats WHERE activity_id IN ({in_list})"
+        ]
+        for source in SOURCES:
+            table = source.model._meta.db_table
+            parts.append(
+                f"SELECT activity_id, '{source.prefix}', id, {source.sql} FROM {table} "  # noqa: S608
+                f"WHERE activity_id IN ({in_list}) AND counted = FALSE"
+            )
+        conn = connections.get("default")
+        _, rows = await conn.execute_query(" UNION ALL ".join(parts))
+        totals = {i: dict.fromkeys(FIELDS, 0) for i in ids}
+        events: dict[int, list[str]] = defaultdict(list)
+        for row in rows:
+            values = list(row)
+            activity_id, prefix, row_id = int(values[0]), values[1], values[2]
+            for name, value in zip(FIELDS, values[3:], strict=True):
+                totals[activity_id][name] += int(value)
+            if prefix:
+                events[activity_id].append(f"{prefix}{row_id}")
+        for activity_id, counts in totals.items():
+            args: list[Any] = [len(FIELDS)]
+            for name in FIELDS:
+                args += [name, counts[name]]
+            args += events[activity_id]
+            await self._warm(keys=[live_key(activity_id), guard_key(activity_id)], args=args)
+        return totals
+
+    async def flush(self, *, settle: timedelta = SETTLE, batch: int = 500) -> int:
+        """Write uncounted events behind to `activity_stats` (the arq cron job; idempotent)."""
+        cutoff = datetime.now(UTC) - settle  # created_at is wall-clock time, not the demo clock
+        done = 0
+        for source in SOURCES:
+            while True:
+                flushed = await self._flush_batch(source, cutoff, batch)
+                done += flushed
+                if flushed < batch:
+                    break
+        return done
+
+    async def _flush_batch(self, source: Source, cutoff: datetime, batch: int) -> int:
+        applied: list[tuple[int, str]] = []
+        async with in_transaction():
+            rows: list[Any] = await (
+                source.model.filter(counted=False, created_at__lte=cutoff)
+                .order_by("id")
+                .limit(batch)
+                .select_for_update(skip_locked=True)
+            )
+            if not rows:
+                return 0
+            sums: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
+            for row in rows:
+                deltas = source.deltas(row)
+                # Redis first: if the request died before applying the event, apply it now.
+                await self._apply_event(row.activity_id, source.event_id(row), deltas)
+                applied.append((row.activity_id, source.event_id(row)))
+                for name, value in deltas.items():
+                    sums[row.activity_id][name] += value
+            for activity_id, deltas in sums.items():
+                changes = {name: F(name) + value for name, value in deltas.items() if value}
+                if changes:
+                    await ActivityStats.filter(activity_id=activity_id).update(**changes)
+            await source.model.filter(id__in=[row.id for row in rows]).update(counted=True)
+        # Committed: the guards of these events are no longer needed.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for activity_id, event_id in applied:
+                pipe.srem(guard_key(activity_id), event_id)
+            await pipe.execute()
+        return len(rows)

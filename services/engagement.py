@@ -1,0 +1,265 @@
+"""The public's engagement with an activity: check-in, like, favourite, rating, comments.
+
+Each operation inserts one record (no shared row is updated on this path), then applies its event
+to the live counters (`services.counters`). Unique constraints make duplicates impossible when
+requests race; a retried check-in with the same client nonce returns the first result.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like, Rating, User
+from models.enums import ActivityStatus
+from services import audit
+from services.activities import REVIEWING_ROLES, member_org_ids
+from services.clock import CHINA, local_date, now, today
+from services.counters import Counters
+from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.permissions import Grant, is_national_staff
+from services.runtime import Runtime
+
+CHECK_IN_MARGIN = timedelta(hours=1)
+_TAGS = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"[ \t\u3000]+")
+
+
+async def _limit(rt: Runtime, user: User, ip: str | None) -> None:
+    settings = rt.settings
+    await rt.limiter.consume(settings.rate_limit_engage_account, "engage-user", str(user.id))
+    await rt.limiter.consume(settings.rate_limit_engage_address, "engage-addr", ip or "unknown")
+
+
+async def _public_activity(activity_id: int) -> Activity:
+    activity = await Activity.get_or_none(id=activity_id, deleted_at=None)
+    if activity is None:
+        raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId")
+    if activity.status is not ActivityStatus.APPROVED:
+        raise ServiceError.of(ErrorCode.NOT_PUBLIC, "该活动尚未通过审核", "activityId")
+    return activity
+
+
+async def check_in(
+    rt: Runtime,
+    counters: Counters,
+    user: User,
+    activity_id: int,
+    client_nonce: str,
+    qr_token: str | None,
+    ip: str | None,
+) -> CheckIn:
+    """Check in during the activity (an hour of margin each side), once a day; the same nonce
+    returns the first check-in."""
+    nonce = (client_nonce or "").strip()
+    if not 8 <= len(nonce) <= 64:
+        raise ServiceError.of(ErrorCode.INVALID, "clientNonce 须为8至64个字符", "clientNonce")
+    earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
+    if earlier is not None:
+        return _same_request(earlier, activity_id)
+    await _limit(rt, user, ip)
+    activity = await _public_activity(activity_id)
+    if qr_token is not None and qr_token.strip().upper() != activity.qr_token:
+        raise ServiceError.of(ErrorCode.INVALID_QR, "二维码与活动不符", "qrToken")
+    moment = now()
+    if not activity.starts_at - CHECK_IN_MARGIN <= moment <= activity.ends_at + CHECK_IN_MARGIN:
+        raise ServiceError.of(
+            ErrorCode.CHECK_IN_CLOSED,
+            f"活动打卡时间为{_clock(activity.starts_at - CHECK_IN_MARGIN)}至"
+            f"{_clock(activity.ends_at + CHECK_IN_MARGIN)}",
+            "activityId",
+        )
+    try:
+        row = await CheckIn.create(
+            activity_id=activity.id, user_id=user.id, day=today(), client_nonce=nonce
+        )
+    except IntegrityError:
+        earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
+        if earlier is not None:  # the same request, raced with itself
+            return _same_request(earlier, activity_id)
+        raise ServiceError.of(
+            ErrorCode.ALREADY_CHECKED_IN, "您今天已在此活动打卡", "activityId"
+        ) from None
+    await counters.record(row)
+    return row
+
+
+def _same_request(earlier: CheckIn, activity_id: int) -> CheckIn:
+    if earlier.activity_id != activity_id:
+        raise ServiceError.of(ErrorCode.INVALID, "clientNonce 已用于另一次打卡", "clientNonce")
+    return earlier
+
+
+def _clock(moment: datetime) -> str:
+    local = moment.astimezone(CHINA)
+    return f"{local_date(moment)} {local:%H:%M}"
+
+
+async def _toggle(
+    model: type[Like] | type[Favorite],
+    attr: str,
+    counters: Counters,
+    user: User,
+    activity_id: int,
+    wanted: bool,
+) -> None:
+    """Insert the next row of the person's sequence unless the state is already `wanted`."""
+    for _ in range(3):
+        latest = (
+            await model.filter(activity_id=activity_id, user_id=user.id).order_by("-seq").first()
+        )
+        if (getattr(latest, attr) if latest else False) == wanted:
+            return
+        try:
+            row = await model.create(
+                activity_id=activity_id,
+                user_id=user.id,
+                seq=(latest.seq if latest else 0) + 1,
+                **_state(attr, wanted),
+            )
+        except IntegrityError:  # another request changed it first: look again
+            continue
+        await counters.record(row)
+        return
+
+
+def _state(attr: str, value: bool) -> dict[str, Any]:
+    return {attr: value}
+
+
+async def set_like(
+    rt: Runtime, counters: Counters, user: User, activity_id: int, liked: bool, ip: str | None
+) -> None:
+    await _limit(rt, user, ip)
+    await _public_activity(activity_id)
+    await _toggle(Like, "liked", counters, user, activity_id, liked)
+
+
+async def set_favorite(
+    rt: Runtime, counters: Counters, user: User, activity_id: int, favorite: bool, ip: str | None
+) -> None:
+    await _limit(rt, user, ip)
+    await _public_activity(activity_id)
+    await _toggle(Favorite, "favorite", counters, user, activity_id, favorite)
+
+
+async def rate(
+    rt: Runtime,
+    counters: Counters,
+    user: User,
+    activity_id: int,
+    score: int,
+    feedback: str | None,
+    ip: str | None,
+) -> None:
+    """One rating per person: a new one replaces the old (in the average too)."""
+    errors = Collector()
+    if not 1 <= score <= 5:
+        errors.add(ErrorCode.INVALID, "评分须为1至5分", "score")
+    text = _plain(feedback)
+    if len(text) > 500:
+        errors.add(ErrorCode.INVALID, "反馈意见不能超过500个字符", "feedback")
+    errors.raise_if_any()
+    await _limit(rt, user, ip)
+    await _public_activity(activity_id)
+    for _ in range(3):
+        latest = (
+            await Rating.filter(activity_id=activity_id, user_id=user.id).order_by("-seq").first()
+        )
+        try:
+            row = await Rating.create(
+                activity_id=activity_id,
+                user_id=user.id,
+                seq=(latest.seq if latest else 0) + 1,
+                score=score,
+                feedback=text or None,
+                sum_delta=score - (latest.score if latest else 0),
+                count_delta=0 if latest else 1,
+            )
+        except IntegrityError:
+            continue
+        await counters.record(row)
+        return
+    raise ServiceError.of(ErrorCode.INVALID, "评分提交冲突，请重试", "score")
+
+
+def _plain(text: str | None) -> str:
+    """Text without markup: tags removed, entities decoded, runs of spaces folded."""
+    stripped = html.unescape(_TAGS.sub("", text or ""))
+    lines = [_SPACES.sub(" ", line).strip() for line in stripped.splitlines()]
+    return "\n".join(line for line in lines if line).strip()
+
+
+async def add_comment(
+    rt: Runtime, counters: Counters, user: User, activity_id: int, body: str, ip: str | None
+) -> Comment:
+    text = _plain(body)
+    if not 1 <= len(text) <= 500:
+        raise ServiceError.of(ErrorCode.INVALID, "评论须为1至500个字符", "body")
+    lowered = text.lower()
+    if any(word.lower() in lowered for word in rt.settings.blocked_words):
+        raise ServiceError.of(ErrorCode.COMMENT_BLOCKED, "评论含有不当内容，请修改后再发布", "body")
+    await _limit(rt, user, ip)
+    await _public_activity(activity_id)
+    comment = await Comment.create(activity_id=activity_id, user_id=user.id, body=text)
+    await counters.record(comment)
+    return comment
+
+
+async def hide_comment(
+    counters: Counters, user: User, grants: list[Grant], comment_id: int, reason: str | None
+) -> None:
+    """National staff, or reviewers of the activity's supervising unit, hide a comment (once)."""
+    comment = await Comment.get_or_none(id=comment_id)
+    if comment is None:
+        raise ServiceError.of(ErrorCode.NOT_FOUND, "评论不存在", "id")
+    activity = await Activity.get(id=comment.activity_id)
+    if not (
+        is_national_staff(grants)
+        or activity.supervisor_id in member_org_ids(grants, REVIEWING_ROLES)
+    ):
+        raise PermissionDenied("只有主办单位或归口单位的工作人员可以隐藏评论")
+    if comment.hidden_at is not None:
+        return
+    try:
+        moderation = await CommentModeration.create(
+            comment_id=comment.id,
+            activity_id=comment.activity_id,
+            moderator=user,
+            reason=(reason or "")[:200] or None,
+        )
+    except IntegrityError:  # hidden by someone else at the same moment
+        return
+    await Comment.filter(id=comment.id).update(hidden_at=now())
+    await audit.record("comment_hidden", actor=user, target=comment, reason=reason)
+    await counters.record(moderation)
+
+
+def visible_comments(activity_id: int) -> Any:
+    return Comment.filter(activity_id=activity_id, hidden_at=None)
+
+
+async def current_states(model: type[Like] | type[Favorite], attr: str, user_id: int) -> list[int]:
+    """The activities a person likes (or has marked), newest change first."""
+    rows = (
+        await model.filter(user_id=user_id)
+        .order_by("activity_id", "seq")
+        .values("activity_id", attr, "id")
+    )
+    latest: dict[int, tuple[bool, int]] = {}
+    for row in rows:
+        latest[row["activity_id"]] = (row[attr], row["id"])
+    ordered = sorted(((rid, aid) for aid, (on, rid) in latest.items() if on), reverse=True)
+    return [aid for _, aid in ordered]
+
+
+async def participated(user_id: int) -> list[int]:
+    """Activities the person checked in to, most recent first."""
+    rows = (
+        await CheckIn.filter(user_id=user_id).order_by("-id").values_list("activity_id", flat=True)
+    )
+    return list(dict.fromkeys(int(r) for r in rows))  # type: ignore[call-overload]
