@@ -7,6 +7,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.enums import VerificationPurpose
+from models.fields import UtcDatetimeField
 
 
 class User(Model):
@@ -16,9 +17,9 @@ class User(Model):
     email = fields.CharField(max_length=254, null=True)
     password_hash = fields.CharField(max_length=255)
     is_active = fields.BooleanField(default=True, db_default=True)
-    agreement_accepted_at = fields.DatetimeField()
-    password_changed_at = fields.DatetimeField()
-    created_at = fields.DatetimeField(auto_now_add=True)
+    agreement_accepted_at = UtcDatetimeField()
+    password_changed_at = UtcDatetimeField()
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "users"
@@ -35,9 +36,9 @@ class Session(Model):
         "models.User", related_name="sessions", on_delete=fields.CASCADE
     )
     token_hash = fields.CharField(max_length=64, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    expires_at = fields.DatetimeField()
-    revoked_at = fields.DatetimeField(null=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
+    expires_at = UtcDatetimeField()
+    revoked_at = UtcDatetimeField(null=True)
     ip = fields.CharField(max_length=45, null=True)
     user_agent = fields.CharField(max_length=255, null=True)
 
@@ -53,10 +54,10 @@ class VerificationCode(Model):
     phone = fields.CharField(max_length=11)
     purpose = fields.CharEnumField(VerificationPurpose, max_length=20)
     code_hash = fields.CharField(max_length=64)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    expires_at = fields.DatetimeField()
+    created_at = UtcDatetimeField(auto_now_add=True)
+    expires_at = UtcDatetimeField()
     attempts = fields.IntField(default=0, db_default=0)
-    used_at = fields.DatetimeField(null=True)
+    used_at = UtcDatetimeField(null=True)
 
     class Meta:
         table = "verification_codes"
@@ -75,7 +76,7 @@ class AuditLog(Model):
     target_id = fields.CharField(max_length=64, null=True)
     data: dict[str, Any] = fields.JSONField(default=dict)
     ip = fields.CharField(max_length=45, null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "audit_log"

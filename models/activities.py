@@ -7,6 +7,7 @@ from tortoise.models import Model
 from models.accounts import User
 from models.campaigns import Campaign, JointAction
 from models.enums import ActivityForm, ActivityStatus, MediaKind, OrganizationKind, ReviewDecision
+from models.fields import UtcDatetimeField
 from models.organizations import Organization, Region
 
 
@@ -26,8 +27,8 @@ class Activity(Model):
     title = fields.CharField(max_length=100)
     description = fields.TextField()
     form = fields.CharEnumField(ActivityForm, max_length=16)
-    starts_at = fields.DatetimeField()
-    ends_at = fields.DatetimeField()
+    starts_at = UtcDatetimeField()
+    ends_at = UtcDatetimeField()
     region: fields.ForeignKeyRelation[Region] = fields.ForeignKeyField(
         "models.Region", related_name=False, on_delete=fields.RESTRICT
     )
@@ -49,16 +50,16 @@ class Activity(Model):
     show_on_cloud = fields.BooleanField(default=True, db_default=True)
     poster = fields.CharField(max_length=200, null=True)
     status = fields.CharEnumField(ActivityStatus, max_length=20, default=ActivityStatus.DRAFT)
-    submitted_at = fields.DatetimeField(null=True)
-    reviewed_at = fields.DatetimeField(null=True)
+    submitted_at = UtcDatetimeField(null=True)
+    reviewed_at = UtcDatetimeField(null=True)
     qr_token = fields.CharField(max_length=16, unique=True, null=True)
-    supplemented_at = fields.DatetimeField(null=True)
+    supplemented_at = UtcDatetimeField(null=True)
     summary_text = fields.TextField(null=True)
     participant_count = fields.IntField(null=True)
-    summarized_at = fields.DatetimeField(null=True)
-    deleted_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
+    summarized_at = UtcDatetimeField(null=True)
+    deleted_at = UtcDatetimeField(null=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
+    updated_at = UtcDatetimeField(auto_now=True)
 
     campaign_id: int
     organization_id: int
@@ -115,7 +116,7 @@ class Review(Model):
     )
     decision = fields.CharEnumField(ReviewDecision, max_length=16)
     comment = fields.TextField(null=True)
-    reviewed_at = fields.DatetimeField()
+    reviewed_at = UtcDatetimeField()
 
     activity_id: int
 

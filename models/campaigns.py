@@ -6,6 +6,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.enums import Phase
+from models.fields import UtcDatetimeField
 
 
 class Campaign(Model):
@@ -17,7 +18,7 @@ class Campaign(Model):
     theme = fields.CharField(max_length=200)
     starts_on = fields.DateField()
     ends_on = fields.DateField()
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:
         table = "campaigns"
@@ -36,9 +37,9 @@ class PhaseWindow(Model):
     )
     phase = fields.CharEnumField(Phase, max_length=20)
     region_code = fields.CharField(max_length=6, null=True)
-    opens_at = fields.DatetimeField()
-    closes_at = fields.DatetimeField()
-    updated_at = fields.DatetimeField(auto_now=True)
+    opens_at = UtcDatetimeField()
+    closes_at = UtcDatetimeField()
+    updated_at = UtcDatetimeField(auto_now=True)
 
     campaign_id: int
 

@@ -12,6 +12,7 @@ from tortoise.models import Model
 
 from models.accounts import User
 from models.activities import Activity
+from models.fields import UtcDatetimeField
 
 
 class CheckIn(Model):
@@ -28,7 +29,7 @@ class CheckIn(Model):
     day = fields.DateField()
     client_nonce = fields.CharField(max_length=64)
     counted = fields.BooleanField(default=False, db_default=False)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     activity_id: int
     user_id: int
@@ -55,7 +56,7 @@ class Like(Model):
     seq = fields.IntField()
     liked = fields.BooleanField()
     counted = fields.BooleanField(default=False, db_default=False)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     activity_id: int
     user_id: int
@@ -82,7 +83,7 @@ class Favorite(Model):
     seq = fields.IntField()
     favorite = fields.BooleanField()
     counted = fields.BooleanField(default=False, db_default=False)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     activity_id: int
     user_id: int
@@ -113,7 +114,7 @@ class Rating(Model):
     sum_delta = fields.SmallIntField()
     count_delta = fields.SmallIntField()
     counted = fields.BooleanField(default=False, db_default=False)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     activity_id: int
     user_id: int
@@ -135,9 +136,9 @@ class Comment(Model):
         "models.User", related_name=False, on_delete=fields.CASCADE
     )
     body = fields.TextField()
-    hidden_at = fields.DatetimeField(null=True)
+    hidden_at = UtcDatetimeField(null=True)
     counted = fields.BooleanField(default=False, db_default=False)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     activity_id: int
     user_id: int
@@ -165,7 +166,7 @@ class CommentModeration(Model):
     )
     reason = fields.CharField(max_length=200, null=True)
     counted = fields.BooleanField(default=False, db_default=False)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     activity_id: int
 

@@ -6,6 +6,7 @@ from tortoise.models import Model
 
 from models.accounts import User
 from models.enums import MemberRole, OrganizationKind, RegionLevel
+from models.fields import UtcDatetimeField
 
 
 class Region(Model):
@@ -45,8 +46,8 @@ class Organization(Model):
     contact_phone = fields.CharField(max_length=32, default="", db_default="")
     address = fields.CharField(max_length=200, default="", db_default="")
     intro = fields.TextField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
+    updated_at = UtcDatetimeField(auto_now=True)
 
     region_id: str
     parent_id: int | None
@@ -72,7 +73,7 @@ class Membership(Model):
         "models.Organization", related_name="memberships", on_delete=fields.CASCADE
     )
     role = fields.CharEnumField(MemberRole, max_length=16)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = UtcDatetimeField(auto_now_add=True)
 
     user_id: int
     organization_id: int

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -286,3 +286,20 @@ async def test_sqlite_runs_in_wal_mode(app, backend):
     _, rows = await conn.execute_query("PRAGMA journal_mode")
 
     assert rows[0][0] == "wal"
+
+
+async def test_datetimes_compare_by_instant_whatever_their_offset(api: Api):
+    """17:30 in Beijing is 09:30 UTC: before 10:00 UTC, though "17:30" sorts after "10:00" as
+    text (SQLite compares stored datetimes as text, so they are all stored in UTC)."""
+    from services.accounts import authenticate, token_hash
+    from tests.conftest import china, set_now
+
+    someone = await person(api, "13912345678")
+    set_now(datetime(2026, 9, 10, 10, 0, tzinfo=UTC))
+    await Session.filter(user_id=someone.user.id).update(expires_at=china("2026-09-10 17:30"))
+
+    assert await authenticate(someone.token) is None
+    assert await Session.filter(expires_at__lt=clock.now()).count() == 1
+    assert await Session.filter(
+        token_hash=token_hash(someone.token), expires_at__gt=datetime(2026, 9, 10, 9, 0, tzinfo=UTC)
+    ).exists()

@@ -1,0 +1,24 @@
+"""Field types of this project."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise import fields
+
+
+class UtcDatetimeField(fields.DatetimeField):
+    """A datetime stored in UTC, whatever offset it came with.
+
+    SQLite keeps datetimes as text and compares them as text: a value stored as +08:00 and a
+    parameter given as +00:00 compare wrongly. Normalizing every value (and every filter value)
+    to UTC on the way in keeps comparisons and ordering right on both databases. Values read back
+    are converted to the configured time zone (Asia/Shanghai) by Tortoise.
+    """
+
+    def to_db_value(self, value: Any, instance: Any) -> Any:
+        value = super().to_db_value(value, instance)
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value

@@ -1,0 +1,495 @@
+"""Public engagement through the GraphQL API: check-ins, likes, favourites, ratings, comments;
+exact counts under concurrency, after a flush and after a crash between flush steps."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from models import ActivityStats, CheckIn, Comment, Like
+from models.enums import ActivityStatus, MemberRole
+from schema.ids import to_global_id
+from services.counters import live_key
+from tests.conftest import Api, china, set_now
+from tests.factories import (
+    filing_unit,
+    make_activity,
+    make_campaign,
+    member,
+    national_organizer,
+    person,
+)
+from tests.test_browsing import count_queries
+
+CHECK_IN = """
+mutation($a: ID!, $nonce: String!, $qr: String) {
+  checkIn(activityId: $a, clientNonce: $nonce, qrToken: $qr) {
+    checkIn { id createdAt } engagement { checkIns } errors { field code message }
+  }
+}
+"""
+LIKE = """
+mutation($a: ID!, $on: Boolean!) {
+  setLike(activityId: $a, liked: $on) { engagement { likes } errors { code message } }
+}
+"""
+FAVORITE = """
+mutation($a: ID!, $on: Boolean!) {
+  setFavorite(activityId: $a, favorite: $on) { engagement { favorites } errors { code } }
+}
+"""
+RATE = """
+mutation($a: ID!, $score: Int!, $feedback: String) {
+  rateActivity(activityId: $a, score: $score, feedback: $feedback) {
+    engagement { ratingAverage } errors { field code }
+  }
+}
+"""
+COMMENT = """
+mutation($a: ID!, $body: String!) {
+  addComment(activityId: $a, body: $body) {
+    comment { id body createdAt author { name } } errors { field code message }
+  }
+}
+"""
+COMMENTS = """
+query($a: ID!, $first: Int, $after: String) {
+  comments(activityId: $a, first: $first, after: $after) {
+    edges { cursor node { id body author { name } } } pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+ENGAGEMENT = """
+query($a: ID!) {
+  activity(id: $a) {
+    engagement { checkIns likes comments favorites ratingAverage }
+    viewer { checkedIn liked favorited rating }
+  }
+}
+"""
+MINE = """
+query { me {
+  participatedActivities(first: 10) { edges { node { id title } } totalCount }
+  likedActivities(first: 10) { edges { node { id title } } totalCount }
+  favoriteActivities(first: 10) { edges { node { id title } } totalCount }
+} }
+"""
+HIDE = 'mutation($id: ID!) { hideComment(id: $id, reason: "广告") { ok errors { code } } }'
+
+
+def codes(payload: dict) -> list[str]:
+    return [e["code"] for e in payload["errors"]]
+
+
+@pytest.fixture
+async def happening(api: Api):
+    """An approved three-day activity in Chengdu; it is its first afternoon."""
+    campaign = await make_campaign()
+    unit, _ = await filing_unit(api)
+    activity = await make_activity(
+        unit,
+        campaign,
+        starts_at="2026-09-20 09:00",
+        ends_at="2026-09-22 17:00",
+        title="三天的科普展",
+    )
+    set_now(china("2026-09-20 15:00"))
+    return {
+        "activity": activity,
+        "id": to_global_id("Activity", activity.id),
+        "public": await person(api, "13922220001", "李四"),
+    }
+
+
+async def engagement_of(api: Api, activity_id: str, token: str | None = None) -> dict:
+    return (await api.data(ENGAGEMENT, {"a": activity_id}, token=token))["activity"]
+
+
+async def test_a_check_in_counts_once_and_a_retry_returns_it(api: Api, happening):
+    token, activity_id = happening["public"].token, happening["id"]
+
+    first = (await api.data(CHECK_IN, {"a": activity_id, "nonce": "nonce-0001"}, token=token))[
+        "checkIn"
+    ]
+    retry = (await api.data(CHECK_IN, {"a": activity_id, "nonce": "nonce-0001"}, token=token))[
+        "checkIn"
+    ]
+    again = (await api.data(CHECK_IN, {"a": activity_id, "nonce": "nonce-0002"}, token=token))[
+        "checkIn"
+    ]
+
+    assert first["errors"] == [] and first["engagement"] == {"checkIns": 1}
+    assert retry["checkIn"]["id"] == first["checkIn"]["id"]
+    assert retry["engagement"] == {"checkIns": 1}
+    assert codes(again) == ["ALREADY_CHECKED_IN"]
+    assert await CheckIn.all().count() == 1
+    view = await engagement_of(api, activity_id, token)
+    assert view["viewer"]["checkedIn"] is True
+    mine = (await api.data(MINE, token=token))["me"]["participatedActivities"]
+    assert mine["totalCount"] == 1 and mine["edges"][0]["node"]["title"] == "三天的科普展"
+
+
+async def test_one_check_in_a_day(api: Api, happening):
+    token, activity_id = happening["public"].token, happening["id"]
+    await api.data(CHECK_IN, {"a": activity_id, "nonce": "day-one-01"}, token=token)
+    set_now(china("2026-09-21 10:00"))
+
+    next_day = (await api.data(CHECK_IN, {"a": activity_id, "nonce": "day-two-01"}, token=token))[
+        "checkIn"
+    ]
+
+    assert next_day["engagement"] == {"checkIns": 2}
+    mine = (await api.data(MINE, token=token))["me"]["participatedActivities"]
+    assert mine["totalCount"] == 1
+
+
+async def test_check_ins_that_count_only_during_the_activity(api: Api, happening):
+    token, activity_id = happening["public"].token, happening["id"]
+
+    set_now(china("2026-09-20 07:59"))
+    early = (await api.data(CHECK_IN, {"a": activity_id, "nonce": "too-early-1"}, token=token))[
+        "checkIn"
+    ]
+    set_now(china("2026-09-20 08:01"))
+    margin = (await api.data(CHECK_IN, {"a": activity_id, "nonce": "in-margin-1"}, token=token))[
+        "checkIn"
+    ]
+    set_now(china("2026-09-22 18:01"))
+    late = (await api.data(CHECK_IN, {"a": activity_id, "nonce": "too-late-01"}, token=token))[
+        "checkIn"
+    ]
+
+    assert codes(early) == ["CHECK_IN_CLOSED"]
+    assert "2026-09-20 08:00" in early["errors"][0]["message"]
+    assert margin["errors"] == []
+    assert codes(late) == ["CHECK_IN_CLOSED"]
+
+
+async def test_check_in_refusals(api: Api, happening):
+    token, activity_id = happening["public"].token, happening["id"]
+    wrong_qr = (
+        await api.data(
+            CHECK_IN, {"a": activity_id, "nonce": "nonce-qr-1", "qr": "ABCDEFGHJKMN"}, token=token
+        )
+    )["checkIn"]
+    short_nonce = (await api.data(CHECK_IN, {"a": activity_id, "nonce": "x"}, token=token))[
+        "checkIn"
+    ]
+    anonymous = await api.post(CHECK_IN, {"a": activity_id, "nonce": "anon-nonce"})
+    bad_id = (await api.data(CHECK_IN, {"a": "bm9wZQ==", "nonce": "nonce-bad-1"}, token=token))[
+        "checkIn"
+    ]
+    right_qr = (
+        await api.data(
+            CHECK_IN,
+            {"a": activity_id, "nonce": "nonce-qr-2", "qr": happening["activity"].qr_token.lower()},
+            token=token,
+        )
+    )["checkIn"]
+
+    assert codes(wrong_qr) == ["INVALID_QR"]
+    assert codes(short_nonce) == ["INVALID"]
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert codes(bad_id) == ["INVALID"]
+    assert right_qr["errors"] == []
+
+
+async def test_only_approved_activities_take_engagement(api: Api, happening):
+    activity = happening["activity"]
+    activity.status = ActivityStatus.PENDING_REVIEW
+    await activity.save()
+    token, activity_id = happening["public"].token, happening["id"]
+
+    check_in = (await api.data(CHECK_IN, {"a": activity_id, "nonce": "pending-01"}, token=token))[
+        "checkIn"
+    ]
+    like = (await api.data(LIKE, {"a": activity_id, "on": True}, token=token))["setLike"]
+
+    assert codes(check_in) == codes(like) == ["NOT_PUBLIC"]
+    assert await CheckIn.all().count() == await Like.all().count() == 0
+
+
+async def test_concurrent_check_ins_never_duplicate(api: Api, happening):
+    token, activity_id = happening["public"].token, happening["id"]
+    others = [await person(api, f"139333{i:05d}") for i in range(15)]
+
+    same_nonce = await asyncio.gather(
+        *[
+            api.data(CHECK_IN, {"a": activity_id, "nonce": "same-nonce-1"}, token=token)
+            for _ in range(10)
+        ]
+    )
+    other_nonces = await asyncio.gather(
+        *[
+            api.data(CHECK_IN, {"a": activity_id, "nonce": f"other-nonce-{i}"}, token=token)
+            for i in range(10)
+        ]
+    )
+    many_people = await asyncio.gather(
+        *[
+            api.data(CHECK_IN, {"a": activity_id, "nonce": f"people-{i:04d}"}, token=p.token)
+            for i, p in enumerate(others)
+        ]
+    )
+
+    ids = {r["checkIn"]["checkIn"]["id"] for r in same_nonce}
+    assert len(ids) == 1
+    assert all(codes(r["checkIn"]) == ["ALREADY_CHECKED_IN"] for r in other_nonces)
+    assert all(r["checkIn"]["errors"] == [] for r in many_people)
+    assert await CheckIn.all().count() == 16
+    assert (await engagement_of(api, activity_id))["engagement"]["checkIns"] == 16
+
+
+async def test_likes_and_favourites_are_idempotent_toggles(api: Api, happening):
+    token, activity_id = happening["public"].token, happening["id"]
+
+    on = [
+        (await api.data(LIKE, {"a": activity_id, "on": True}, token=token))["setLike"]
+        for _ in range(2)
+    ]
+    off = (await api.data(LIKE, {"a": activity_id, "on": False}, token=token))["setLike"]
+    off_again = (await api.data(LIKE, {"a": activity_id, "on": False}, token=token))["setLike"]
+    await api.data(LIKE, {"a": activity_id, "on": True}, token=token)
+    favorite = (await api.data(FAVORITE, {"a": activity_id, "on": True}, token=token))[
+        "setFavorite"
+    ]
+
+    assert [r["engagement"]["likes"] for r in on] == [1, 1]
+    assert off["engagement"]["likes"] == 0 and off_again["engagement"]["likes"] == 0
+    assert favorite["engagement"]["favorites"] == 1
+    view = await engagement_of(api, activity_id, token)
+    assert view["engagement"]["likes"] == 1
+    assert view["viewer"] == {"checkedIn": False, "liked": True, "favorited": True, "rating": None}
+    mine = (await api.data(MINE, token=token))["me"]
+    assert mine["likedActivities"]["totalCount"] == mine["favoriteActivities"]["totalCount"] == 1
+
+
+async def test_concurrent_toggles_by_many_people_count_exactly(api: Api, happening):
+    activity_id = happening["id"]
+    people = [await person(api, f"139444{i:05d}") for i in range(20)]
+
+    await asyncio.gather(
+        *[
+            api.data(LIKE, {"a": activity_id, "on": True}, token=p.token)
+            for p in people
+            for _ in range(2)
+        ]
+    )
+    await asyncio.gather(
+        *[api.data(LIKE, {"a": activity_id, "on": False}, token=p.token) for p in people[:5]]
+    )
+
+    assert (await engagement_of(api, activity_id))["engagement"]["likes"] == 15
+    assert await Like.filter(liked=True).count() - await Like.filter(liked=False).count() == 15
+
+
+async def test_a_new_rating_replaces_the_old(api: Api, happening):
+    activity_id = happening["id"]
+    first, second = happening["public"], await person(api, "13922220002")
+
+    await api.data(RATE, {"a": activity_id, "score": 5}, token=first.token)
+    replaced = (
+        await api.data(
+            RATE, {"a": activity_id, "score": 3, "feedback": "<b>还行</b>"}, token=first.token
+        )
+    )["rateActivity"]
+    both = (await api.data(RATE, {"a": activity_id, "score": 4}, token=second.token))[
+        "rateActivity"
+    ]
+    bad = (await api.data(RATE, {"a": activity_id, "score": 6}, token=second.token))["rateActivity"]
+
+    assert replaced["engagement"]["ratingAverage"] == 3.0
+    assert both["engagement"]["ratingAverage"] == 3.5
+    assert codes(bad) == ["INVALID"]
+    assert (await engagement_of(api, activity_id, first.token))["viewer"]["rating"] == 3
+
+
+async def test_comments_are_plain_text_checked_and_paged_newest_first(
+    api: Api, happening, settings
+):
+    settings(blocked_words=("赌博",))
+    token, activity_id = happening["public"].token, happening["id"]
+
+    posted = [
+        (
+            await api.data(
+                COMMENT, {"a": activity_id, "body": f"<script>x</script>第{i}条 评论"}, token=token
+            )
+        )["addComment"]
+        for i in range(3)
+    ]
+    blocked = (await api.data(COMMENT, {"a": activity_id, "body": "网上赌博"}, token=token))[
+        "addComment"
+    ]
+    too_long = (await api.data(COMMENT, {"a": activity_id, "body": "长" * 501}, token=token))[
+        "addComment"
+    ]
+    empty = (await api.data(COMMENT, {"a": activity_id, "body": "<p> </p>"}, token=token))[
+        "addComment"
+    ]
+
+    assert posted[0]["comment"]["body"] == "x第0条 评论"
+    assert posted[0]["comment"]["author"] == {"name": "李四"}
+    assert codes(blocked) == ["COMMENT_BLOCKED"]
+    assert codes(too_long) == codes(empty) == ["INVALID"]
+    page = (await api.data(COMMENTS, {"a": activity_id, "first": 2}))["comments"]
+    rest = (
+        await api.data(
+            COMMENTS, {"a": activity_id, "first": 2, "after": page["pageInfo"]["endCursor"]}
+        )
+    )["comments"]
+    assert [e["node"]["body"] for e in page["edges"] + rest["edges"]] == [
+        "x第2条 评论",
+        "x第1条 评论",
+        "x第0条 评论",
+    ]
+    assert (await engagement_of(api, activity_id))["engagement"]["comments"] == 3
+
+
+async def test_staff_hide_comments_and_the_count_drops_once(api: Api, happening):
+    token, activity_id = happening["public"].token, happening["id"]
+    comment = (await api.data(COMMENT, {"a": activity_id, "body": "广告：加微信"}, token=token))[
+        "addComment"
+    ]["comment"]
+    staff = await member(api, "13922229999", await national_organizer(), MemberRole.REVIEWER)
+
+    refused = await api.post(HIDE, {"id": comment["id"]}, token=token)
+    hidden = [
+        (await api.data(HIDE, {"id": comment["id"]}, token=staff.token))["hideComment"]
+        for _ in range(2)
+    ]
+
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert hidden == [{"ok": True, "errors": []}] * 2
+    assert (await api.data(COMMENTS, {"a": activity_id}))["comments"]["edges"] == []
+    assert (await engagement_of(api, activity_id))["engagement"]["comments"] == 0
+    assert (await Comment.get()).hidden_at is not None
+
+
+async def test_engagement_is_rate_limited_per_account(api: Api, happening, settings):
+    settings(rate_limit_engage_account="3/minute")
+    token, activity_id = happening["public"].token, happening["id"]
+
+    results = [
+        (await api.data(LIKE, {"a": activity_id, "on": i % 2 == 0}, token=token))["setLike"]
+        for i in range(4)
+    ]
+
+    assert [codes(r) for r in results[:3]] == [[], [], []]
+    assert codes(results[3]) == ["RATE_LIMITED"]
+    assert "秒后重试" in results[3]["errors"][0]["message"]
+
+
+async def test_engagement_is_rate_limited_per_address(api: Api, happening, settings):
+    settings(rate_limit_engage_address="2/minute")
+    activity_id = happening["id"]
+    people = [await person(api, f"139555{i:05d}") for i in range(3)]
+
+    results = [
+        (await api.data(LIKE, {"a": activity_id, "on": True}, token=p.token))["setLike"]
+        for p in people
+    ]
+
+    assert codes(results[2]) == ["RATE_LIMITED"]
+
+
+async def test_one_check_in_is_one_insert_and_no_update(api: Api, happening):
+    token, activity_id = happening["public"].token, happening["id"]
+    await api.data(ENGAGEMENT, {"a": activity_id})  # warm the counters
+
+    with count_queries() as seen:
+        result = (
+            await api.data(CHECK_IN, {"a": activity_id, "nonce": "counted-one"}, token=token)
+        )["checkIn"]
+
+    assert result["errors"] == []
+    writes = [q for q in seen if not q.lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].lstrip().upper().startswith('INSERT INTO "CHECK_INS"')
+
+
+async def flush(app) -> int:
+    return await app.state.runtime.live.flush(settle=timedelta(0))
+
+
+async def test_counts_are_exact_after_a_flush_and_from_a_cold_cache(api: Api, happening, app):
+    activity_id, activity = happening["id"], happening["activity"]
+    people = [await person(api, f"139666{i:05d}") for i in range(6)]
+    for i, p in enumerate(people):
+        await api.data(CHECK_IN, {"a": activity_id, "nonce": f"flush-{i:05d}"}, token=p.token)
+        await api.data(LIKE, {"a": activity_id, "on": True}, token=p.token)
+        await api.data(RATE, {"a": activity_id, "score": 1 + i % 5}, token=p.token)
+    await api.data(LIKE, {"a": activity_id, "on": False}, token=people[0].token)
+    before = (await engagement_of(api, activity_id))["engagement"]
+
+    flushed = await flush(app)
+    again = await flush(app)
+    stats = await ActivityStats.get(activity_id=activity.id)
+    await app.state.redis.delete(live_key(activity.id))
+    cold = (await engagement_of(api, activity_id))["engagement"]
+
+    assert (flushed, again) == (19, 0)
+    assert (stats.check_ins, stats.likes, stats.rating_count, stats.rating_sum) == (6, 5, 6, 16)
+    assert (
+        before
+        == cold
+        == {
+            "checkIns": 6,
+            "likes": 5,
+            "comments": 0,
+            "favorites": 0,
+            "ratingAverage": round(16 / 6, 2),
+        }
+    )
+
+
+async def test_a_request_that_died_before_redis_is_counted_by_the_flush(api: Api, happening, app):
+    activity = happening["activity"]
+    await api.data(ENGAGEMENT, {"a": happening["id"]})  # the live hash exists
+    await CheckIn.create(
+        activity=activity,
+        user=happening["public"].user,
+        day=china("2026-09-20 15:00").date(),
+        client_nonce="died-before-redis",
+    )
+
+    before = (await engagement_of(api, happening["id"]))["engagement"]["checkIns"]
+    await flush(app)
+    after = (await engagement_of(api, happening["id"]))["engagement"]["checkIns"]
+
+    assert (before, after) == (0, 1)
+    assert (await ActivityStats.get(activity_id=activity.id)).check_ins == 1
+
+
+async def test_a_crash_between_flush_steps_loses_and_doubles_nothing(
+    api: Api, happening, app, monkeypatch
+):
+    activity_id, activity = happening["id"], happening["activity"]
+    people = [await person(api, f"139777{i:05d}") for i in range(4)]
+    for i, p in enumerate(people):
+        await api.data(CHECK_IN, {"a": activity_id, "nonce": f"crash-{i:05d}"}, token=p.token)
+
+    from tortoise.queryset import UpdateQuery
+
+    real_execute = UpdateQuery._execute
+
+    async def crash(self):  # the moment the rows would be marked counted
+        if "counted" in str(self.sql()):
+            raise RuntimeError("worker killed")
+        return await real_execute(self)
+
+    monkeypatch.setattr(UpdateQuery, "_execute", crash)
+    with pytest.raises(RuntimeError):
+        await flush(app)
+    monkeypatch.setattr(UpdateQuery, "_execute", real_execute)
+    during = (await engagement_of(api, activity_id))["engagement"]["checkIns"]
+    assert (await ActivityStats.get(activity_id=activity.id)).check_ins == 0  # rolled back
+    assert await CheckIn.filter(counted=False).count() == 4
+
+    await flush(app)
+
+    assert during == 4
+    assert (await ActivityStats.get(activity_id=activity.id)).check_ins == 4
+    assert (await engagement_of(api, activity_id))["engagement"]["checkIns"] == 4
+    assert await CheckIn.filter(counted=False).count() == 0
