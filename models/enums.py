@@ -32,6 +32,7 @@ class MemberRole(StrEnum):
 
 class VerificationPurpose(StrEnum):
     REGISTER = "REGISTER"
+    LOGIN = "LOGIN"
     RESET_PASSWORD = "RESET_PASSWORD"  # noqa: S105 (a purpose, not a password)
 
 

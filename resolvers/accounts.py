@@ -124,6 +124,32 @@ class AccountsMutation:
         )
         return _signed_in(ctx, signed) if signed else AuthPayload(errors=errors)
 
+    @strawberry.mutation(
+        description="Sign in with an SMS code (purpose LOGIN); a new phone gets an account once "
+        "the service agreement is accepted."
+    )
+    async def sign_in_with_code(
+        self,
+        info: Info[Context, None],
+        phone: str,
+        code: str,
+        accept_agreement: bool = False,
+        name: str | None = None,
+    ) -> AuthPayload:
+        ctx = info.context
+        signed, errors = await attempt(
+            lambda: accounts.sign_in_with_code(
+                ctx.runtime,
+                phone=phone,
+                code=code,
+                accept_agreement=accept_agreement,
+                name=name,
+                ip=ctx.client_ip,
+                user_agent=ctx.user_agent,
+            )
+        )
+        return _signed_in(ctx, signed) if signed else AuthPayload(errors=errors)
+
     @strawberry.mutation(description="Set a new password with an SMS code; every session ends.")
     async def reset_password(
         self, info: Info[Context, None], input: ResetPasswordInput

@@ -194,6 +194,51 @@ async def login(
     return SignedIn(user, token)
 
 
+async def sign_in_with_code(
+    rt: Runtime,
+    *,
+    phone: str,
+    code: str,
+    accept_agreement: bool,
+    name: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> SignedIn:
+    """Sign in with an SMS code (what the QR page uses); a new phone gets an account, once the
+    person accepts the service agreement. Its password is unusable until reset."""
+    errors = Collector()
+    phone = check_mobile(errors, phone)
+    display = check_text(errors, name, "name", "昵称", max_length=50, required=False)
+    errors.raise_if_any()
+    user = await User.get_or_none(phone=phone)
+    if user is None and not accept_agreement:
+        raise ServiceError.of(
+            ErrorCode.AGREEMENT_REQUIRED,
+            "请阅读并同意《云上科普日网络服务使用协议》",
+            "acceptAgreement",
+        )
+    if user is not None and not user.is_active:
+        raise ServiceError.of(ErrorCode.ACCOUNT_DISABLED, "该账号已停用，请联系管理员", "phone")
+    await _consume_code(rt, phone, VerificationPurpose.LOGIN, code)
+    async with in_transaction():
+        if user is None:
+            moment = now()
+            try:
+                user = await User.create(
+                    phone=phone,
+                    name=display or f"科普爱好者{phone[-4:]}",
+                    password_hash=await hash_password(secrets.token_urlsafe(32)),
+                    agreement_accepted_at=moment,
+                    password_changed_at=moment,
+                )
+            except IntegrityError:  # registered a moment ago by a parallel request
+                user = await User.get(phone=phone)
+            await audit.record("register", actor=user, target=user, ip=ip, via="code")
+        token = await _open_session(rt, user, ip, user_agent)
+        await audit.record("login", actor=user, target=user, ip=ip, via="code")
+    return SignedIn(user, token)
+
+
 async def authenticate(token: str) -> tuple[User, Session] | None:
     """The active user behind a bearer token, or None."""
     if not token or len(token) > 128:

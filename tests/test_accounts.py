@@ -471,3 +471,51 @@ async def test_change_password_refuses_a_weak_new_one(api):
     assert codes(result) == ["WEAK_PASSWORD"]
     assert result["errors"][0]["field"] == "newPassword"
     assert (await api.data(ME, token=someone.token))["me"] is not None
+
+
+SIGN_IN_WITH_CODE = """
+mutation($phone: String!, $code: String!, $agree: Boolean!) {
+  signInWithCode(phone: $phone, code: $code, acceptAgreement: $agree) {
+    token user { name phone } errors { field code }
+  }
+}
+"""
+
+
+async def test_a_code_signs_in_an_existing_person(api, base_settings):
+    await make_user("13912345678", "老用户")
+    await request_code(api, "13912345678", "LOGIN")
+
+    result = (
+        await api.data(
+            SIGN_IN_WITH_CODE,
+            {
+                "phone": "13912345678",
+                "code": last_code(base_settings, "13912345678"),
+                "agree": False,
+            },
+        )
+    )["signInWithCode"]
+
+    assert result["errors"] == [] and result["user"]["name"] == "老用户"
+    assert (await api.data(ME, token=result["token"]))["me"]["phone"] == "13912345678"
+
+
+async def test_a_code_registers_a_new_phone_only_with_the_agreement(api, base_settings):
+    await request_code(api, "13912345678", "LOGIN")
+    code = last_code(base_settings, "13912345678")
+
+    refused = (
+        await api.data(SIGN_IN_WITH_CODE, {"phone": "13912345678", "code": code, "agree": False})
+    )["signInWithCode"]
+    assert codes(refused) == ["AGREEMENT_REQUIRED"]
+    assert await User.all().count() == 0
+
+    accepted = (
+        await api.data(SIGN_IN_WITH_CODE, {"phone": "13912345678", "code": code, "agree": True})
+    )["signInWithCode"]
+    assert accepted["errors"] == [] and accepted["user"]["name"] == "科普爱好者5678"
+    user = await User.get(phone="13912345678")
+    assert user.agreement_accepted_at is not None
+    wrong_password = (await api.data(LOGIN, {"phone": "13912345678", "password": ""}))["login"]
+    assert codes(wrong_password) == ["INVALID_CREDENTIALS"]

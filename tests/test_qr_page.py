@@ -1,0 +1,124 @@
+"""The page behind the QR code, in a real browser (Debian's chromium driven by Playwright):
+open it, sign in with an SMS code, check in, like, comment, and see the counts change."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import async_playwright, expect
+
+from tests.conftest import Api, china, last_code, set_now
+from tests.factories import filing_unit, make_activity, make_campaign
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+async def served(app):
+    """The test app on a real port (its lifespan already runs in the session fixture)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, lifespan="off", log_config=None, access_log=False
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def activity(api: Api):
+    campaign = await make_campaign()
+    unit, _ = await filing_unit(api)
+    happening = await make_activity(
+        unit,
+        campaign,
+        starts_at="2026-09-20 09:00",
+        ends_at="2026-09-20 17:00",
+        title="扫码体验：机器人科普秀",
+    )
+    set_now(china("2026-09-20 10:00"))
+    return happening
+
+
+async def test_unknown_and_unapproved_tokens_get_a_chinese_404(served, activity):
+    async with httpx.AsyncClient(base_url=served) as client:
+        unknown = await client.get("/a/ABCDEFGHJKMN")
+        garbage = await client.get("/a/<script>")
+        page = await client.get(f"/a/{activity.qr_token}")
+
+    assert unknown.status_code == garbage.status_code == 404
+    assert "活动不存在" in unknown.text
+    assert page.status_code == 200
+    assert "扫码体验：机器人科普秀" in page.text and "2026年全国科普日活动" in page.text
+    assert "<script>x" not in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+async def test_a_phone_signs_in_checks_in_likes_and_comments(served, activity, base_settings):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Debian's chromium is missing: `make test` installs it"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(
+                viewport={"width": 390, "height": 844},
+                is_mobile=True,
+                has_touch=True,
+                locale="zh-CN",
+            )
+            page = await context.new_page()
+            await page.goto(f"{served}/a/{activity.qr_token}")
+            assert await page.text_content("h1") == "扫码体验：机器人科普秀"
+            assert await page.text_content("#check-ins") == "0"
+            assert await page.is_hidden("#act-box")
+
+            await page.fill("#phone", "13955550001")
+            await page.click("#send-code")
+            await page.wait_for_selector("#message.ok")
+            await page.fill("#code", last_code(base_settings, "13955550001"))
+            await page.check("#agree")
+            await page.click("#sign-in")
+            await page.wait_for_selector("#act-box", state="visible")
+
+            await page.click("#check-in")
+            await expect(page.locator("#check-ins")).to_have_text("1")
+            await page.click("#like")
+            await expect(page.locator("#likes")).to_have_text("1")
+            await page.fill("#comment-body", "机器人太酷了！<b>点赞</b>")
+            await page.click("#comment-send")
+            await expect(page.locator("#comments")).to_contain_text("机器人太酷了！点赞")
+
+            assert await page.text_content("#check-in") == "已打卡"
+            assert await page.get_attribute("#like", "aria-pressed") == "true"
+            assert "机器人太酷了！点赞" in await page.text_content("#comments")
+            assert await page.text_content("#comments-count") == "1"
+
+            await page.reload()  # the session survives a reload
+            await expect(page.locator("#check-in")).to_have_text("已打卡")
+            assert await page.is_visible("#act-box")
+        finally:
+            await browser.close()
