@@ -58,5 +58,13 @@ schema: $(STAMP)
 migrations: $(STAMP)
 	$(BIN)/tortoise makemigrations
 
+# Benchmarks print their figures and ratios (see README); the PostgreSQL + Redis run needs the
+# local servers (BENCH_DATABASE_URL / BENCH_REDIS_URL override them).
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python -m bench.engagement --backend embedded
+	$(BIN)/python -m bench.engagement --backend servers
+
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

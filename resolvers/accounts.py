@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from models.enums import VerificationPurpose as Purpose
-from resolvers.common import attempt, signed_in
+from resolvers.common import attempt, caller
 from schema.context import Context
 from schema.permissions import IsAuthenticated
 from schema.types import MutationError, OkPayload, UserType, VerificationPurpose, errors_of
@@ -173,7 +173,7 @@ class AccountsMutation:
     async def change_password(
         self, info: Info[Context, None], old_password: str, new_password: str
     ) -> OkPayload:
-        user, _ = await signed_in(info)
+        user = caller(info)
         _, errors = await attempt(
             lambda: accounts.change_password(
                 user,
@@ -195,7 +195,7 @@ class AccountsMutation:
     async def update_profile(
         self, info: Info[Context, None], input: ProfileInput
     ) -> UpdateProfilePayload:
-        user, _ = await signed_in(info)
+        user = caller(info)
         changes = {
             key: value
             for key, value in (("name", input.name), ("email", input.email))

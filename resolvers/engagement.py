@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import CheckIn, Comment
-from resolvers.common import attempt, signed_in
+from resolvers.common import attempt, caller, signed_in
 from schema.activity_types import Engagement, engagement_of
 from schema.context import Context
 from schema.ids import parse_global_id, to_global_id
@@ -62,11 +62,6 @@ class CommentPayload:
     errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
-async def _engagement(info: Info[Context, None], activity_id: int) -> Engagement:
-    counts = await info.context.runtime.live.read([activity_id])
-    return engagement_of(counts[activity_id])
-
-
 def _activity_id(value: strawberry.ID) -> int:
     return parse_global_id(value, "Activity", "activityId")
 
@@ -99,9 +94,9 @@ class EngagementMutation:
         client_nonce: str,
         qr_token: str | None = None,
     ) -> CheckInPayload:
-        user, _ = await signed_in(info)
+        user = caller(info)
         rt = info.context.runtime
-        row, errors = await attempt(
+        done, errors = await attempt(
             lambda: engagement.check_in(
                 rt,
                 rt.live,
@@ -112,40 +107,38 @@ class EngagementMutation:
                 info.context.client_ip,
             )
         )
-        if row is None:
+        if done is None:
             return CheckInPayload(errors=errors)
-        return CheckInPayload(
-            check_in=row,  # type: ignore[arg-type]
-            engagement=await _engagement(info, row.activity_id),
-        )
+        row, counts = done
+        return CheckInPayload(check_in=row, engagement=engagement_of(counts))  # type: ignore[arg-type]
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def set_like(
         self, info: Info[Context, None], activity_id: strawberry.ID, liked: bool
     ) -> EngagementPayload:
-        user, _ = await signed_in(info)
+        user = caller(info)
         rt = info.context.runtime
 
-        async def like() -> int:
-            pk = _activity_id(activity_id)
-            await engagement.set_like(rt, rt.live, user, pk, liked, info.context.client_ip)
-            return pk
+        async def like() -> dict[str, int]:
+            return await engagement.set_like(
+                rt, rt.live, user, _activity_id(activity_id), liked, info.context.client_ip
+            )
 
-        return await _counted(info, like)
+        return await _counted(like)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def set_favorite(
         self, info: Info[Context, None], activity_id: strawberry.ID, favorite: bool
     ) -> EngagementPayload:
-        user, _ = await signed_in(info)
+        user = caller(info)
         rt = info.context.runtime
 
-        async def mark() -> int:
-            pk = _activity_id(activity_id)
-            await engagement.set_favorite(rt, rt.live, user, pk, favorite, info.context.client_ip)
-            return pk
+        async def mark() -> dict[str, int]:
+            return await engagement.set_favorite(
+                rt, rt.live, user, _activity_id(activity_id), favorite, info.context.client_ip
+            )
 
-        return await _counted(info, mark)
+        return await _counted(mark)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -158,21 +151,27 @@ class EngagementMutation:
         score: int,
         feedback: str | None = None,
     ) -> EngagementPayload:
-        user, _ = await signed_in(info)
+        user = caller(info)
         rt = info.context.runtime
 
-        async def rating() -> int:
-            pk = _activity_id(activity_id)
-            await engagement.rate(rt, rt.live, user, pk, score, feedback, info.context.client_ip)
-            return pk
+        async def rating() -> dict[str, int]:
+            return await engagement.rate(
+                rt,
+                rt.live,
+                user,
+                _activity_id(activity_id),
+                score,
+                feedback,
+                info.context.client_ip,
+            )
 
-        return await _counted(info, rating)
+        return await _counted(rating)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def add_comment(
         self, info: Info[Context, None], activity_id: strawberry.ID, body: str
     ) -> CommentPayload:
-        user, _ = await signed_in(info)
+        user = caller(info)
         rt = info.context.runtime
         comment, errors = await attempt(
             lambda: engagement.add_comment(
@@ -198,10 +197,8 @@ class EngagementMutation:
         return OkPayload(ok=not errors, errors=errors)
 
 
-async def _counted(
-    info: Info[Context, None], call: Callable[[], Awaitable[int]]
-) -> EngagementPayload:
-    activity_id, errors = await attempt(call)
-    if activity_id is None:
+async def _counted(call: Callable[[], Awaitable[dict[str, int]]]) -> EngagementPayload:
+    counts, errors = await attempt(call)
+    if counts is None:
         return EngagementPayload(errors=errors)
-    return EngagementPayload(engagement=await _engagement(info, activity_id))
+    return EngagementPayload(engagement=engagement_of(counts))

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -65,12 +66,17 @@ def build_schema(
     max_aliases: int = 30,
     max_tokens: int = 4000,
 ) -> strawberry.Schema:
-    # Factories, so that each request gets fresh extension instances.
+    # The limit rules are built once: the validation cache is keyed by the rule classes, and
+    # QueryDepthLimiter/MaxAliasesLimiter make new classes per instance (so no request would ever
+    # hit the cache; validation cost ~5 ms a request). Extensions are factories, fresh per request.
+    rules: list[type[ASTValidationRule]] = [
+        depth_rule(max_depth, None, None),
+        aliases_rule(max_aliases),
+    ]
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParserCache(maxsize=512),
+        lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=512),
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
     ]
     if mask_errors:

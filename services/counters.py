@@ -37,11 +37,12 @@ GUARD_TTL = 2 * 24 * 3600
 SETTLE = timedelta(seconds=30)
 
 _APPLY = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return 1
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+  for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return redis.call('HGETALL', KEYS[1])
 """
 _WARM = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -109,17 +110,26 @@ class Counters:
         self._apply = redis.register_script(_APPLY)
         self._warm = redis.register_script(_WARM)
 
-    async def record(self, row: Model) -> None:
-        """Apply a just-committed record's event to the live counters (at most once)."""
+    async def record(self, row: Model) -> dict[str, int]:
+        """Apply a just-committed record's event to the live counters (at most once) and return
+        the activity's counts, in one round trip (from the database when Redis has none)."""
         source = SOURCE_BY_MODEL[type(row)]
-        await self._apply_event(row.activity_id, source.event_id(row), source.deltas(row))  # type: ignore[attr-defined]
+        activity_id: int = row.activity_id  # type: ignore[attr-defined]
+        counts = await self._apply_event(activity_id, source.event_id(row), source.deltas(row))
+        return counts if counts is not None else (await self.read([activity_id]))[activity_id]
 
-    async def _apply_event(self, activity_id: int, event_id: str, deltas: dict[str, int]) -> None:
+    async def _apply_event(
+        self, activity_id: int, event_id: str, deltas: dict[str, int]
+    ) -> dict[str, int] | None:
         args: list[Any] = [event_id, GUARD_TTL]
         for name, value in deltas.items():
             if value:
                 args += [name, value]
-        await self._apply(keys=[live_key(activity_id), guard_key(activity_id)], args=args)
+        flat = await self._apply(keys=[live_key(activity_id), guard_key(activity_id)], args=args)
+        if not flat:
+            return None
+        found = dict(zip(flat[::2], flat[1::2], strict=True))
+        return {f: int(found.get(f.encode(), 0)) for f in FIELDS}
 
     async def read(self, activity_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         """Counts of each activity: from Redis, the missing ones from the database (one query)."""

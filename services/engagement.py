@@ -7,6 +7,7 @@ requests race; a retried check-in with the same client nonce returns the first r
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from services.permissions import Grant, is_national_staff
 from services.runtime import Runtime
 
 CHECK_IN_MARGIN = timedelta(hours=1)
+Counts = dict[str, int]
 _TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\u3000]+")
 
@@ -35,12 +37,22 @@ async def _limit(rt: Runtime, user: User, ip: str | None) -> None:
     await rt.limiter.consume(settings.rate_limit_engage_address, "engage-addr", ip or "unknown")
 
 
+_CHECKED = ("id", "status", "starts_at", "ends_at", "qr_token")
+
+
 async def _public_activity(activity_id: int) -> Activity:
-    activity = await Activity.get_or_none(id=activity_id, deleted_at=None)
+    """The few columns engagement needs of an approved activity."""
+    activity = await Activity.get_or_none(id=activity_id, deleted_at=None).only(*_CHECKED)
     if activity is None:
         raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId")
     if activity.status is not ActivityStatus.APPROVED:
         raise ServiceError.of(ErrorCode.NOT_PUBLIC, "该活动尚未通过审核", "activityId")
+    return activity
+
+
+async def _admitted(rt: Runtime, user: User, activity_id: int, ip: str | None) -> Activity:
+    """Rate limits (Redis) and the activity (database), looked up side by side."""
+    _, activity = await asyncio.gather(_limit(rt, user, ip), _public_activity(activity_id))
     return activity
 
 
@@ -52,21 +64,20 @@ async def check_in(
     client_nonce: str,
     qr_token: str | None,
     ip: str | None,
-) -> CheckIn:
+) -> tuple[CheckIn, Counts]:
     """Check in during the activity (an hour of margin each side), once a day; the same nonce
-    returns the first check-in."""
+    returns the first check-in. Returns it with the activity's counts."""
     nonce = (client_nonce or "").strip()
     if not 8 <= len(nonce) <= 64:
         raise ServiceError.of(ErrorCode.INVALID, "clientNonce 须为8至64个字符", "clientNonce")
-    earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
-    if earlier is not None:
-        return _same_request(earlier, activity_id)
-    await _limit(rt, user, ip)
-    activity = await _public_activity(activity_id)
+    activity = await _admitted(rt, user, activity_id, ip)
     if qr_token is not None and qr_token.strip().upper() != activity.qr_token:
         raise ServiceError.of(ErrorCode.INVALID_QR, "二维码与活动不符", "qrToken")
     moment = now()
     if not activity.starts_at - CHECK_IN_MARGIN <= moment <= activity.ends_at + CHECK_IN_MARGIN:
+        earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
+        if earlier is not None:  # a late retry of a check-in that was in time
+            return await _same_request(counters, earlier, activity_id)
         raise ServiceError.of(
             ErrorCode.CHECK_IN_CLOSED,
             f"活动打卡时间为{_clock(activity.starts_at - CHECK_IN_MARGIN)}至"
@@ -79,19 +90,20 @@ async def check_in(
         )
     except IntegrityError:
         earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
-        if earlier is not None:  # the same request, raced with itself
-            return _same_request(earlier, activity_id)
+        if earlier is not None:  # a retry (or the same request racing itself)
+            return await _same_request(counters, earlier, activity_id)
         raise ServiceError.of(
             ErrorCode.ALREADY_CHECKED_IN, "您今天已在此活动打卡", "activityId"
         ) from None
-    await counters.record(row)
-    return row
+    return row, await counters.record(row)
 
 
-def _same_request(earlier: CheckIn, activity_id: int) -> CheckIn:
+async def _same_request(
+    counters: Counters, earlier: CheckIn, activity_id: int
+) -> tuple[CheckIn, Counts]:
     if earlier.activity_id != activity_id:
         raise ServiceError.of(ErrorCode.INVALID, "clientNonce 已用于另一次打卡", "clientNonce")
-    return earlier
+    return earlier, (await counters.read([activity_id]))[activity_id]
 
 
 def _clock(moment: datetime) -> str:
@@ -106,14 +118,15 @@ async def _toggle(
     user: User,
     activity_id: int,
     wanted: bool,
-) -> None:
-    """Insert the next row of the person's sequence unless the state is already `wanted`."""
+) -> Counts:
+    """Insert the next row of the person's sequence unless the state is already `wanted`;
+    return the activity's counts."""
     for _ in range(3):
         latest = (
             await model.filter(activity_id=activity_id, user_id=user.id).order_by("-seq").first()
         )
         if (getattr(latest, attr) if latest else False) == wanted:
-            return
+            break
         try:
             row = await model.create(
                 activity_id=activity_id,
@@ -123,8 +136,8 @@ async def _toggle(
             )
         except IntegrityError:  # another request changed it first: look again
             continue
-        await counters.record(row)
-        return
+        return await counters.record(row)
+    return (await counters.read([activity_id]))[activity_id]
 
 
 def _state(attr: str, value: bool) -> dict[str, Any]:
@@ -133,18 +146,16 @@ def _state(attr: str, value: bool) -> dict[str, Any]:
 
 async def set_like(
     rt: Runtime, counters: Counters, user: User, activity_id: int, liked: bool, ip: str | None
-) -> None:
-    await _limit(rt, user, ip)
-    await _public_activity(activity_id)
-    await _toggle(Like, "liked", counters, user, activity_id, liked)
+) -> Counts:
+    await _admitted(rt, user, activity_id, ip)
+    return await _toggle(Like, "liked", counters, user, activity_id, liked)
 
 
 async def set_favorite(
     rt: Runtime, counters: Counters, user: User, activity_id: int, favorite: bool, ip: str | None
-) -> None:
-    await _limit(rt, user, ip)
-    await _public_activity(activity_id)
-    await _toggle(Favorite, "favorite", counters, user, activity_id, favorite)
+) -> Counts:
+    await _admitted(rt, user, activity_id, ip)
+    return await _toggle(Favorite, "favorite", counters, user, activity_id, favorite)
 
 
 async def rate(
@@ -155,7 +166,7 @@ async def rate(
     score: int,
     feedback: str | None,
     ip: str | None,
-) -> None:
+) -> Counts:
     """One rating per person: a new one replaces the old (in the average too)."""
     errors = Collector()
     if not 1 <= score <= 5:
@@ -164,8 +175,7 @@ async def rate(
     if len(text) > 500:
         errors.add(ErrorCode.INVALID, "反馈意见不能超过500个字符", "feedback")
     errors.raise_if_any()
-    await _limit(rt, user, ip)
-    await _public_activity(activity_id)
+    await _admitted(rt, user, activity_id, ip)
     for _ in range(3):
         latest = (
             await Rating.filter(activity_id=activity_id, user_id=user.id).order_by("-seq").first()
@@ -182,8 +192,7 @@ async def rate(
             )
         except IntegrityError:
             continue
-        await counters.record(row)
-        return
+        return await counters.record(row)
     raise ServiceError.of(ErrorCode.INVALID, "评分提交冲突，请重试", "score")
 
 
@@ -203,8 +212,7 @@ async def add_comment(
     lowered = text.lower()
     if any(word.lower() in lowered for word in rt.settings.blocked_words):
         raise ServiceError.of(ErrorCode.COMMENT_BLOCKED, "评论含有不当内容，请修改后再发布", "body")
-    await _limit(rt, user, ip)
-    await _public_activity(activity_id)
+    await _admitted(rt, user, activity_id, ip)
     comment = await Comment.create(activity_id=activity_id, user_id=user.id, body=text)
     await counters.record(comment)
     return comment

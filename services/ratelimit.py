@@ -64,5 +64,8 @@ class Limiter:
             await self.strategy.hit(item, *identity)
 
     async def consume(self, spec: str, *identity: str, field: str | None = None) -> None:
-        await self.check(spec, *identity, field=field)
-        await self.hit(spec, *identity)
+        """Count one more hit, or refuse (naming the wait) when it would exceed `spec`: one
+        atomic Redis call per limit when the hit fits."""
+        for item in self._items(spec):
+            if not await self.strategy.hit(item, *identity):
+                raise RateLimited(await self.wait_seconds(spec, *identity) or 1, field)

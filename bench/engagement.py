@@ -1,0 +1,383 @@
+"""Burst of check-ins and likes from 64 concurrent signed-in users against one server process.
+
+    .venv/bin/python -m bench.engagement [--backend embedded|servers] [--requests N]
+
+Prints, from one run: throughput and p50/p99 of the real `checkIn` and `setLike` mutations, of the
+`me` query by the same users (the floor every signed-in request pays), and of a bare Starlette
+endpoint that only increments a Redis counter (the ceiling of one Python process); then flushes
+the counters and checks that nothing was lost or counted twice.
+
+`servers` uses PostgreSQL and Redis from BENCH_DATABASE_URL / BENCH_REDIS_URL (defaults: the local
+servers, a fresh database `kepuri_bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+USERS = 64
+ACTIVITIES = 150
+
+CHECK_IN = (
+    "mutation($a: ID!, $n: String!) { checkIn(activityId: $a, clientNonce: $n) "
+    "{ checkIn { id } engagement { checkIns } errors { code } } }"
+)
+LIKE = (
+    "mutation($a: ID!, $on: Boolean!) { setLike(activityId: $a, liked: $on) "
+    "{ engagement { likes } errors { code } } }"
+)
+ME = "query { me { id name } }"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pinned(command: list[str], core: int) -> list[str]:
+    """Pin a process to one core when `taskset` exists (the server gets one, the load another)."""
+    return ["taskset", "-c", str(core), *command] if shutil.which("taskset") else command
+
+
+async def wait_ready(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                await client.get(url, timeout=1)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer")
+
+
+async def seed(env: dict[str, str]) -> dict[str, Any]:
+    """Users, a unit and approved activities happening now, written straight to the database."""
+    os.environ.update(env)
+    from kepuri.db import database
+    from kepuri.settings import load_settings
+    from models import Activity, ActivityStats, Campaign, Organization, User
+    from models.enums import ActivityStatus, OrganizationKind
+    from services import qr
+    from services.clock import now, today
+    from services.passwords import configure, hash_password
+    from services.regions import get_region
+
+    settings = load_settings()
+    configure("CHEAPEST")
+    async with database(settings):
+        year = today().year
+        campaign, _ = await Campaign.get_or_create(
+            year=year,
+            defaults={"name": "压测", "theme": "压测", "starts_on": today(), "ends_on": today()},
+        )
+        region = await get_region("510104")
+        assert region is not None
+        province = await Organization.get(
+            kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id="510000"
+        )
+        unit = await Organization.create(
+            name="压测学校",
+            kind=OrganizationKind.SCHOOL,
+            region_id=region.code,
+            province_code=region.province_code,
+            prefecture_code=region.prefecture_code,
+            contact_name="压测",
+            contact_phone="13800000000",
+            address="压测路",
+        )
+        moment = now()
+        activity_ids = []
+        for i in range(ACTIVITIES):
+            activity = await Activity.create(
+                campaign=campaign,
+                organization=unit,
+                title=f"压测活动{i}",
+                description="压测",
+                form="OFFLINE",
+                starts_at=moment - timedelta(minutes=30),
+                ends_at=moment + timedelta(hours=6),
+                region_id=region.code,
+                province_code=region.province_code,
+                prefecture_code=region.prefecture_code,
+                address="压测路",
+                supervisor_kind=OrganizationKind.OTHER,
+                supervisor=province,
+                host_units=["压测学校"],
+                status=ActivityStatus.APPROVED,
+                submitted_at=moment,
+                qr_token=qr.new_token(),
+            )
+            await ActivityStats.create(activity=activity)
+            activity_ids.append(activity.id)
+        password_hash = await hash_password("Bench2026pw")
+        phones = [f"1770000{i:04d}" for i in range(USERS)]
+        await User.bulk_create(
+            [
+                User(
+                    phone=p,
+                    name=f"压测{i}",
+                    password_hash=password_hash,
+                    agreement_accepted_at=moment,
+                    password_changed_at=moment,
+                )
+                for i, p in enumerate(phones)
+            ]
+        )
+    return {"activities": activity_ids, "phones": phones}
+
+
+async def sign_in(base: str, phones: list[str]) -> list[str]:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        tokens = []
+        for phone in phones:
+            response = await client.post(
+                "/graphql",
+                json={
+                    "query": 'mutation($p: String!) { login(phone: $p, password: "Bench2026pw") '
+                    "{ token errors { code } } }",
+                    "variables": {"p": phone},
+                },
+            )
+            tokens.append(response.json()["data"]["login"]["token"])
+    return tokens
+
+
+def burst(
+    url: str, calls: list[tuple[str | None, dict[str, Any]]], work: Path, name: str, seconds: int
+) -> dict[str, float]:
+    """Load `url` with wrk (64 connections, on the other core) cycling through `calls`."""
+    requests = work / f"{name}.tsv"
+    requests.write_text(
+        "".join(f"{token or ''}\t{json.dumps(body, ensure_ascii=False)}\n" for token, body in calls)
+    )
+    threads = 2
+    command = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(USERS),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        "-s",
+        str(ROOT / "bench" / "burst.lua"),
+        url,
+        "--",
+        str(requests),
+        str(threads),
+    ]
+    done = subprocess.run(pinned(command, 1), capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["per_second"] = result["requests"] / result["seconds"]
+    return result
+
+
+async def verify(env: dict[str, str], activity_ids: list[int]) -> dict[str, int]:
+    """Flush the counters, then compare the database, Redis and the records."""
+    os.environ.update(env)
+    from kepuri.db import database
+    from kepuri.redis import redis_client
+    from kepuri.settings import load_settings
+    from models import ActivityStats, CheckIn, Like
+    from services.counters import Counters
+
+    settings = load_settings()
+    redis = redis_client(settings)
+    async with database(settings):
+        counters = Counters(redis)
+        await counters.flush(settle=timedelta(0))
+        live = await counters.read(activity_ids)
+        check_ins = await CheckIn.filter(activity_id__in=activity_ids).count()
+        likes = (
+            await Like.filter(activity_id__in=activity_ids, liked=True).count()
+            - await Like.filter(activity_id__in=activity_ids, liked=False).count()
+        )
+        stats = await ActivityStats.filter(activity_id__in=activity_ids)
+    await redis.aclose()
+    return {
+        "check_in_records": check_ins,
+        "check_ins_in_database": sum(s.check_ins for s in stats),
+        "check_ins_in_redis": sum(c["check_ins"] for c in live.values()),
+        "net_like_records": likes,
+        "likes_in_database": sum(s.likes for s in stats),
+        "likes_in_redis": sum(c["likes"] for c in live.values()),
+    }
+
+
+async def run(backend: str, seconds: int) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="kepuri-bench-"))
+    port, ceiling_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "KEPURI_VAR_DIR": str(work),
+        "PORT": str(port),
+        "KEPURI_WORKER_IN_PROCESS": "false",
+        "LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_ENGAGE_ACCOUNT": "1000000/minute",
+        "RATE_LIMIT_ENGAGE_ADDRESS": "1000000/minute",
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+    }
+    embedded = None
+    if backend == "servers":
+        env["DATABASE_URL"] = os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kepuri_bench"
+        )
+        env["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+        from tests.conftest import recreate_postgres_database
+
+        await recreate_postgres_database(env["DATABASE_URL"])
+        import redis.asyncio as aioredis
+
+        flush = aioredis.Redis.from_url(env["REDIS_URL"])
+        await flush.flushdb()
+        await flush.aclose()
+    else:
+        from kepuri.redis import EmbeddedRedis
+
+        embedded = EmbeddedRedis(work)
+        embedded.start()
+        env["REDIS_URL"] = f"unix://{embedded.socket_path}?db=0"
+    kepuri = [sys.executable, "-m", "kepuri.cli"]
+    subprocess.run([*kepuri, "migrate"], env=env, check=True, capture_output=True)
+    seeded = await seed(env)
+    from schema.ids import to_global_id
+
+    activity_ids = [to_global_id("Activity", a) for a in seeded["activities"]]
+    server = subprocess.Popen(
+        pinned([*kepuri, "serve", "--no-worker"], 0),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ceiling = subprocess.Popen(
+        pinned(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.ceiling:app",
+                "--port",
+                str(ceiling_port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            0,
+        ),
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base, ceiling_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ceiling_port}"
+    try:
+        await wait_ready(f"{base}/healthz")
+        await wait_ready(f"{ceiling_base}/bump")
+        tokens = await sign_in(base, seeded["phones"])
+        # every check-in is a new one: each person once per activity
+        check_ins = [
+            (
+                tokens[u],
+                {"query": CHECK_IN, "variables": {"a": activity_ids[i], "n": f"bench-{u}-{i}"}},
+            )
+            for i in range(ACTIVITIES)
+            for u in range(USERS)
+        ]
+        # every like call changes the state: like, then unlike, activity after activity
+        likes = [
+            (
+                tokens[u],
+                {
+                    "query": LIKE,
+                    "variables": {
+                        "a": activity_ids[(u + i // 2) % len(activity_ids)],
+                        "on": i % 2 == 0,
+                    },
+                },
+            )
+            for i in range(2 * ACTIVITIES)
+            for u in range(USERS)
+        ]
+        me = [(tokens[u], {"query": ME}) for u in range(USERS)]
+        bumps: list[tuple[str | None, dict[str, Any]]] = [(None, {})]
+        burst(f"{base}/graphql", me, work, "warmup", 2)
+        results = {
+            "me": burst(f"{base}/graphql", me, work, "me", seconds),
+            "checkIn": burst(f"{base}/graphql", check_ins, work, "check_in", seconds),
+            "setLike": burst(f"{base}/graphql", likes, work, "like", seconds),
+            "ceiling (Starlette + Redis INCR)": burst(
+                f"{ceiling_base}/bump", bumps, work, "ceiling", seconds
+            ),
+        }
+    finally:
+        for process in (server, ceiling):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+    results["counts"] = await verify(env, seeded["activities"])
+    if embedded is not None:
+        embedded.stop()
+    shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def report(backend: str, results: dict[str, Any]) -> None:
+    me = results["me"]["per_second"]
+    ceiling = results["ceiling (Starlette + Redis INCR)"]["per_second"]
+    print(f"\n== engagement burst, {backend}, {USERS} concurrent users, one server process")
+    print(
+        f"{'':34} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs me':>6} "
+        f"{'vs ceiling':>10}"
+    )
+    for name in ("me", "checkIn", "setLike", "ceiling (Starlette + Redis INCR)"):
+        r = results[name]
+        print(
+            f"{name:34} {r['requests']:>8} {r['per_second']:>8.0f} {r['p50_ms']:>8.1f} "
+            f"{r['p99_ms']:>8.1f} {r['per_second'] / me:>6.2f} {r['per_second'] / ceiling:>10.2f}"
+            + (f"  ({r['failures']} refused)" if r["failures"] else "")
+        )
+    counts = results["counts"]
+    exact = (
+        counts["check_in_records"]
+        == counts["check_ins_in_database"]
+        == counts["check_ins_in_redis"]
+        and counts["net_like_records"] == counts["likes_in_database"] == counts["likes_in_redis"]
+    )
+    print("counts after the flush:", json.dumps(counts, ensure_ascii=False))
+    print("lost or duplicated counts:", "none" if exact else "MISMATCH")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=["embedded", "servers"], default="embedded")
+    parser.add_argument("--seconds", type=int, default=5, help="length of each burst")
+    args = parser.parse_args()
+    results = asyncio.run(run(args.backend, args.seconds))
+    report(args.backend, results)
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / f"engagement-{args.backend}.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
