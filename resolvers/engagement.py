@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from models import CheckIn, Comment
 from resolvers.common import attempt, caller, signed_in
-from schema.activity_types import Engagement, engagement_of
+from schema.activity_types import Engagement, engagement_of, visible
 from schema.context import Context
 from schema.ids import parse_global_id, to_global_id
 from schema.pagination import Connection, keyset_connection
@@ -70,14 +70,23 @@ def _activity_id(value: strawberry.ID) -> int:
 class EngagementQuery:
     @strawberry.field(description="Visible comments of an activity, newest first.")
     async def comments(
-        self, activity_id: strawberry.ID, first: int | None = None, after: str | None = None
+        self,
+        info: Info[Context, None],
+        activity_id: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[CommentType]:
         try:
             pk = _activity_id(activity_id)
         except ServiceError:
             pk = 0
+        # the comments of an activity nobody may see (withdrawn, deleted) are not shown either
+        shown = await visible(await info.context.loaders.activity.load(pk), info) if pk else None
         return await keyset_connection(
-            engagement.visible_comments(pk), first=first, after=after, descending=True
+            engagement.visible_comments(shown.id if shown else 0),
+            first=first,
+            after=after,
+            descending=True,
         )
 
 

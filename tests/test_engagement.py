@@ -493,3 +493,15 @@ async def test_a_crash_between_flush_steps_loses_and_doubles_nothing(
     assert (await ActivityStats.get(activity_id=activity.id)).check_ins == 4
     assert (await engagement_of(api, activity_id))["engagement"]["checkIns"] == 4
     assert await CheckIn.filter(counted=False).count() == 0
+
+
+async def test_comments_of_a_withdrawn_activity_are_not_shown(api: Api, happening):
+    token, activity_id = happening["public"].token, happening["id"]
+    await api.data(COMMENT, {"a": activity_id, "body": "很好"}, token=token)
+    activity = happening["activity"]
+    activity.status = ActivityStatus.PENDING_REVIEW  # edited after approval: back to review
+    await activity.save()
+
+    page = (await api.data(COMMENTS, {"a": activity_id}))["comments"]
+
+    assert page["edges"] == []
