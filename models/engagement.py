@@ -15,9 +15,8 @@ from models.activities import Activity
 from models.fields import UtcDatetimeField
 
 
-class CheckIn(Model):
-    """One check-in per person, activity and day (Asia/Shanghai). A client nonce makes a
-    retried request return the first result."""
+class PublicRecord(Model):
+    """What every engagement record has: the activity, the person, whether it is counted."""
 
     id = fields.BigIntField(primary_key=True)
     activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
@@ -26,13 +25,22 @@ class CheckIn(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, on_delete=fields.CASCADE
     )
-    day = fields.DateField()
-    client_nonce = fields.CharField(max_length=64)
     counted = fields.BooleanField(default=False, db_default=False)
     created_at = UtcDatetimeField(auto_now_add=True)
 
     activity_id: int
     user_id: int
+
+    class Meta:
+        abstract = True
+
+
+class CheckIn(PublicRecord):
+    """One check-in per person, activity and day (Asia/Shanghai). A client nonce makes a
+    retried request return the first result."""
+
+    day = fields.DateField()
+    client_nonce = fields.CharField(max_length=64)
 
     class Meta:
         table = "check_ins"
@@ -43,23 +51,11 @@ class CheckIn(Model):
         ]
 
 
-class Like(Model):
+class Like(PublicRecord):
     """The n-th change of a person's like of an activity: `liked` is the state after it."""
 
-    id = fields.BigIntField(primary_key=True)
-    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
-        "models.Activity", related_name=False, on_delete=fields.CASCADE
-    )
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name=False, on_delete=fields.CASCADE
-    )
     seq = fields.IntField()
     liked = fields.BooleanField()
-    counted = fields.BooleanField(default=False, db_default=False)
-    created_at = UtcDatetimeField(auto_now_add=True)
-
-    activity_id: int
-    user_id: int
 
     class Meta:
         table = "likes"
@@ -70,23 +66,11 @@ class Like(Model):
         ]
 
 
-class Favorite(Model):
+class Favorite(PublicRecord):
     """The n-th change of a person's favourite mark: `favorite` is the state after it."""
 
-    id = fields.BigIntField(primary_key=True)
-    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
-        "models.Activity", related_name=False, on_delete=fields.CASCADE
-    )
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name=False, on_delete=fields.CASCADE
-    )
     seq = fields.IntField()
     favorite = fields.BooleanField()
-    counted = fields.BooleanField(default=False, db_default=False)
-    created_at = UtcDatetimeField(auto_now_add=True)
-
-    activity_id: int
-    user_id: int
 
     class Meta:
         table = "favorites"
@@ -97,27 +81,15 @@ class Favorite(Model):
         ]
 
 
-class Rating(Model):
+class Rating(PublicRecord):
     """The n-th rating of a person (1..5, with feedback): the latest one stands. `sum_delta`
     and `count_delta` are what it changes in the activity's totals."""
 
-    id = fields.BigIntField(primary_key=True)
-    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
-        "models.Activity", related_name=False, on_delete=fields.CASCADE
-    )
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name=False, on_delete=fields.CASCADE
-    )
     seq = fields.IntField()
     score = fields.SmallIntField()
     feedback = fields.TextField(null=True)
     sum_delta = fields.SmallIntField()
     count_delta = fields.SmallIntField()
-    counted = fields.BooleanField(default=False, db_default=False)
-    created_at = UtcDatetimeField(auto_now_add=True)
-
-    activity_id: int
-    user_id: int
 
     class Meta:
         table = "ratings"
@@ -125,23 +97,11 @@ class Rating(Model):
         indexes = [Index(fields=["counted", "id"], name="ratings_uncounted")]
 
 
-class Comment(Model):
+class Comment(PublicRecord):
     """A comment (plain text, 1..500 characters). Staff may hide it."""
 
-    id = fields.BigIntField(primary_key=True)
-    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
-        "models.Activity", related_name=False, on_delete=fields.CASCADE
-    )
-    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name=False, on_delete=fields.CASCADE
-    )
     body = fields.TextField()
     hidden_at = UtcDatetimeField(null=True)
-    counted = fields.BooleanField(default=False, db_default=False)
-    created_at = UtcDatetimeField(auto_now_add=True)
-
-    activity_id: int
-    user_id: int
 
     class Meta:
         table = "comments"
