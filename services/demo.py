@@ -250,7 +250,7 @@ async def seed_campaigns() -> Campaign:
     )
 
     # The current campaign: filing open today, the later deadlines ahead.
-    moment = now()
+    moment = now().replace(second=0, microsecond=0)
     year = today().year
     current = await _campaign(
         year,
