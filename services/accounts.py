@@ -315,5 +315,3 @@ async def update_profile(user: User, *, name: object = _UNSET, email: object = _
         await audit.record("profile_updated", actor=user, target=user, fields=sorted(changes))
     return user
 
-
-UNSET = _UNSET
