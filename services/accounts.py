@@ -314,4 +314,3 @@ async def update_profile(user: User, *, name: object = _UNSET, email: object = _
             setattr(user, key, value)
         await audit.record("profile_updated", actor=user, target=user, fields=sorted(changes))
     return user
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from services.activities import REVIEWING_ROLES, member_org_ids
 from services.clock import CHINA, local_date, now, today
 from services.counters import Counters
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.events import DomainEvent, subscribe
 from services.permissions import Grant, is_national_staff
 from services.runtime import Runtime
 
@@ -33,21 +35,47 @@ _SPACES = re.compile(r"[ \t\u3000]+")
 
 async def _limit(rt: Runtime, user: User, ip: str | None) -> None:
     settings = rt.settings
-    await rt.limiter.consume(settings.rate_limit_engage_account, "engage-user", str(user.id))
-    await rt.limiter.consume(settings.rate_limit_engage_address, "engage-addr", ip or "unknown")
+    await asyncio.gather(
+        rt.limiter.consume(settings.rate_limit_engage_account, "engage-user", str(user.id)),
+        rt.limiter.consume(settings.rate_limit_engage_address, "engage-addr", ip or "unknown"),
+    )
 
 
 _CHECKED = ("id", "status", "starts_at", "ends_at", "qr_token")
+# The columns above change rarely (review, edits): each process keeps them a few seconds, so that a
+# burst of check-ins on one activity does not read its row every time. A withdrawn activity takes
+# engagement for at most this long.
+_FRESH_FOR = 3.0
+_recent: dict[int, tuple[float, Activity | None]] = {}
 
 
 async def _public_activity(activity_id: int) -> Activity:
     """The few columns engagement needs of an approved activity."""
-    activity = await Activity.get_or_none(id=activity_id, deleted_at=None).only(*_CHECKED)
+    cached = _recent.get(activity_id)
+    if cached is not None and cached[0] > time.monotonic():
+        activity = cached[1]
+    else:
+        activity = await Activity.get_or_none(id=activity_id, deleted_at=None).only(*_CHECKED)
+        if len(_recent) > 10_000:
+            _recent.clear()
+        _recent[activity_id] = (time.monotonic() + _FRESH_FOR, activity)
     if activity is None:
         raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId")
     if activity.status is not ActivityStatus.APPROVED:
         raise ServiceError.of(ErrorCode.NOT_PUBLIC, "该活动尚未通过审核", "activityId")
     return activity
+
+
+async def _forget(event: DomainEvent) -> None:
+    """A change made through this process is seen at once (other processes: within seconds)."""
+    _recent.pop(event.activity_id, None)
+
+
+subscribe(_forget)
+
+
+def forget_all() -> None:
+    _recent.clear()
 
 
 async def _admitted(rt: Runtime, user: User, activity_id: int, ip: str | None) -> Activity:

@@ -26,6 +26,7 @@ from kepuri.app import configure_process, create_app
 from kepuri.db import migrate, normalize_db_url
 from kepuri.settings import Settings
 from models import Organization
+from services import engagement
 from services.clock import clock
 from services.organizations import sync_reference_organizations
 from services.regions import sync_regions
@@ -153,6 +154,7 @@ async def clean(app: Starlette, base_settings: Settings) -> AsyncIterator[None]:
     app.state.runtime.settings = base_settings
     app.state.settings = base_settings
     clock.set_offset(base_settings.clock_offset)
+    engagement.forget_all()
     yield
 
 

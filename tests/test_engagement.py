@@ -505,3 +505,17 @@ async def test_comments_of_a_withdrawn_activity_are_not_shown(api: Api, happenin
     page = (await api.data(COMMENTS, {"a": activity_id}))["comments"]
 
     assert page["edges"] == []
+
+
+async def test_an_activity_sent_back_to_review_stops_taking_engagement_at_once(api: Api, happening):
+    from services.events import DomainEvent, EventKind, emit
+
+    token, activity = happening["public"].token, happening["activity"]
+    await api.data(LIKE, {"a": happening["id"], "on": True}, token=token)  # cached as approved
+    activity.status = ActivityStatus.PENDING_REVIEW
+    await activity.save()
+    await emit(DomainEvent(EventKind.ACTIVITY_UPDATED, activity.id, None, True, False))
+
+    refused = (await api.data(LIKE, {"a": happening["id"], "on": False}, token=token))["setLike"]
+
+    assert codes(refused) == ["NOT_PUBLIC"]
