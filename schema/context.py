@@ -150,7 +150,7 @@ class Context:
     runtime: Runtime
     user: User | None = None
     session: Session | None = None
-    loaders: Loaders = field(default_factory=Loaders)
+    loaders: Loaders = field(init=False)
     _grants: list[Grant] | None = None
 
     def __post_init__(self) -> None:
