@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import structlog
@@ -28,10 +29,11 @@ from kepuri.pages import activity_page
 from kepuri.queue import open_queue
 from kepuri.redis import ensure_redis, limits_storage_uri, redis_client
 from kepuri.settings import Settings, load_settings
-from models import Activity
+from models import Activity, Document
+from models.enums import DocumentStatus
 from schema import build_schema
 from schema.context import Context
-from services import accounts, passwords, qr, storage
+from services import accounts, documents, passwords, qr, storage
 from services.clock import clock
 from services.counters import Counters
 from services.runtime import Runtime
@@ -179,6 +181,31 @@ async def media(request: Request) -> Response:
     )
 
 
+async def download_document(request: Request) -> Response:
+    """A rendered document, by a signed and expiring link (see services.documents)."""
+    document_id = int(request.path_params["document_id"])
+    settings: Settings = request.app.state.settings
+    if not documents.link_is_valid(
+        settings.secret_key,
+        document_id,
+        request.query_params.get("expires", ""),
+        request.query_params.get("sig", ""),
+    ):
+        return JSONResponse({"error": "链接无效或已过期"}, status_code=403)
+    document = await Document.get_or_none(id=document_id, status=DocumentStatus.READY)
+    path = storage.resolve(document.file) if document and document.file else None
+    if document is None or path is None or not path.is_file():
+        return JSONResponse({"error": "文档不存在或已过期"}, status_code=404)
+    disposition = f"attachment; filename=\"document{path.suffix}\"; filename*=UTF-8''" + quote(
+        document.filename
+    )
+    return FileResponse(
+        path,
+        media_type=document.content_type,
+        headers={"Content-Disposition": disposition, "Cache-Control": "private"},
+    )
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -253,6 +280,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", view),
             Route("/a/{token}", activity_page),
             Route("/media/{path:path}", media),
+            Route("/documents/{document_id:int}", download_document),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

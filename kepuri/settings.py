@@ -69,6 +69,7 @@ class Settings:
     rate_limit_engage_address: str = "1000/minute"
     blocked_words: tuple[str, ...] = ()
 
+    document_retry_seconds: float = 5.0
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
     media_dir_setting: str = ""
@@ -163,6 +164,7 @@ _ENV: dict[str, tuple[str, object]] = {
         "blocked_words",
         lambda v: tuple(w.strip() for w in v.replace("，", ",").split(",") if w.strip()),
     ),
+    "DOCUMENT_RETRY_SECONDS": ("document_retry_seconds", float),
     "MAX_BODY_BYTES": ("max_body_bytes", int),
     "MAX_UPLOAD_BYTES": ("max_upload_bytes", int),
     "MEDIA_DIR": ("media_dir_setting", str),

@@ -3,6 +3,7 @@
 from models.accounts import AuditLog, Session, User, VerificationCode
 from models.activities import Activity, ActivityMedia, ActivityStats, Review
 from models.campaigns import Campaign, JointAction, PhaseWindow, RegionalSetting
+from models.documents import Document
 from models.engagement import CheckIn, Comment, CommentModeration, Favorite, Like, Rating
 from models.organizations import Membership, Organization, Region
 
@@ -15,6 +16,7 @@ __all__ = [
     "CheckIn",
     "Comment",
     "CommentModeration",
+    "Document",
     "Favorite",
     "JointAction",
     "Like",

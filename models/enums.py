@@ -67,3 +67,17 @@ class MediaKind(StrEnum):
     VIDEO = "VIDEO"
     NEWS = "NEWS"
     ONLINE = "ONLINE"
+
+
+class DocumentKind(StrEnum):
+    ACTIVITY_SUMMARY = "ACTIVITY_SUMMARY"
+    SUMMARY_REPORT = "SUMMARY_REPORT"
+    ACTIVITY_SCHEDULE = "ACTIVITY_SCHEDULE"
+    CERTIFICATES = "CERTIFICATES"
+
+
+class DocumentStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    READY = "READY"
+    FAILED = "FAILED"

@@ -22,12 +22,20 @@ from strawberry.types import ExecutionContext
 from resolvers.accounts import AccountsMutation, AccountsQuery
 from resolvers.activities import ActivitiesMutation, ActivitiesQuery
 from resolvers.campaigns import CampaignsMutation, CampaignsQuery
+from resolvers.documents import DocumentsMutation, DocumentsQuery
 from resolvers.engagement import EngagementMutation, EngagementQuery
 from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
 
 
 @strawberry.type
-class Query(AccountsQuery, OrganizationsQuery, CampaignsQuery, ActivitiesQuery, EngagementQuery):
+class Query(
+    AccountsQuery,
+    OrganizationsQuery,
+    CampaignsQuery,
+    ActivitiesQuery,
+    EngagementQuery,
+    DocumentsQuery,
+):
     pass
 
 
@@ -38,6 +46,7 @@ class Mutation(
     CampaignsMutation,
     ActivitiesMutation,
     EngagementMutation,
+    DocumentsMutation,
 ):
     pass
 

@@ -6,16 +6,19 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import structlog
-from arq import cron
+from arq import Retry, cron
 from arq.connections import ArqRedis
 from arq.worker import Worker
 
 from kepuri.queue import QUEUE_NAME
 from kepuri.settings import Settings
-from services import activities, maintenance
+from services import activities, documents, maintenance
 from services.counters import Counters
 
 log = structlog.get_logger(__name__)
@@ -41,7 +44,42 @@ async def flush_engagement(ctx: dict[str, Any]) -> int:
     return flushed
 
 
-FUNCTIONS: list[Any] = [purge_expired, render_qr, flush_engagement]
+def _pool(ctx: dict[str, Any]) -> ProcessPoolExecutor:
+    """WeasyPrint runs in a pool of processes (as many as cores), started on first use."""
+    if "pool" not in ctx:
+        ctx["pool"] = ProcessPoolExecutor(
+            max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")
+        )
+    pool: ProcessPoolExecutor = ctx["pool"]
+    return pool
+
+
+async def render_document(ctx: dict[str, Any], document_id: int) -> bool:
+    """Render a document; retried with exponential backoff, FAILED after the last try."""
+    settings: Settings = ctx["settings"]
+    try:
+        return await documents.render_document(
+            document_id, Counters(ctx["redis"]), settings.public_base_url, _pool(ctx)
+        )
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        if ctx["job_try"] < MAX_TRIES:
+            await documents.mark_retrying(document_id, error)
+            log.warning("document_retry", document=document_id, error=error, attempt=ctx["job_try"])
+            raise Retry(defer=settings.document_retry_seconds * 2 ** (ctx["job_try"] - 1)) from exc
+        await documents.mark_failed(document_id, f"文档生成失败（{error}）")
+        log.error("document_failed", document=document_id, error=error)
+        return False
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    pool = ctx.pop("pool", None)
+    if pool is not None:
+        pool.shutdown(cancel_futures=True)
+
+
+MAX_TRIES = 5
+FUNCTIONS: list[Any] = [purge_expired, render_qr, flush_engagement, render_document]
 CRON_JOBS = [
     cron(purge_expired, minute={17}, unique=True, run_at_startup=False),
     cron(flush_engagement, second={0, 30}, unique=True, run_at_startup=True, timeout=300),
@@ -65,7 +103,8 @@ def build_worker(
         queue_name=QUEUE_NAME,
         handle_signals=handle_signals,
         burst=burst,
-        max_tries=5,
+        max_tries=MAX_TRIES,
+        on_shutdown=_shutdown,
         job_timeout=300,
         keep_result=3600,
         ctx={"settings": settings},

@@ -1,0 +1,86 @@
+"""Documents rendered by workers: request them, follow them, download them by a signed link."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from models import Document
+from models.enums import DocumentKind, DocumentStatus
+from resolvers.common import attempt, signed_in
+from schema.context import Context
+from schema.ids import parse_global_id, to_global_id
+from schema.permissions import IsAuthenticated
+from schema.types import MutationError
+from services import documents
+from services.errors import ServiceError
+
+for _enum in (DocumentKind, DocumentStatus):
+    strawberry.enum(_enum)
+
+
+@strawberry.type(name="Document", description="A document a worker renders (PDF, spreadsheet).")
+class DocumentType:
+    kind: DocumentKind
+    status: DocumentStatus
+    progress: int
+    expires_at: datetime | None
+    error: str | None
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Document]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Document", root.id))
+
+    @strawberry.field(description="A signed link, valid for an hour, once the document is READY.")
+    def download_url(
+        self, root: strawberry.Parent[Document], info: Info[Context, None]
+    ) -> str | None:
+        if root.status is not DocumentStatus.READY:
+            return None
+        settings = info.context.runtime.settings
+        return documents.signed_link(settings.public_base_url, settings.secret_key, root)
+
+
+@strawberry.type
+class DocumentPayload:
+    document: DocumentType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DocumentsQuery:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="A document the caller requested (national staff: any).",
+    )
+    async def document(self, info: Info[Context, None], id: strawberry.ID) -> DocumentType | None:
+        user, grants = await signed_in(info)
+        try:
+            pk = parse_global_id(id, "Document")
+        except ServiceError:
+            return None
+        document = await Document.get_or_none(id=pk)
+        if document is None or not documents.can_read(user, grants, document):
+            return None
+        return document  # type: ignore[return-value]
+
+
+@strawberry.type
+class DocumentsMutation:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="An activity's summary as PDF, rendered in the background (see document).",
+    )
+    async def request_activity_summary_pdf(
+        self, info: Info[Context, None], activity_id: strawberry.ID
+    ) -> DocumentPayload:
+        user, grants = await signed_in(info)
+        rt = info.context.runtime
+        document, errors = await attempt(
+            lambda: documents.request_activity_summary(
+                rt, user, grants, parse_global_id(activity_id, "Activity", "activityId")
+            )
+        )
+        return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]

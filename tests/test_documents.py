@@ -1,0 +1,221 @@
+"""Documents: an activity summary PDF requested through the API, rendered by a real arq worker
+(WeasyPrint in its process pool), read back, and downloaded by a signed link."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+import zxingcpp
+from pypdf import PdfReader
+
+from models import Document
+from models.enums import DocumentStatus, OrganizationKind
+from schema.ids import to_global_id
+from services import documents as document_rules
+from tests.conftest import Api, china, set_now
+from tests.factories import (
+    filing_unit,
+    make_activity,
+    make_campaign,
+    person,
+    reviewer_of,
+)
+from workers.main import build_worker
+
+REQUEST = """
+mutation($a: ID!) {
+  requestActivitySummaryPdf(activityId: $a) { document { id status } errors { field code } }
+}
+"""
+DOCUMENT = (
+    "query($id: ID!) { document(id: $id) { id kind status progress downloadUrl expiresAt error } }"
+)
+
+
+@pytest.fixture
+async def summarized(api: Api):
+    campaign = await make_campaign()
+    unit, filer = await filing_unit(api)
+    activity = await make_activity(
+        unit,
+        campaign,
+        title="青少年航天科普讲座",
+        starts_at="2026-09-20 09:00",
+        ends_at="2026-09-20 12:00",
+    )
+    activity.summary_text = "三百名学生参加，反响热烈。"
+    activity.participant_count = 321
+    activity.summarized_at = china("2026-09-21 10:00")
+    await activity.save()
+    set_now(china("2026-09-22 10:00"))
+    return {"activity": activity, "id": to_global_id("Activity", activity.id), "filer": filer}
+
+
+async def run_worker(app, settings) -> None:
+    worker = build_worker(
+        settings, app.state.runtime.queue, with_cron=False, burst=True, poll_delay=0.05
+    )
+    try:
+        await worker.async_run()
+    finally:
+        pool = worker.ctx.get("pool")
+        if pool is not None:
+            pool.shutdown()
+
+
+async def fetch(api: Api, url: str) -> httpx.Response:
+    parsed = urlparse(url)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.app), base_url="http://testserver"
+    ) as client:
+        return await client.get(f"{parsed.path}?{parsed.query}")
+
+
+async def test_an_activity_summary_is_rendered_and_downloaded(
+    api: Api, summarized, app, base_settings
+):
+    token = summarized["filer"].token
+
+    requested = (await api.data(REQUEST, {"a": summarized["id"]}, token=token))[
+        "requestActivitySummaryPdf"
+    ]
+    again = (await api.data(REQUEST, {"a": summarized["id"]}, token=token))[
+        "requestActivitySummaryPdf"
+    ]
+    assert requested["document"]["status"] == "QUEUED"
+    assert again["document"]["id"] == requested["document"]["id"]  # unchanged inputs
+
+    await run_worker(app, base_settings)
+
+    ready = (await api.data(DOCUMENT, {"id": requested["document"]["id"]}, token=token))["document"]
+    assert (ready["status"], ready["progress"], ready["kind"]) == ("READY", 100, "ACTIVITY_SUMMARY")
+    response = await fetch(api, ready["downloadUrl"])
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert (
+        "filename*=UTF-8''%E6%B4%BB%E5%8A%A8%E6%80%BB%E7%BB%93"
+        in (response.headers["content-disposition"])
+    )
+    reader = PdfReader(io.BytesIO(response.content))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "青少年航天科普讲座" in text
+    assert "2026年全国科普日活动" in text
+    assert "321" in text and "三百名学生参加" in text
+    image = next(iter(reader.pages[0].images)).image
+    decoded = zxingcpp.read_barcodes(image.convert("RGB"))
+    assert [d.text for d in decoded] == [
+        f"{base_settings.public_base_url}/a/{summarized['activity'].qr_token}"
+    ]
+
+
+async def test_a_changed_activity_gets_a_new_document(api: Api, summarized, app):
+    token = summarized["filer"].token
+    first = (await api.data(REQUEST, {"a": summarized["id"]}, token=token))[
+        "requestActivitySummaryPdf"
+    ]["document"]["id"]
+    activity = summarized["activity"]
+    activity.title = "改过的标题"
+    await activity.save()
+
+    second = (await api.data(REQUEST, {"a": summarized["id"]}, token=token))[
+        "requestActivitySummaryPdf"
+    ]["document"]["id"]
+
+    assert first != second
+
+
+async def test_a_tampered_or_expired_link_is_refused(api: Api, summarized, app, base_settings):
+    token = summarized["filer"].token
+    document_id = (await api.data(REQUEST, {"a": summarized["id"]}, token=token))[
+        "requestActivitySummaryPdf"
+    ]["document"]["id"]
+    await run_worker(app, base_settings)
+    url = (await api.data(DOCUMENT, {"id": document_id}, token=token))["document"]["downloadUrl"]
+    query = parse_qs(urlparse(url).query)
+    base = url.split("?")[0]
+
+    tampered_sig = await fetch(api, f"{base}?expires={query['expires'][0]}&sig={'0' * 64}")
+    longer = await fetch(
+        api, f"{base}?expires={int(query['expires'][0]) + 9999}&sig={query['sig'][0]}"
+    )
+    other = await fetch(
+        api, url.replace(f"/documents/{base.rsplit('/', 1)[1]}", "/documents/999999")
+    )
+    set_now(china("2026-09-22 11:01"))
+    expired = await fetch(api, url)
+
+    assert [r.status_code for r in (tampered_sig, longer, other, expired)] == [403] * 4
+
+
+@pytest.mark.parametrize("who", ["public", "other_unit", "qinghai_reviewer"])
+async def test_only_the_unit_its_supervisors_and_staff_request_it(api: Api, summarized, who):
+    tokens = {
+        "public": (await person(api, "13988880001")).token,
+        "other_unit": (await filing_unit(api, "13988880002", "510105", "别的学校"))[1].token,
+        "qinghai_reviewer": (
+            await reviewer_of(api, "13988880003", OrganizationKind.PROVINCIAL_ASSOCIATION, "630000")
+        ).token,
+    }
+
+    body = await api.post(REQUEST, {"a": summarized["id"]}, token=tokens[who])
+
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await Document.all().count() == 0
+
+
+async def test_a_document_is_private_to_its_requester(api: Api, summarized):
+    document_id = (
+        await api.data(REQUEST, {"a": summarized["id"]}, token=summarized["filer"].token)
+    )["requestActivitySummaryPdf"]["document"]["id"]
+    someone = await person(api, "13988880004")
+
+    assert (await api.data(DOCUMENT, {"id": document_id}, token=someone.token))["document"] is None
+
+
+async def test_a_job_that_fails_once_is_retried_and_succeeds(
+    api: Api, summarized, app, base_settings, monkeypatch
+):
+    real = document_rules.render_document
+    calls = []
+
+    async def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("disk hiccup")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(document_rules, "render_document", flaky)
+    document_id = (
+        await api.data(REQUEST, {"a": summarized["id"]}, token=summarized["filer"].token)
+    )["requestActivitySummaryPdf"]["document"]["id"]
+
+    await run_worker(app, base_settings.with_overrides(document_retry_seconds=0.05))
+
+    document = await Document.get()
+    assert len(calls) == 2
+    assert document.status is DocumentStatus.READY
+    assert document_id
+
+
+async def test_a_job_that_keeps_failing_ends_failed_with_a_readable_error(
+    api: Api, summarized, app, base_settings, monkeypatch
+):
+    async def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(document_rules, "render_document", broken)
+    document_id = (
+        await api.data(REQUEST, {"a": summarized["id"]}, token=summarized["filer"].token)
+    )["requestActivitySummaryPdf"]["document"]["id"]
+
+    await run_worker(app, base_settings.with_overrides(document_retry_seconds=0.01))
+
+    failed = (await api.data(DOCUMENT, {"id": document_id}, token=summarized["filer"].token))[
+        "document"
+    ]
+    assert failed["status"] == "FAILED"
+    assert "文档生成失败" in failed["error"] and "disk full" in failed["error"]
+    assert failed["downloadUrl"] is None
