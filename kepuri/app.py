@@ -20,10 +20,12 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from kepuri.db import prepare_sqlite_dir, tortoise_config
+from kepuri.hub import Hub
 from kepuri.logs import configure_logging
 from kepuri.pages import activity_page
 from kepuri.queue import open_queue
@@ -68,6 +70,19 @@ class GraphQLView(GraphQL[Context, None]):
         return Context(
             request=request, response=response, runtime=runtime, user=user, session=session
         )
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """graphql-transport-ws: authenticate from connection_init's `authorization`; a bad
+        token closes the socket with 4403, no token leaves the connection anonymous."""
+        params = context.connection_params or {}
+        token = bearer_token(params.get("authorization") if isinstance(params, dict) else None)
+        if token is None:
+            return
+        found = await accounts.authenticate(token)
+        if found is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.user, context.session = found
+        context.refresh_loaders()
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -240,6 +255,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.runtime = Runtime.build(settings, limits_storage_uri(settings))
             app.state.runtime.queue = app.state.queue
             app.state.runtime.counters = Counters(app.state.redis)
+            app.state.hub = Hub(app.state.redis)
+            await app.state.hub.start()
             worker_task = None
             if settings.run_worker_in_process:
                 worker = build_worker(settings, await open_queue(settings))
@@ -253,6 +270,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker_task
                     await worker.close()
+                await app.state.hub.stop()
                 await app.state.queue.aclose()
                 await app.state.redis.aclose()
     finally:

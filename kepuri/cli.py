@@ -39,8 +39,13 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
     embedded = ensure_redis(settings)
     try:
         async with database(settings):
+            # a burst worker runs no cron jobs (the next run is always queued: it would never end)
             worker = build_worker(
-                settings, await open_queue(settings), burst=args.burst, handle_signals=True
+                settings,
+                await open_queue(settings),
+                burst=args.burst,
+                with_cron=not args.burst,
+                handle_signals=True,
             )
             try:
                 await worker.async_run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
@@ -12,7 +13,7 @@ from models.enums import DocumentKind, DocumentStatus
 from resolvers.common import attempt, signed_in
 from schema.context import Context
 from schema.ids import parse_global_id, to_global_id
-from schema.permissions import IsAuthenticated
+from schema.permissions import IsAuthenticated, bad_argument
 from schema.types import MutationError
 from services import documents
 from services.errors import ServiceError
@@ -65,6 +66,37 @@ class DocumentsQuery:
         if document is None or not documents.can_read(user, grants, document):
             return None
         return document  # type: ignore[return-value]
+
+
+FINAL = (DocumentStatus.READY, DocumentStatus.FAILED)
+
+
+@strawberry.type
+class DocumentsSubscription:
+    @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
+        description="Status and progress of a document: the current state first, then every "
+        "change, ending after READY or FAILED.",
+    )
+    async def document_status(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> AsyncGenerator[DocumentType, None]:
+        user, grants = await signed_in(info)
+        try:
+            pk = parse_global_id(id, "Document")
+        except ServiceError:
+            pk = 0
+        hub = info.context.request.app.state.hub
+        # Subscribe before reading, so that no change falls between the read and the stream.
+        async with hub.subscribe(f"document:{pk}") as changes:
+            document = await Document.get_or_none(id=pk)
+            if document is None or not documents.can_read(user, grants, document):
+                raise bad_argument("文档不存在", "NOT_FOUND")
+            yield document  # type: ignore[misc]
+            while document.status not in FINAL:
+                await changes.get()  # a change, or a reconnect: re-read either way
+                document = await Document.get(id=pk)
+                yield document  # type: ignore[misc]
 
 
 @strawberry.type

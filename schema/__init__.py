@@ -22,7 +22,7 @@ from strawberry.types import ExecutionContext
 from resolvers.accounts import AccountsMutation, AccountsQuery
 from resolvers.activities import ActivitiesMutation, ActivitiesQuery
 from resolvers.campaigns import CampaignsMutation, CampaignsQuery
-from resolvers.documents import DocumentsMutation, DocumentsQuery
+from resolvers.documents import DocumentsMutation, DocumentsQuery, DocumentsSubscription
 from resolvers.engagement import EngagementMutation, EngagementQuery
 from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
 
@@ -95,6 +95,7 @@ def build_schema(
     return Schema(
         query=Query,
         mutation=Mutation,
+        subscription=DocumentsSubscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

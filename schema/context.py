@@ -152,8 +152,14 @@ class Context:
     session: Session | None = None
     loaders: Loaders = field(init=False)
     _grants: list[Grant] | None = None
+    connection_params: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        self.refresh_loaders()
+
+    def refresh_loaders(self) -> None:
+        """Fresh loaders for the current user (a websocket authenticates after the context)."""
+        self._grants = None
         self.loaders = Loaders(
             user_id=self.user.id if self.user else None, counters=self.runtime.counters
         )

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from datetime import timedelta
 from typing import Any
@@ -140,31 +141,41 @@ async def _activity_data(activity: Activity, counters: Counters, base_url: str) 
     }
 
 
-async def _progress(
-    document: Document, status: DocumentStatus, progress: int, **fields: Any
-) -> None:
-    await Document.filter(id=document.id).update(status=status, progress=progress, **fields)
+Notify = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def _nobody(message: dict[str, Any]) -> None:
+    return None
 
 
 async def render_document(
-    document_id: int, counters: Counters, base_url: str, pool: Executor | None
+    document_id: int,
+    counters: Counters,
+    base_url: str,
+    pool: Executor | None,
+    notify: Notify = _nobody,
 ) -> bool:
-    """Render a queued document (the worker's job). False if there was nothing to do."""
+    """Render a queued document (the worker's job). False if there was nothing to do. Each
+    change of status or progress is also sent to `notify` (the live status subscription)."""
     document = await Document.get_or_none(id=document_id)
     if document is None or document.status is DocumentStatus.READY:
         return False
-    await _progress(document, DocumentStatus.RUNNING, 10, attempts=document.attempts + 1)
+
+    async def progress(status: DocumentStatus, percent: int, **fields: Any) -> None:
+        await Document.filter(id=document_id).update(status=status, progress=percent, **fields)
+        await notify({"status": status.value, "progress": percent})
+
+    await progress(DocumentStatus.RUNNING, 10, attempts=document.attempts + 1)
     activity = await Activity.get(id=document.activity_id)
     html = pdf.render_html(
         "activity_summary.html", await _activity_data(activity, counters, base_url)
     )
-    await _progress(document, DocumentStatus.RUNNING, 40)
+    await progress(DocumentStatus.RUNNING, 40)
     loop = asyncio.get_running_loop()
     data = await loop.run_in_executor(pool, pdf.render_pdf, html, str(storage.root()))
-    await _progress(document, DocumentStatus.RUNNING, 90)
+    await progress(DocumentStatus.RUNNING, 90)
     path = await storage.save(f"documents/{document.id}.pdf", data)
-    await _progress(
-        document,
+    await progress(
         DocumentStatus.READY,
         100,
         file=path,
@@ -176,14 +187,16 @@ async def render_document(
     return True
 
 
-async def mark_failed(document_id: int, error: str) -> None:
+async def mark_failed(document_id: int, error: str, notify: Notify = _nobody) -> None:
     await Document.filter(id=document_id).update(status=DocumentStatus.FAILED, error=error[:500])
+    await notify({"status": DocumentStatus.FAILED.value, "progress": 0})
 
 
-async def mark_retrying(document_id: int, error: str) -> None:
+async def mark_retrying(document_id: int, error: str, notify: Notify = _nobody) -> None:
     await Document.filter(id=document_id).update(
         status=DocumentStatus.QUEUED, progress=0, error=error[:500]
     )
+    await notify({"status": DocumentStatus.QUEUED.value, "progress": 0})
 
 
 # ---------------------------------------------------------------- signed links

@@ -6,8 +6,10 @@ TEST_REDIS_URL are set (`make test` runs the suite once with each pair).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import uvicorn
 from starlette.applications import Starlette
 from tortoise import Tortoise, connections
 
@@ -168,6 +171,29 @@ def settings(app: Starlette) -> Any:
         return updated
 
     return override
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def served(app: Starlette) -> AsyncIterator[str]:
+    """The test app on a real port (its lifespan already runs in the session fixture)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, lifespan="off", log_config=None, access_log=False
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
 
 
 @dataclass

@@ -18,7 +18,6 @@ PENDING = {
     # documents (issue 5)
     "RequestSummaryReport",
     "RequestActivitySchedule",
-    "DocumentStatus",
     # notifications (issue 6)
     "Notifications",
     "MarkNotificationsRead",

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
+import os
+import sys
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+import websockets
 import zxingcpp
 from pypdf import PdfReader
 
@@ -219,3 +224,76 @@ async def test_a_job_that_keeps_failing_ends_failed_with_a_readable_error(
     assert failed["status"] == "FAILED"
     assert "文档生成失败" in failed["error"] and "disk full" in failed["error"]
     assert failed["downloadUrl"] is None
+
+
+SUBSCRIBE = "subscription($id: ID!) { documentStatus(id: $id) { id status progress downloadUrl } }"
+
+
+async def test_a_subscriber_follows_a_worker_in_another_process(
+    api: Api, summarized, served, base_settings, backend
+):
+    token = summarized["filer"].token
+    document_id = (await api.data(REQUEST, {"a": summarized["id"]}, token=token))[
+        "requestActivitySummaryPdf"
+    ]["document"]["id"]
+    ws_url = served.replace("http://", "ws://") + "/graphql"
+    env = {
+        **os.environ,
+        "KEPURI_VAR_DIR": str(base_settings.var_dir),
+        "DATABASE_URL": base_settings.database_url,
+        "REDIS_URL": backend["redis_url"],
+        "LOG_LEVEL": "WARNING",
+        "KEPURI_ENV": "test",
+    }
+    statuses: list[str] = []
+    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as socket:
+        await socket.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        await socket.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIBE, "variables": {"id": document_id}},
+                }
+            )
+        )
+        first = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        statuses.append(first["payload"]["data"]["documentStatus"]["status"])
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "kepuri.cli",
+            "worker",
+            "--burst",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        while True:
+            message = json.loads(await asyncio.wait_for(socket.recv(), 60))
+            if message["type"] == "complete":
+                break
+            assert message["type"] == "next", message
+            statuses.append(message["payload"]["data"]["documentStatus"]["status"])
+        _, errors = await asyncio.wait_for(worker.communicate(), 60)
+    assert worker.returncode == 0, errors.decode()
+
+    assert [s for i, s in enumerate(statuses) if i == 0 or statuses[i - 1] != s] == [
+        "QUEUED",
+        "RUNNING",
+        "READY",
+    ]
+
+
+async def test_a_subscription_needs_a_valid_token(served, summarized):
+    ws_url = served.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as socket:
+        await socket.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer forged"}})
+        )
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5)
+    assert closed.value.rcvd.code == 4403

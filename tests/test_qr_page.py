@@ -3,13 +3,10 @@ open it, sign in with an SMS code, check in, like, comment, and see the counts c
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import async_playwright, expect
 
 from tests.conftest import Api, china, last_code, set_now
@@ -24,29 +21,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-async def served(app):
-    """The test app on a real port (its lifespan already runs in the session fixture)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, lifespan="off", log_config=None, access_log=False
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from arq import Retry, cron
 from arq.connections import ArqRedis
 from arq.worker import Worker
 
+from kepuri import hub
 from kepuri.queue import QUEUE_NAME
 from kepuri.settings import Settings
 from services import activities, documents, maintenance
@@ -57,17 +58,21 @@ def _pool(ctx: dict[str, Any]) -> ProcessPoolExecutor:
 async def render_document(ctx: dict[str, Any], document_id: int) -> bool:
     """Render a document; retried with exponential backoff, FAILED after the last try."""
     settings: Settings = ctx["settings"]
+
+    async def notify(message: dict[str, Any]) -> None:
+        await hub.publish(ctx["redis"], f"document:{document_id}", message)
+
     try:
         return await documents.render_document(
-            document_id, Counters(ctx["redis"]), settings.public_base_url, _pool(ctx)
+            document_id, Counters(ctx["redis"]), settings.public_base_url, _pool(ctx), notify
         )
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         if ctx["job_try"] < MAX_TRIES:
-            await documents.mark_retrying(document_id, error)
+            await documents.mark_retrying(document_id, error, notify)
             log.warning("document_retry", document=document_id, error=error, attempt=ctx["job_try"])
             raise Retry(defer=settings.document_retry_seconds * 2 ** (ctx["job_try"] - 1)) from exc
-        await documents.mark_failed(document_id, f"文档生成失败（{error}）")
+        await documents.mark_failed(document_id, f"文档生成失败（{error}）", notify)
         log.error("document_failed", document=document_id, error=error)
         return False
 
