@@ -1,5 +1,7 @@
 """Documents that workers render in the background (PDFs, spreadsheets)."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -25,6 +27,7 @@ class Document(Model):
         "models.Activity", related_name=False, null=True, on_delete=fields.CASCADE
     )
     fingerprint = fields.CharField(max_length=64)
+    parameters: dict[str, Any] = fields.JSONField(default=dict)
     file = fields.CharField(max_length=200, null=True)
     filename = fields.CharField(max_length=200)
     content_type = fields.CharField(max_length=100)

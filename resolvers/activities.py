@@ -57,6 +57,7 @@ class ActivityInput:
     joint_action_id: strawberry.ID | None = None
     sub_theme: str | None = None
     show_on_cloud: bool | None = None
+    expected_participants: int | None = None
     poster: Upload | None = None
 
 
@@ -78,6 +79,7 @@ class ActivityUpdateInput:
     joint_action_id: strawberry.ID | None = UNSET
     sub_theme: str | None = UNSET
     show_on_cloud: bool | None = UNSET
+    expected_participants: int | None = UNSET
     poster: Upload | None = UNSET
 
 
@@ -138,6 +140,7 @@ _CONVERT: list[tuple[str, str, Any]] = [
     ),
     ("sub_theme", "sub_theme", None),
     ("show_on_cloud", "show_on_cloud", None),
+    ("expected_participants", "expected_participants", None),
 ]
 _REQUIRED = {
     "title",
@@ -184,6 +187,20 @@ async def _payload(call: Callable[[], Awaitable[Activity]]) -> ActivityPayload:
     return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
 
 
+def service_filter(flt: ActivityFilter | None) -> activities.ActivityFilter:
+    """The filter input in service terms (a bad joint action ID is a refusal)."""
+    flt = flt or ActivityFilter()
+    return activities.ActivityFilter(
+        year=flt.year,
+        region_code=flt.region_code,
+        form=flt.form,
+        joint_action_id=_optional_id(flt.joint_action_id, "JointAction", "jointActionId"),
+        starts_after=flt.starts_after,
+        starts_before=flt.starts_before,
+        search=flt.search,
+    )
+
+
 def _optional_id(value: strawberry.ID | None, type_name: str, field: str) -> int | None:
     return parse_global_id(value, type_name, field) if value else None
 
@@ -197,21 +214,8 @@ class ActivitiesQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[ActivityType]:
-        flt = filter or ActivityFilter()
         try:
-            query = await activities.public_activities(
-                activities.ActivityFilter(
-                    year=flt.year,
-                    region_code=flt.region_code,
-                    form=FormEnum(flt.form) if flt.form else None,
-                    joint_action_id=_optional_id(
-                        flt.joint_action_id, "JointAction", "jointActionId"
-                    ),
-                    starts_after=flt.starts_after,
-                    starts_before=flt.starts_before,
-                    search=flt.search,
-                )
-            )
+            query = await activities.public_activities(service_filter(filter))
         except ServiceError as e:
             raise bad_argument(e.errors[0].message, e.errors[0].code.value) from e
         return await keyset_connection(

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from models import Document
 from models.enums import DocumentKind, DocumentStatus
+from resolvers.activities import ActivityFilter, service_filter
 from resolvers.common import attempt, signed_in
 from schema.context import Context
 from schema.ids import parse_global_id, to_global_id
@@ -114,5 +115,20 @@ class DocumentsMutation:
             lambda: documents.request_activity_summary(
                 rt, user, grants, parse_global_id(activity_id, "Activity", "activityId")
             )
+        )
+        return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The key-activity schedule (重点活动安排表) as .xlsx: national staff for any "
+        "filter, association staff for their region (regionCode required).",
+    )
+    async def request_activity_schedule(
+        self, info: Info[Context, None], filter: ActivityFilter | None = None
+    ) -> DocumentPayload:
+        user, grants = await signed_in(info)
+        rt = info.context.runtime
+        document, errors = await attempt(
+            lambda: documents.request_activity_schedule(rt, user, grants, service_filter(filter))
         )
         return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]

@@ -180,6 +180,7 @@ class ActivityType:
     supervisor_name: str | None
     sub_theme: str | None
     show_on_cloud: bool
+    expected_participants: int | None
     submitted_at: datetime | None
     reviewed_at: datetime | None
     supplemented_at: datetime | None

@@ -77,6 +77,7 @@ FIELDS = (
     "joint_action_id",
     "sub_theme",
     "show_on_cloud",
+    "expected_participants",
 )
 
 
@@ -159,11 +160,15 @@ async def _validate(campaign: Campaign, form: dict[str, Any]) -> dict[str, Any]:
         ),
         "form": kind,
         "show_on_cloud": form.get("show_on_cloud", True) is not False,
+        "expected_participants": form.get("expected_participants"),
         "sub_theme": check_text(
             errors, form.get("sub_theme"), "subTheme", "副主题", max_length=200, required=False
         )
         or None,
     }
+    expected = values["expected_participants"]
+    if expected is not None and not 0 <= expected <= 100_000_000:
+        errors.add(ErrorCode.INVALID, "预计参与人数须为0至1亿之间的整数", "expectedParticipants")
     starts_at: datetime = form["starts_at"]
     ends_at: datetime = form["ends_at"]
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
@@ -386,6 +391,7 @@ def _current_form(activity: Activity) -> dict[str, Any]:
         "joint_action_id": activity.joint_action_id,
         "sub_theme": activity.sub_theme,
         "show_on_cloud": activity.show_on_cloud,
+        "expected_participants": activity.expected_participants,
     }
 
 
@@ -642,7 +648,13 @@ class ActivityFilter:
 
 async def public_activities(flt: ActivityFilter) -> QuerySet[Activity]:
     """Approved activities shown on the cloud site, filtered (indexed columns only)."""
-    query = Activity.filter(status=ActivityStatus.APPROVED, show_on_cloud=True, deleted_at=None)
+    return await filtered(
+        Activity.filter(status=ActivityStatus.APPROVED, show_on_cloud=True, deleted_at=None), flt
+    )
+
+
+async def filtered(query: QuerySet[Activity], flt: ActivityFilter) -> QuerySet[Activity]:
+    """`query` narrowed by a filter (a bad region or search is a refusal)."""
     if flt.year is not None:
         campaign = await Campaign.get_or_none(year=flt.year)
         query = query.filter(campaign_id=campaign.id if campaign else 0)

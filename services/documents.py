@@ -14,13 +14,28 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from datetime import timedelta
+from dataclasses import asdict
+from datetime import datetime, timedelta
 from typing import Any
 
-from models import Activity, ActivityMedia, Document, Organization, Review, User
-from models.enums import ActivityForm, DocumentKind, DocumentStatus, MediaKind, ReviewDecision
-from services import audit, pdf, qr, storage
-from services.activities import REVIEWING_ROLES, can_view, member_org_ids
+from models import Activity, ActivityMedia, Document, Organization, Region, Review, User
+from models.enums import (
+    ActivityForm,
+    ActivityStatus,
+    DocumentKind,
+    DocumentStatus,
+    MediaKind,
+    OrganizationKind,
+    ReviewDecision,
+)
+from services import audit, pdf, qr, spreadsheets, storage
+from services.activities import (
+    REVIEWING_ROLES,
+    ActivityFilter,
+    can_view,
+    filtered,
+    member_org_ids,
+)
 from services.clock import CHINA, now
 from services.counters import Counters
 from services.errors import ErrorCode, PermissionDenied, ServiceError
@@ -30,6 +45,7 @@ from services.runtime import Runtime
 
 KEEP_FOR = timedelta(days=7)
 LINK_VALID_FOR = timedelta(hours=1)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMS = {ActivityForm.ONLINE: "线上", ActivityForm.OFFLINE: "线下", ActivityForm.HYBRID: "线上线下"}
 
 
@@ -61,10 +77,92 @@ async def request_activity_summary(
     if not _may_request(grants, activity):
         raise PermissionDenied("只有填报单位、归口单位和主办单位可以下载活动总结")
     counts = (await rt.live.read([activity.id]))[activity.id]
-    fingerprint = await _fingerprint(activity, counts)
+    return await _request(
+        rt,
+        user,
+        DocumentKind.ACTIVITY_SUMMARY,
+        await _fingerprint(activity, counts),
+        filename=f"活动总结-{activity.title}.pdf",
+        content_type="application/pdf",
+        activity=activity,
+    )
+
+
+def _covers(grants: list[Grant], region: Region | None) -> bool:
+    """National staff cover everything; the reviewers and admins of a provincial or municipal
+    association cover their province's or city's subtree."""
+    if is_national_staff(grants):
+        return True
+    if region is None:
+        return False
+    for grant in grants:
+        if grant.role not in REVIEWING_ROLES:
+            continue
+        if (
+            grant.kind is OrganizationKind.PROVINCIAL_ASSOCIATION
+            and region.province_code == grant.province_code
+        ):
+            return True
+        if (
+            grant.kind is OrganizationKind.MUNICIPAL_ASSOCIATION
+            and grant.prefecture_code
+            and region.prefecture_code == grant.prefecture_code
+        ):
+            return True
+    return False
+
+
+SCHEDULE_STATUSES = (ActivityStatus.PENDING_REVIEW, ActivityStatus.APPROVED)
+
+
+async def request_activity_schedule(
+    rt: Runtime, user: User, grants: list[Grant], flt: ActivityFilter
+) -> Document:
+    """The key-activity schedule (重点活动安排表) of a region (national staff: any) as .xlsx."""
+    region = await get_region(flt.region_code) if flt.region_code else None
+    if flt.region_code and region is None:
+        raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
+    if not _covers(grants, region):
+        raise PermissionDenied("只能导出本单位所辖地区的活动安排表")
+    query = await filtered(Activity.filter(status__in=SCHEDULE_STATUSES, deleted_at=None), flt)
+    latest = await query.order_by("-updated_at").first().values_list("updated_at", flat=True)
+    parameters = {
+        k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(flt).items()
+    }
+    inputs = {
+        "kind": "schedule",
+        "filter": parameters,
+        "count": await query.count(),
+        "latest": latest.isoformat() if isinstance(latest, datetime) else None,
+    }
+    fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    place = region.name if region else "全国"
+    return await _request(
+        rt,
+        user,
+        DocumentKind.ACTIVITY_SCHEDULE,
+        fingerprint,
+        filename=f"重点活动安排表-{place}.xlsx",
+        content_type=XLSX,
+        parameters=parameters,
+    )
+
+
+async def _request(
+    rt: Runtime,
+    user: User,
+    kind: DocumentKind,
+    fingerprint: str,
+    *,
+    filename: str,
+    content_type: str,
+    activity: Activity | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Document:
+    """The queued, running or ready document with these inputs, else a new queued one."""
     existing = (
         await Document.filter(
-            kind=DocumentKind.ACTIVITY_SUMMARY,
+            kind=kind,
             fingerprint=fingerprint,
             status__in=[DocumentStatus.QUEUED, DocumentStatus.RUNNING, DocumentStatus.READY],
         )
@@ -74,14 +172,15 @@ async def request_activity_summary(
     if existing is not None and (existing.expires_at is None or existing.expires_at > now()):
         return existing
     document = await Document.create(
-        kind=DocumentKind.ACTIVITY_SUMMARY,
+        kind=kind,
         requester=user,
         activity=activity,
         fingerprint=fingerprint,
-        filename=f"活动总结-{activity.title}.pdf",
-        content_type="application/pdf",
+        filename=filename,
+        content_type=content_type,
+        parameters=parameters or {},
     )
-    await audit.record("document_requested", actor=user, target=document, kind=document.kind.value)
+    await audit.record("document_requested", actor=user, target=document, kind=kind.value)
     await rt.enqueue("render_document", document.id, job_id=f"render_document:{document.id}")
     return document
 
@@ -141,6 +240,67 @@ async def _activity_data(activity: Activity, counters: Counters, base_url: str) 
     }
 
 
+def _filter_values(parameters: dict[str, Any]) -> dict[str, Any]:
+    values = dict(parameters)
+    for key in ("starts_after", "starts_before"):
+        if values.get(key):
+            values[key] = datetime.fromisoformat(values[key])
+    if values.get("form"):
+        values["form"] = ActivityForm(values["form"])
+    return values
+
+
+async def _schedule_rows(flt: ActivityFilter) -> list[tuple[str, list[list[Any]]]]:
+    """Rows of the schedule, one sheet per province (plain values, read in keyset batches)."""
+    query = await filtered(Activity.filter(status__in=SCHEDULE_STATUSES, deleted_at=None), flt)
+    sheets: dict[str, list[list[Any]]] = {}
+    after = 0
+    while True:
+        batch = (
+            await query.filter(id__gt=after)
+            .order_by("id")
+            .limit(2000)
+            .values(
+                "id",
+                "title",
+                "host_units",
+                "starts_at",
+                "ends_at",
+                "address",
+                "online_url",
+                "form",
+                "expected_participants",
+                "province_code",
+                "organization__contact_name",
+                "organization__contact_phone",
+            )
+        )
+        if not batch:
+            break
+        after = batch[-1]["id"]
+        for row in batch:
+            start = row["starts_at"].astimezone(CHINA)
+            end = row["ends_at"].astimezone(CHINA)
+            sheets.setdefault(row["province_code"], []).append(
+                [
+                    row["title"],
+                    "、".join(row["host_units"] or []),
+                    f"{start:%Y-%m-%d %H:%M} 至 {end:%Y-%m-%d %H:%M}",
+                    row["address"] or row["online_url"] or "",
+                    FORMS[ActivityForm(row["form"])],
+                    row["expected_participants"],
+                    row["organization__contact_name"],
+                    row["organization__contact_phone"],
+                ]
+            )
+    named = []
+    for code in sorted(sheets):
+        region = await get_region(code)
+        rows = sorted(sheets[code], key=lambda r: r[2])
+        named.append((region.name if region else code, rows))
+    return named
+
+
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -166,15 +326,24 @@ async def render_document(
         await notify({"status": status.value, "progress": percent})
 
     await progress(DocumentStatus.RUNNING, 10, attempts=document.attempts + 1)
-    activity = await Activity.get(id=document.activity_id)
-    html = pdf.render_html(
-        "activity_summary.html", await _activity_data(activity, counters, base_url)
-    )
-    await progress(DocumentStatus.RUNNING, 40)
     loop = asyncio.get_running_loop()
-    data = await loop.run_in_executor(pool, pdf.render_pdf, html, str(storage.root()))
+    if document.kind is DocumentKind.ACTIVITY_SCHEDULE:
+        sheets = await _schedule_rows(ActivityFilter(**_filter_values(document.parameters)))
+        await progress(DocumentStatus.RUNNING, 50)
+        data = await loop.run_in_executor(
+            pool, spreadsheets.write_workbook, sheets, spreadsheets.SCHEDULE_HEADERS
+        )
+        extension = "xlsx"
+    else:
+        activity = await Activity.get(id=document.activity_id)
+        html = pdf.render_html(
+            "activity_summary.html", await _activity_data(activity, counters, base_url)
+        )
+        await progress(DocumentStatus.RUNNING, 40)
+        data = await loop.run_in_executor(pool, pdf.render_pdf, html, str(storage.root()))
+        extension = "pdf"
     await progress(DocumentStatus.RUNNING, 90)
-    path = await storage.save(f"documents/{document.id}.pdf", data)
+    path = await storage.save(f"documents/{document.id}.{extension}", data)
     await progress(
         DocumentStatus.READY,
         100,

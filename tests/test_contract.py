@@ -17,7 +17,6 @@ from tests.conftest import ROOT, SHARED
 PENDING = {
     # documents (issue 5)
     "RequestSummaryReport",
-    "RequestActivitySchedule",
     # notifications (issue 6)
     "Notifications",
     "MarkNotificationsRead",

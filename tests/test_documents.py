@@ -17,7 +17,7 @@ import zxingcpp
 from pypdf import PdfReader
 
 from models import Document
-from models.enums import DocumentStatus, OrganizationKind
+from models.enums import ActivityStatus, DocumentStatus, MemberRole, OrganizationKind
 from schema.ids import to_global_id
 from services import documents as document_rules
 from tests.conftest import Api, china, set_now
@@ -25,6 +25,8 @@ from tests.factories import (
     filing_unit,
     make_activity,
     make_campaign,
+    member,
+    national_organizer,
     person,
     reviewer_of,
 )
@@ -297,3 +299,77 @@ async def test_a_subscription_needs_a_valid_token(served, summarized):
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(socket.recv(), 5)
     assert closed.value.rcvd.code == 4403
+
+
+SCHEDULE = """
+mutation($filter: ActivityFilter) {
+  requestActivitySchedule(filter: $filter) { document { id status } errors { field code } }
+}
+"""
+
+
+async def test_the_key_activity_schedule_is_a_spreadsheet_per_province(
+    api: Api, app, base_settings
+):
+    from openpyxl import load_workbook
+
+    campaign = await make_campaign()
+    chengdu, _ = await filing_unit(api)
+    xining, _ = await filing_unit(api, "13988880010", "630102", "西宁市第一中学")
+    await make_activity(chengdu, campaign, title="成都科普展", starts_at="2026-09-20 09:00")
+    pending = await make_activity(
+        chengdu,
+        campaign,
+        title="待审核也列入",
+        status=ActivityStatus.PENDING_REVIEW,
+        starts_at="2026-09-19 09:00",
+    )
+    pending.expected_participants = 500
+    await pending.save()
+    await make_activity(chengdu, campaign, title="草稿不列入", status=ActivityStatus.DRAFT)
+    await make_activity(xining, campaign, title="西宁科普日")
+    staff = await member(api, "13988880011", await national_organizer(), MemberRole.REVIEWER)
+
+    requested = (await api.data(SCHEDULE, {"filter": {"year": 2026}}, token=staff.token))[
+        "requestActivitySchedule"
+    ]
+    await run_worker(app, base_settings)
+    url = (await api.data(DOCUMENT, {"id": requested["document"]["id"]}, token=staff.token))[
+        "document"
+    ]["downloadUrl"]
+    response = await fetch(api, url)
+
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["四川省", "青海省"]
+    sichuan = [[c.value for c in row] for row in book["四川省"].iter_rows()]
+    assert sichuan[0] == [
+        "活动名称",
+        "主办单位",
+        "活动时间",
+        "活动地点",
+        "活动形式",
+        "预计参与人数",
+        "联系人",
+        "联系电话",
+    ]
+    assert [r[0] for r in sichuan[1:]] == ["待审核也列入", "成都科普展"]
+    assert sichuan[1][5] == 500 and sichuan[1][4] == "线下" and sichuan[1][7] == "13900000000"
+    qinghai = [[c.value for c in row] for row in book["青海省"].iter_rows()]
+    assert [r[0] for r in qinghai[1:]] == ["西宁科普日"]
+
+
+async def test_association_staff_export_only_their_region(api: Api):
+    sichuan = await reviewer_of(
+        api, "13988880012", OrganizationKind.PROVINCIAL_ASSOCIATION, "510000"
+    )
+
+    own = (await api.data(SCHEDULE, {"filter": {"regionCode": "510100"}}, token=sichuan.token))[
+        "requestActivitySchedule"
+    ]
+    other = await api.post(SCHEDULE, {"filter": {"regionCode": "630000"}}, token=sichuan.token)
+    national = await api.post(SCHEDULE, {}, token=sichuan.token)
+
+    assert own["errors"] == [] and own["document"]["status"] == "QUEUED"
+    assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert national["errors"][0]["extensions"]["code"] == "FORBIDDEN"
