@@ -45,6 +45,14 @@ class DocumentType:
         return documents.signed_link(settings.public_base_url, settings.secret_key, root)
 
 
+@strawberry.input
+class SummaryReportInput:
+    year: int
+    organization_id: strawberry.ID | None = None
+    region_code: str | None = None
+    national: bool | None = None
+
+
 @strawberry.type
 class DocumentPayload:
     document: DocumentType | None = None
@@ -114,6 +122,33 @@ class DocumentsMutation:
         document, errors = await attempt(
             lambda: documents.request_activity_summary(
                 rt, user, grants, parse_global_id(activity_id, "Activity", "activityId")
+            )
+        )
+        return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="A summary report PDF (counts, charts, top activities) of one scope: a unit, "
+        "a province or city, or the nation.",
+    )
+    async def request_summary_report(
+        self, info: Info[Context, None], input: SummaryReportInput
+    ) -> DocumentPayload:
+        user, grants = await signed_in(info)
+        rt = info.context.runtime
+        document, errors = await attempt(
+            lambda: documents.request_summary_report(
+                rt,
+                user,
+                grants,
+                year=input.year,
+                organization_id=(
+                    parse_global_id(input.organization_id, "Organization", "organizationId")
+                    if input.organization_id
+                    else None
+                ),
+                region_code=input.region_code,
+                national=bool(input.national),
             )
         )
         return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]

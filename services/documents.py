@@ -18,7 +18,16 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from models import Activity, ActivityMedia, Document, Organization, Region, Review, User
+from models import (
+    Activity,
+    ActivityMedia,
+    ActivityStats,
+    Document,
+    Organization,
+    Region,
+    Review,
+    User,
+)
 from models.enums import (
     ActivityForm,
     ActivityStatus,
@@ -26,9 +35,10 @@ from models.enums import (
     DocumentStatus,
     MediaKind,
     OrganizationKind,
+    RegionLevel,
     ReviewDecision,
 )
-from services import audit, pdf, qr, spreadsheets, storage
+from services import audit, pdf, qr, reports, spreadsheets, storage
 from services.activities import (
     REVIEWING_ROLES,
     ActivityFilter,
@@ -144,6 +154,74 @@ async def request_activity_schedule(
         fingerprint,
         filename=f"重点活动安排表-{place}.xlsx",
         content_type=XLSX,
+        parameters=parameters,
+    )
+
+
+async def request_summary_report(
+    rt: Runtime,
+    user: User,
+    grants: list[Grant],
+    *,
+    year: int,
+    organization_id: int | None,
+    region_code: str | None,
+    national: bool,
+) -> Document:
+    """A summary report of a unit, a city or province, or the nation, for a year."""
+    if sum((organization_id is not None, bool(region_code), national)) != 1:
+        raise ServiceError.of(
+            ErrorCode.INVALID, "请选择一个范围：单位、地区或全国", "organizationId"
+        )
+    if not 2000 <= year <= 2100:
+        raise ServiceError.of(ErrorCode.INVALID, "年份无效", "year")
+    place: str
+    if organization_id is not None:
+        organization = await Organization.get_or_none(id=organization_id)
+        if organization is None:
+            raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+        if organization.id not in member_org_ids(grants) and not _covers(
+            grants, await get_region(organization.region_id)
+        ):
+            raise PermissionDenied("只能生成本单位或所辖地区的总结报告")
+        place = organization.name
+    elif region_code:
+        region = await get_region(region_code)
+        if region is None or region.level is RegionLevel.COUNTY:
+            raise ServiceError.of(
+                ErrorCode.INVALID_REGION, "请选择省级或地市级行政区划", "regionCode"
+            )
+        if not _covers(grants, region):
+            raise PermissionDenied("只能生成本单位所辖地区的总结报告")
+        place = region.name
+    else:
+        if not is_national_staff(grants):
+            raise PermissionDenied("仅限主办单位工作人员")
+        place = "全国"
+    parameters = {
+        "year": year,
+        "organization_id": organization_id,
+        "region_code": region_code or None,
+    }
+    query = Activity.filter(campaign__year=year)
+    latest = await query.order_by("-updated_at").first().values_list("updated_at", flat=True)
+    stats = await ActivityStats.all().order_by("-id").first().values_list("id", flat=True)
+    inputs = {
+        "kind": "report",
+        **parameters,
+        "count": await query.count(),
+        "latest": latest.isoformat() if isinstance(latest, datetime) else None,
+        "stats": stats,
+        "day": now().date().isoformat(),
+    }
+    fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    return await _request(
+        rt,
+        user,
+        DocumentKind.SUMMARY_REPORT,
+        fingerprint,
+        filename=f"总结报告-{place}-{year}.pdf",
+        content_type="application/pdf",
         parameters=parameters,
     )
 
@@ -327,7 +405,17 @@ async def render_document(
 
     await progress(DocumentStatus.RUNNING, 10, attempts=document.attempts + 1)
     loop = asyncio.get_running_loop()
-    if document.kind is DocumentKind.ACTIVITY_SCHEDULE:
+    if document.kind is DocumentKind.SUMMARY_REPORT:
+        figures = await reports.summary(reports.Scope(**document.parameters))
+        figures["charts"] = {
+            name: reports.bar_chart(figures[f"by_{name}"])
+            for name in ("status", "form", "action", "region")
+        }
+        html = pdf.render_html("summary_report.html", figures)
+        await progress(DocumentStatus.RUNNING, 50)
+        data = await loop.run_in_executor(pool, pdf.render_pdf, html, str(storage.root()))
+        extension = "pdf"
+    elif document.kind is DocumentKind.ACTIVITY_SCHEDULE:
         sheets = await _schedule_rows(ActivityFilter(**_filter_values(document.parameters)))
         await progress(DocumentStatus.RUNNING, 50)
         data = await loop.run_in_executor(

@@ -373,3 +373,72 @@ async def test_association_staff_export_only_their_region(api: Api):
     assert own["errors"] == [] and own["document"]["status"] == "QUEUED"
     assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert national["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+REPORT = """
+mutation($input: SummaryReportInput!) {
+  requestSummaryReport(input: $input) { document { id status } errors { field code } }
+}
+"""
+
+
+async def test_a_province_summary_report_counts_from_sql_and_draws_charts(
+    api: Api, app, base_settings
+):
+    campaign = await make_campaign()
+    chengdu, _ = await filing_unit(api)
+    mianyang, _ = await filing_unit(api, "13988880020", "510703", "绵阳科技馆")
+    xining, _ = await filing_unit(api, "13988880021", "630102", "西宁市第一中学")
+    for i in range(3):
+        done = await make_activity(chengdu, campaign, title=f"成都活动{i}")
+        done.participant_count = 100
+        done.summarized_at = china("2026-09-21 10:00")
+        await done.save()
+    await make_activity(mianyang, campaign, title="绵阳活动")
+    await make_activity(chengdu, campaign, title="待审核", status=ActivityStatus.PENDING_REVIEW)
+    await make_activity(xining, campaign, title="青海的不算")
+    sichuan = await reviewer_of(
+        api, "13988880022", OrganizationKind.PROVINCIAL_ASSOCIATION, "510000"
+    )
+
+    requested = (
+        await api.data(
+            REPORT, {"input": {"year": 2026, "regionCode": "510000"}}, token=sichuan.token
+        )
+    )["requestSummaryReport"]
+    await run_worker(app, base_settings)
+    url = (await api.data(DOCUMENT, {"id": requested["document"]["id"]}, token=sichuan.token))[
+        "document"
+    ]["downloadUrl"]
+    text = "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO((await fetch(api, url)).content)).pages
+    )
+
+    assert "四川省2026年全国科普日活动总结报告" in text
+    assert "5\n填报活动" in text or "5 填报活动" in text.replace("\n", " ")
+    assert "300" in text  # participants of the three summarized activities
+    assert "成都市" in text and "绵阳市" in text and "西宁" not in text
+    assert "75.0%" in text  # 3 of 4 approved activities summarized
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ({"national": True}, "FORBIDDEN"),
+        ({"regionCode": "630000"}, "FORBIDDEN"),
+        ({"regionCode": "510000", "national": True}, "INVALID"),
+        ({}, "INVALID"),
+    ],
+)
+async def test_summary_report_scopes(api: Api, scope, expected):
+    sichuan = await reviewer_of(
+        api, "13988880023", OrganizationKind.PROVINCIAL_ASSOCIATION, "510000"
+    )
+
+    body = await api.post(REPORT, {"input": {"year": 2026, **scope}}, token=sichuan.token)
+
+    if expected == "FORBIDDEN":
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    else:
+        assert [e["code"] for e in body["data"]["requestSummaryReport"]["errors"]] == [expected]
+    assert await Document.all().count() == 0
