@@ -73,6 +73,7 @@ bench: $(STAMP)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m bench.engagement --backend embedded
 	$(BIN)/python -m bench.engagement --backend servers
+	$(BIN)/python -m bench.documents
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -61,7 +61,8 @@ async def summarized(api: Api):
     return {"activity": activity, "id": to_global_id("Activity", activity.id), "filer": filer}
 
 
-async def run_worker(app, settings) -> None:
+async def run_worker(app, settings) -> int:
+    """Run a burst worker; returns how many processes its render pool started."""
     worker = build_worker(
         settings, app.state.runtime.queue, with_cron=False, burst=True, poll_delay=0.05
     )
@@ -69,8 +70,10 @@ async def run_worker(app, settings) -> None:
         await worker.async_run()
     finally:
         pool = worker.ctx.get("pool")
+        processes = len(pool._processes or {}) if pool is not None else 0
         if pool is not None:
             pool.shutdown()
+    return processes
 
 
 async def fetch(api: Api, url: str) -> httpx.Response:
@@ -116,6 +119,21 @@ async def test_an_activity_summary_is_rendered_and_downloaded(
     assert [d.text for d in decoded] == [
         f"{base_settings.public_base_url}/a/{summarized['activity'].qr_token}"
     ]
+
+
+async def test_one_pool_renders_every_document(api: Api, app, base_settings):
+    """Jobs get a copy of the worker's ctx: a pool made inside a job started two processes
+    per document (found by bench/documents). The pool belongs to the worker."""
+    campaign = await make_campaign()
+    unit, filer = await filing_unit(api)
+    for i in range(4):
+        activity = await make_activity(unit, campaign, title=f"活动{i}")
+        await api.data(REQUEST, {"a": to_global_id("Activity", activity.id)}, token=filer.token)
+
+    processes = await run_worker(app, base_settings)
+
+    assert await Document.filter(status=DocumentStatus.READY).count() == 4
+    assert 1 <= processes <= (os.cpu_count() or 2)
 
 
 async def test_a_changed_activity_gets_a_new_document(api: Api, summarized, app):

@@ -46,13 +46,18 @@ async def flush_engagement(ctx: dict[str, Any]) -> int:
 
 
 def _pool(ctx: dict[str, Any]) -> ProcessPoolExecutor:
-    """WeasyPrint runs in a pool of processes (as many as cores), started on first use."""
-    if "pool" not in ctx:
-        ctx["pool"] = ProcessPoolExecutor(
-            max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")
-        )
+    """The worker's pool (each job gets a copy of the worker's ctx: a pool made in a job would
+    be made again for every job, two new processes per document)."""
     pool: ProcessPoolExecutor = ctx["pool"]
     return pool
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    """WeasyPrint runs in a pool of processes, as many as cores; they start on first use and
+    stay warm (one font configuration each)."""
+    ctx["pool"] = ProcessPoolExecutor(
+        max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")
+    )
 
 
 async def render_document(ctx: dict[str, Any], document_id: int) -> bool:
@@ -109,6 +114,7 @@ def build_worker(
         handle_signals=handle_signals,
         burst=burst,
         max_tries=MAX_TRIES,
+        on_startup=_startup,
         on_shutdown=_shutdown,
         job_timeout=300,
         keep_result=3600,

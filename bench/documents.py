@@ -1,0 +1,247 @@
+"""Documents: 200 activity summary PDFs through the real queue against a plain warm loop, and a
+national summary report over 100,000 activities.
+
+    .venv/bin/python -m bench.documents [--backend embedded|servers] [--documents N] [--report N]
+
+The queue run enqueues one job per document and lets an arq worker with its process pool (one
+process per core) render them; the plain run renders the same documents one after another in this
+process with WeasyPrint already warm. Both print ms per document; the ratio is queue / plain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def seed(count: int, report_size: int) -> tuple[list[int], int]:
+    """`count` approved activities to render, and `report_size` more across the provinces."""
+    from models import Activity, ActivityStats, Campaign, Organization, Region
+    from models.enums import ActivityForm, ActivityStatus, OrganizationKind, RegionLevel
+    from services import qr
+    from services.clock import now, today
+
+    year = today().year
+    campaign, _ = await Campaign.get_or_create(
+        year=year,
+        defaults={"name": "压测", "theme": "压测", "starts_on": today(), "ends_on": today()},
+    )
+    counties = await Region.filter(level=RegionLevel.COUNTY).order_by("code").limit(2000)
+    provinces = {
+        o.region_id: o
+        for o in await Organization.filter(kind=OrganizationKind.PROVINCIAL_ASSOCIATION)
+    }
+    unit = await Organization.create(
+        name="压测学校",
+        kind=OrganizationKind.SCHOOL,
+        region_id="510104",
+        province_code="510000",
+        prefecture_code="510100",
+        contact_name="压测",
+        contact_phone="13800000000",
+        address="压测路",
+    )
+    rng = random.Random(7)
+    moment = now()
+    total = count + report_size
+    rows = []
+    for i in range(total):
+        county = counties[i % len(counties)]
+        supervisor = provinces.get(county.province_code) or provinces["510000"]
+        rows.append(
+            Activity(
+                campaign=campaign,
+                organization=unit,
+                title=f"压测科普活动{i:06d}",
+                description="面向公众的科普活动。" * 5,
+                form=rng.choice(list(ActivityForm)),
+                starts_at=moment - timedelta(days=3),
+                ends_at=moment - timedelta(days=3, hours=-3),
+                region_id=county.code,
+                province_code=county.province_code,
+                prefecture_code=county.prefecture_code,
+                address="压测路1号",
+                supervisor_kind=OrganizationKind.OTHER,
+                supervisor=supervisor,
+                supervisor_name="其他",
+                host_units=["压测学校"],
+                status=ActivityStatus.APPROVED,
+                submitted_at=moment,
+                reviewed_at=moment,
+                qr_token=qr.new_token(),
+                participant_count=rng.randint(10, 900),
+                summary_text="活动顺利开展。",
+                summarized_at=moment,
+            )
+        )
+    for start in range(0, total, 5000):
+        await Activity.bulk_create(rows[start : start + 5000])
+    ids = await Activity.filter(campaign=campaign).order_by("id").values_list("id", flat=True)
+    for start in range(0, len(ids), 5000):
+        await ActivityStats.bulk_create(
+            [
+                ActivityStats(
+                    activity_id=a, check_ins=rng.randint(0, 500), likes=rng.randint(0, 200)
+                )
+                for a in ids[start : start + 5000]
+            ]
+        )
+    return [int(i) for i in ids[:count]], year
+
+
+async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="kepuri-bench-docs-"))
+    os.environ.update(
+        {
+            "KEPURI_VAR_DIR": str(work),
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+            "DATABASE_URL": "",
+            "REDIS_URL": "",
+        }
+    )
+    if backend == "servers":
+        os.environ["DATABASE_URL"] = os.environ.get(
+            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kepuri_bench_docs"
+        )
+        os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+        from tests.conftest import recreate_postgres_database
+
+        await recreate_postgres_database(os.environ["DATABASE_URL"])
+    from kepuri.app import configure_process
+    from kepuri.db import database, migrate
+    from kepuri.queue import open_queue
+    from kepuri.redis import ensure_redis, redis_client
+    from kepuri.settings import load_settings
+    from models import Activity, Document
+    from models.enums import DocumentKind, DocumentStatus
+    from services import documents, pdf, reports, storage
+    from services.counters import Counters
+    from services.organizations import sync_reference_organizations
+    from services.regions import sync_regions
+    from workers.main import build_worker
+
+    settings = load_settings()
+    configure_process(settings)
+    embedded = ensure_redis(settings)
+    await migrate(settings.db_url)
+    results: dict[str, Any] = {}
+    try:
+        async with database(settings):
+            await sync_regions()
+            await sync_reference_organizations()
+            ids, year = await seed(count, report_size)
+            redis = redis_client(settings)
+            await redis.flushdb()
+            counters = Counters(redis)
+
+            # the plain loop: one process, WeasyPrint warm (the first render is not timed)
+            first = await Activity.get(id=ids[0])
+            html = pdf.render_html(
+                "activity_summary.html",
+                await documents._activity_data(first, counters, settings.public_base_url),
+            )
+            pdf.render_pdf(html, str(storage.root()))
+            started = time.perf_counter()
+            for activity_id in ids:
+                activity = await Activity.get(id=activity_id)
+                html = pdf.render_html(
+                    "activity_summary.html",
+                    await documents._activity_data(activity, counters, settings.public_base_url),
+                )
+                pdf.render_pdf(html, str(storage.root()))
+            plain = (time.perf_counter() - started) * 1000 / len(ids)
+
+            # the queue: one job per document, an arq worker with its process pool
+            queue = await open_queue(settings)
+            docs = [
+                await Document.create(
+                    kind=DocumentKind.ACTIVITY_SUMMARY,
+                    activity_id=a,
+                    fingerprint=f"bench-{a}",
+                    filename="x.pdf",
+                    content_type="application/pdf",
+                )
+                for a in ids
+            ]
+            worker = build_worker(
+                settings,
+                await open_queue(settings),
+                with_cron=False,
+                burst=True,
+                poll_delay=0.01,
+                max_jobs=16,
+            )
+            started = time.perf_counter()
+            for document in docs:
+                await queue.enqueue_job(
+                    "render_document", document.id, _job_id=f"render_document:{document.id}"
+                )
+            await worker.async_run()
+            queued = (time.perf_counter() - started) * 1000 / len(ids)
+            ready = await Document.filter(status=DocumentStatus.READY).count()
+            pool = worker.ctx.get("pool")
+            if pool is not None:
+                pool.shutdown()
+            await worker.close()
+            await queue.aclose()
+
+            # a national summary report over every seeded activity
+            started = time.perf_counter()
+            figures = await reports.summary(reports.Scope(year=year))
+            aggregated = time.perf_counter() - started
+            figures["charts"] = {
+                name: reports.bar_chart(figures[f"by_{name}"])
+                for name in ("status", "form", "action", "region")
+            }
+            pdf.render_pdf(pdf.render_html("summary_report.html", figures), str(storage.root()))
+            reported = time.perf_counter() - started
+            await redis.aclose()
+            results = {
+                "documents": len(ids),
+                "ready": ready,
+                "plain_ms": plain,
+                "queue_ms": queued,
+                "report_activities": figures["approved"],
+                "report_aggregate_s": aggregated,
+                "report_total_s": reported,
+            }
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backend", choices=["embedded", "servers"], default="embedded")
+    parser.add_argument("--documents", type=int, default=200)
+    parser.add_argument("--report", type=int, default=100_000, help="activities in the report")
+    args = parser.parse_args()
+    r = asyncio.run(run(args.backend, args.documents, args.report - args.documents))
+    print(f"\n== documents, {args.backend}, {os.cpu_count()} cores")
+    print(f"activity summary PDFs: {r['ready']}/{r['documents']} ready")
+    print(f"  plain warm loop, one process: {r['plain_ms']:7.1f} ms per document")
+    print(f"  through the queue (arq + pool): {r['queue_ms']:7.1f} ms per document")
+    print(f"  ratio queue / plain: {r['queue_ms'] / r['plain_ms']:.2f} (target at most 0.60)")
+    print(
+        f"national summary report over {r['report_activities']:,} approved activities: "
+        f"{r['report_aggregate_s']:.2f} s of SQL, {r['report_total_s']:.2f} s with the PDF "
+        "(target under 120 s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
