@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from models import Session, VerificationCode
+from models import Document, Session, VerificationCode
+from services import storage
 from services.clock import now
 
 EXPIRED_SESSION_GRACE = timedelta(days=7)
@@ -12,10 +13,16 @@ CODE_RETENTION = timedelta(days=1)
 
 
 async def purge_expired() -> dict[str, int]:
-    """Delete sessions expired or revoked a week ago and verification codes older than a day.
-    Idempotent: running it twice deletes nothing more."""
+    """Delete sessions expired or revoked a week ago, verification codes older than a day, and
+    expired documents with their files. Idempotent: running it twice deletes nothing more."""
     moment = now()
     sessions = await Session.filter(expires_at__lt=moment - EXPIRED_SESSION_GRACE).delete()
     sessions += await Session.filter(revoked_at__lt=moment - EXPIRED_SESSION_GRACE).delete()
     codes = await VerificationCode.filter(created_at__lt=moment - CODE_RETENTION).delete()
-    return {"sessions": sessions, "codes": codes}
+    expired = await Document.filter(expires_at__lt=moment).values_list("id", "file")
+    for _, file in expired:
+        path = storage.resolve(file) if file else None
+        if path is not None:
+            path.unlink(missing_ok=True)
+    documents = await Document.filter(id__in=[i for i, _ in expired]).delete()
+    return {"sessions": sessions, "codes": codes, "documents": documents}

@@ -460,3 +460,42 @@ async def test_summary_report_scopes(api: Api, scope, expected):
     else:
         assert [e["code"] for e in body["data"]["requestSummaryReport"]["errors"]] == [expected]
     assert await Document.all().count() == 0
+
+
+async def test_expired_documents_and_their_files_are_purged(
+    api: Api, summarized, app, base_settings
+):
+    from services import storage
+    from services.maintenance import purge_expired
+
+    await api.data(REQUEST, {"a": summarized["id"]}, token=summarized["filer"].token)
+    await run_worker(app, base_settings)
+    document = await Document.get()
+    assert storage.exists(document.file)
+    set_now(china("2026-10-01 10:00"))  # a week and more later
+
+    result = await purge_expired()
+
+    assert result["documents"] == 1
+    assert not storage.exists(document.file)
+    assert await Document.all().count() == 0
+
+
+def test_the_pdf_fetcher_serves_only_the_projects_files(tmp_path):
+    from services import pdf
+
+    (tmp_path / "qr").mkdir()
+    (tmp_path / "qr" / "A.png").write_bytes(b"\x89PNG...")
+    fetch = pdf._fetcher(tmp_path)
+
+    assert fetch(pdf.MEDIA_SCHEME + "qr/A.png").status == 200
+    for url in (
+        "file:///etc/passwd",
+        "http://example.com/x.png",
+        "https://127.0.0.1/",
+        pdf.MEDIA_SCHEME + "../../etc/passwd",
+        pdf.MEDIA_SCHEME + "qr/missing.png",
+        "data:image/png;base64,AAAA",
+    ):
+        with pytest.raises(ValueError):
+            fetch(url)

@@ -198,7 +198,7 @@ async def test_a_real_worker_runs_the_purge_job_once(app, base_settings: Setting
     result = await first.result(timeout=5)
 
     assert duplicate is None
-    assert result == {"sessions": 1, "codes": 1}
+    assert result == {"sessions": 1, "codes": 1, "documents": 0}
     assert await Session.all().count() == 1
     assert await VerificationCode.all().count() == 0
 
