@@ -303,3 +303,43 @@ async def test_datetimes_compare_by_instant_whatever_their_offset(api: Api):
     assert await Session.filter(
         token_hash=token_hash(someone.token), expires_at__gt=datetime(2026, 9, 10, 9, 0, tzinfo=UTC)
     ).exists()
+
+
+async def _subscribed(client: aioredis.Redis, channel: str) -> None:
+    """Until Redis counts a subscriber on `channel` (the hub subscribes on its own task)."""
+    for _ in range(200):
+        numbers = await client.pubsub_numsub(channel)
+        if numbers and numbers[0][1]:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"nobody subscribed to {channel}")
+
+
+async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
+    """Messages reach subscribers; after Redis restarts, subscribers are told (to re-read) and
+    messages flow again (broadcaster hung forever here)."""
+    from kepuri.hub import RECONNECTED, Hub, publish
+
+    server = EmbeddedRedis(tmp_path)
+    await asyncio.to_thread(server.start)
+    client = aioredis.Redis(unix_socket_path=str(server.socket_path))
+    hub = Hub(client)
+    await hub.start()
+    try:
+        async with hub.subscribe("document:1") as queue:
+            await _subscribed(client, "kepuri:document:1")
+            await publish(client, "document:1", {"status": "RUNNING"})
+            assert await asyncio.wait_for(queue.get(), 5) == {"status": "RUNNING"}
+
+            server.stop()
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(server.start)
+
+            assert await asyncio.wait_for(queue.get(), 15) == RECONNECTED
+            await _subscribed(client, "kepuri:document:1")
+            await publish(client, "document:1", {"status": "READY"})
+            assert await asyncio.wait_for(queue.get(), 5) == {"status": "READY"}
+    finally:
+        await hub.stop()
+        await client.aclose()
+        server.stop()
