@@ -14,8 +14,7 @@ from schema.ids import to_global_id
 from schema.types import OrganizationKind, OrganizationType, RegionType
 from services import campaigns as campaign_rules
 from services import qr
-from services.activities import REVIEWING_ROLES, can_view, member_org_ids
-from services.permissions import is_national_staff
+from services.activities import can_view, is_insider
 from services.regions import get_region
 
 for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
@@ -156,12 +155,7 @@ async def _insider(activity: Activity, info: Info[Context, None]) -> bool:
     """The filing unit's members, the supervising unit's reviewers and national staff."""
     if info.context.user is None:
         return False
-    grants = await info.context.grants()
-    return (
-        activity.organization_id in member_org_ids(grants)
-        or activity.supervisor_id in member_org_ids(grants, REVIEWING_ROLES)
-        or is_national_staff(grants)
-    )
+    return is_insider(await info.context.grants(), activity)
 
 
 @strawberry.type(name="Activity", description="A science activity (科普活动).")

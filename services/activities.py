@@ -93,15 +93,19 @@ def member_org_ids(grants: list[Grant], roles: tuple[MemberRole, ...] | None = N
     return {g.organization_id for g in grants if roles is None or g.role in roles}
 
 
-def can_view(grants: list[Grant], activity: Activity) -> bool:
-    if activity.deleted_at is not None:
-        return False
+def is_insider(grants: list[Grant], activity: Activity) -> bool:
+    """The filing unit's members, the supervising unit's reviewers and admins, national staff."""
     return (
-        is_public(activity)
-        or activity.organization_id in member_org_ids(grants)
+        activity.organization_id in member_org_ids(grants)
         or activity.supervisor_id in member_org_ids(grants, REVIEWING_ROLES)
         or is_national_staff(grants)
     )
+
+
+def can_view(grants: list[Grant], activity: Activity) -> bool:
+    if activity.deleted_at is not None:
+        return False
+    return is_public(activity) or is_insider(grants, activity)
 
 
 # ---------------------------------------------------------------- validation

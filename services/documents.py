@@ -44,6 +44,7 @@ from services.activities import (
     ActivityFilter,
     can_view,
     filtered,
+    is_insider,
     member_org_ids,
 )
 from services.clock import CHINA, now
@@ -59,23 +60,20 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMS = {ActivityForm.ONLINE: "线上", ActivityForm.OFFLINE: "线下", ActivityForm.HYBRID: "线上线下"}
 
 
-def _may_request(grants: list[Grant], activity: Activity) -> bool:
-    """The unit for its own activities, its supervising association, national staff."""
-    return (
-        activity.organization_id in member_org_ids(grants)
-        or activity.supervisor_id in member_org_ids(grants, REVIEWING_ROLES)
-        or is_national_staff(grants)
+def _digest(inputs: dict[str, Any]) -> str:
+    """The fingerprint of a document's inputs: unchanged inputs, the same document."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _fingerprint(activity: Activity, counts: dict[str, int]) -> str:
+    return _digest(
+        {
+            "template": 1,
+            "updated_at": activity.updated_at,
+            "status": activity.status.value,
+            "counts": counts,
+        }
     )
-
-
-async def _fingerprint(activity: Activity, counts: dict[str, int]) -> str:
-    inputs = {
-        "template": 1,
-        "updated_at": activity.updated_at.isoformat() if activity.updated_at else None,
-        "status": activity.status.value,
-        "counts": counts,
-    }
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
 async def request_activity_summary(
@@ -84,14 +82,14 @@ async def request_activity_summary(
     activity = await Activity.get_or_none(id=activity_id, deleted_at=None)
     if activity is None or not can_view(grants, activity):
         raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId")
-    if not _may_request(grants, activity):
+    if not is_insider(grants, activity):
         raise PermissionDenied("只有填报单位、归口单位和主办单位可以下载活动总结")
     counts = (await rt.live.read([activity.id]))[activity.id]
     return await _request(
         rt,
         user,
         DocumentKind.ACTIVITY_SUMMARY,
-        await _fingerprint(activity, counts),
+        _fingerprint(activity, counts),
         filename=f"活动总结-{activity.title}.pdf",
         content_type="application/pdf",
         activity=activity,
@@ -145,7 +143,7 @@ async def request_activity_schedule(
         "count": await query.count(),
         "latest": latest.isoformat() if isinstance(latest, datetime) else None,
     }
-    fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    fingerprint = _digest(inputs)
     place = region.name if region else "全国"
     return await _request(
         rt,
@@ -214,7 +212,7 @@ async def request_summary_report(
         "stats": stats,
         "day": now().date().isoformat(),
     }
-    fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    fingerprint = _digest(inputs)
     return await _request(
         rt,
         user,
