@@ -35,7 +35,7 @@ from models import Activity, Document
 from models.enums import DocumentStatus
 from schema import build_schema
 from schema.context import Context
-from services import accounts, documents, passwords, qr, storage
+from services import accounts, documents, jobs, notifications, passwords, qr, storage
 from services.clock import clock
 from services.counters import Counters
 from services.runtime import Runtime
@@ -50,6 +50,7 @@ def configure_process(settings: Settings) -> None:
     clock.set_offset(settings.clock_offset)
     passwords.configure(settings.password_hash_profile)
     storage.configure(settings.media_dir)
+    notifications.register()
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -254,6 +255,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.queue = await open_queue(settings)
             app.state.runtime = Runtime.build(settings, limits_storage_uri(settings))
             app.state.runtime.queue = app.state.queue
+            jobs.configure(app.state.queue)
             app.state.runtime.counters = Counters(app.state.redis)
             app.state.hub = Hub(app.state.redis)
             await app.state.hub.start()

@@ -70,6 +70,12 @@ class Settings:
     blocked_words: tuple[str, ...] = ()
 
     document_retry_seconds: float = 5.0
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "全国科普日 <noreply@kepuri.local>"
+    notification_retry_seconds: float = 10.0
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
     media_dir_setting: str = ""
@@ -165,6 +171,12 @@ _ENV: dict[str, tuple[str, object]] = {
         lambda v: tuple(w.strip() for w in v.replace("，", ",").split(",") if w.strip()),
     ),
     "DOCUMENT_RETRY_SECONDS": ("document_retry_seconds", float),
+    "SMTP_HOST": ("smtp_host", str),
+    "SMTP_PORT": ("smtp_port", int),
+    "SMTP_USER": ("smtp_user", str),
+    "SMTP_PASSWORD": ("smtp_password", str),
+    "SMTP_FROM": ("smtp_from", str),
+    "NOTIFICATION_RETRY_SECONDS": ("notification_retry_seconds", float),
     "MAX_BODY_BYTES": ("max_body_bytes", int),
     "MAX_UPLOAD_BYTES": ("max_upload_bytes", int),
     "MEDIA_DIR": ("media_dir_setting", str),

@@ -5,6 +5,7 @@ from models.activities import Activity, ActivityMedia, ActivityStats, Review
 from models.campaigns import Campaign, JointAction, PhaseWindow, RegionalSetting
 from models.documents import Document
 from models.engagement import CheckIn, Comment, CommentModeration, Favorite, Like, Rating
+from models.notifications import Notification
 from models.organizations import Membership, Organization, Region
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "JointAction",
     "Like",
     "Membership",
+    "Notification",
     "Organization",
     "PhaseWindow",
     "Rating",

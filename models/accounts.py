@@ -17,6 +17,8 @@ class User(Model):
     email = fields.CharField(max_length=254, null=True)
     password_hash = fields.CharField(max_length=255)
     is_active = fields.BooleanField(default=True, db_default=True)
+    notify_by_email = fields.BooleanField(default=True, db_default=True)
+    notify_by_sms = fields.BooleanField(default=True, db_default=True)
     agreement_accepted_at = UtcDatetimeField()
     password_changed_at = UtcDatetimeField()
     created_at = UtcDatetimeField(auto_now_add=True)

@@ -24,6 +24,11 @@ from resolvers.activities import ActivitiesMutation, ActivitiesQuery
 from resolvers.campaigns import CampaignsMutation, CampaignsQuery
 from resolvers.documents import DocumentsMutation, DocumentsQuery, DocumentsSubscription
 from resolvers.engagement import EngagementMutation, EngagementQuery
+from resolvers.notifications import (
+    NotificationsMutation,
+    NotificationsQuery,
+    NotificationsSubscription,
+)
 from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
 
 
@@ -35,6 +40,7 @@ class Query(
     ActivitiesQuery,
     EngagementQuery,
     DocumentsQuery,
+    NotificationsQuery,
 ):
     pass
 
@@ -47,7 +53,13 @@ class Mutation(
     ActivitiesMutation,
     EngagementMutation,
     DocumentsMutation,
+    NotificationsMutation,
 ):
+    pass
+
+
+@strawberry.type
+class Subscription(DocumentsSubscription, NotificationsSubscription):
     pass
 
 
@@ -95,7 +107,7 @@ def build_schema(
     return Schema(
         query=Query,
         mutation=Mutation,
-        subscription=DocumentsSubscription,
+        subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -12,7 +12,6 @@ from urllib.parse import urlparse
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from models import (
     Activity,
@@ -38,7 +37,7 @@ from services import audit, qr, storage
 from services.campaigns import campaign_of_year, max_media_for, region_chain, windows_for
 from services.clock import CHINA, local_date, now
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
-from services.events import DomainEvent, EventKind, emit
+from services.events import DomainEvent, EventKind, emit, transaction
 from services.images import normalize_image
 from services.permissions import Grant, is_national_staff
 from services.regions import check_region, get_region, subtree
@@ -363,7 +362,7 @@ async def create_activity(
     values = await _validate(campaign, form)
     if poster is not None:
         values["poster"] = await _store_poster(poster)
-    async with in_transaction():
+    async with transaction():
         activity = await Activity.create(
             campaign_id=campaign.id,
             organization_id=unit.id,
@@ -422,7 +421,7 @@ async def update_activity(
     was_public = is_public(activity)
     if resubmit:
         values.update(status=ActivityStatus.PENDING_REVIEW, submitted_at=now())
-    async with in_transaction():
+    async with transaction():
         await Activity.filter(id=activity.id).update(**values)
         activity = await Activity.get(id=activity.id)
         await audit.record(
@@ -446,7 +445,7 @@ async def submit_activity(
     if activity.status is not ActivityStatus.DRAFT:
         raise ServiceError.of(ErrorCode.NOT_A_DRAFT, "该活动已提交")
     await _window_check(activity, Phase.FILING, label="活动填报")
-    async with in_transaction():
+    async with transaction():
         changed = await Activity.filter(id=activity.id, status=ActivityStatus.DRAFT).update(
             status=ActivityStatus.PENDING_REVIEW, submitted_at=now()
         )
@@ -464,7 +463,7 @@ async def submit_activity(
 async def _assign_qr_token(activity_id: int) -> None:
     for _ in range(5):
         try:
-            async with in_transaction():
+            async with transaction():
                 await Activity.filter(id=activity_id).update(qr_token=qr.new_token())
             return
         except IntegrityError:  # a collision: astronomically rare, try another
@@ -525,7 +524,7 @@ async def supplement_activity(
     items = [(MediaKind.PHOTO, path) for path in photos] + [
         (kind, url) for kind, urls in links.items() for url in urls if url
     ]
-    async with in_transaction():
+    async with transaction():
         changed = await Activity.filter(id=activity.id, supplemented_at=None).update(
             supplemented_at=now()
         )
@@ -562,7 +561,7 @@ async def summarize_activity(
     if not 0 <= participant_count <= 100_000_000:
         errors.add(ErrorCode.INVALID, "参与人数须为0至1亿之间的整数", "participantCount")
     errors.raise_if_any()
-    async with in_transaction():
+    async with transaction():
         changed = await Activity.filter(id=activity.id, summarized_at=None).update(
             summary_text=body, participant_count=participant_count, summarized_at=now()
         )
@@ -578,7 +577,7 @@ async def delete_activity(user: User, grants: list[Grant], activity_id: int) -> 
     """Soft delete: the row stays for the record, nobody sees it any more."""
     activity = await _own_activity(grants, activity_id)
     was_public = is_public(activity)
-    async with in_transaction():
+    async with transaction():
         await Activity.filter(id=activity.id).update(deleted_at=now())
         activity.deleted_at = now()
         await audit.record(
@@ -609,7 +608,7 @@ async def review_activity(
         ActivityStatus.APPROVED if decision is ReviewDecision.APPROVE else ActivityStatus.REJECTED
     )
     moment = now()
-    async with in_transaction():
+    async with transaction():
         changed = await Activity.filter(
             id=activity.id, status=ActivityStatus.PENDING_REVIEW
         ).update(status=status, reviewed_at=moment)

@@ -38,7 +38,7 @@ from models.enums import (
     RegionLevel,
     ReviewDecision,
 )
-from services import audit, pdf, qr, reports, spreadsheets, storage
+from services import audit, notifications, pdf, qr, reports, spreadsheets, storage
 from services.activities import (
     REVIEWING_ROLES,
     ActivityFilter,
@@ -439,6 +439,7 @@ async def render_document(
         error=None,
         expires_at=now() + KEEP_FOR,
     )
+    await notifications.document_ready(document.id, document.requester_id, document.filename)
     return True
 
 

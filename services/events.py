@@ -5,10 +5,14 @@ what they write (an outbox row, a notification) commits or rolls back with it. L
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from tortoise.transactions import in_transaction
 
 
 class EventKind(StrEnum):
@@ -51,3 +55,31 @@ def unsubscribe(handler: Handler) -> None:
 async def emit(event: DomainEvent) -> None:
     for handler in [*_handlers[event.kind], *_handlers[None]]:
         await handler(event)
+
+
+Action = Callable[[], Awaitable[None]]
+_after_commit: ContextVar[list[Action] | None] = ContextVar("after_commit", default=None)
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
+    """A database transaction whose `later` actions run once it has committed (and never when
+    it rolls back): jobs are queued only for changes that exist."""
+    pending: list[Action] = []
+    token = _after_commit.set(pending)
+    try:
+        async with in_transaction():
+            yield
+    finally:
+        _after_commit.reset(token)
+    for action in pending:
+        await action()
+
+
+async def later(action: Action) -> None:
+    """Run `action` after the current `transaction()` commits, or now outside of one."""
+    pending = _after_commit.get()
+    if pending is None:
+        await action()
+    else:
+        pending.append(action)

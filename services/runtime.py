@@ -12,6 +12,7 @@ from arq import ArqRedis
 from arq.jobs import Job
 
 from kepuri.settings import Settings
+from services import jobs
 from services.counters import Counters
 from services.ratelimit import Limiter
 from services.sms import SmsBackend, make_backend
@@ -32,11 +33,7 @@ class Runtime:
         return self.counters
 
     async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> Job | None:
-        """Queue a job (call after the transaction commits; pass IDs only). With `job_id` a
-        duplicate is ignored while queued or while its result is kept (None is returned)."""
-        if self.queue is None:
-            raise RuntimeError("no job queue in this process")
-        return await self.queue.enqueue_job(function, *args, _job_id=job_id)
+        return await jobs.enqueue(function, *args, job_id=job_id)
 
     @classmethod
     def build(cls, settings: Settings, limits_uri: str) -> Runtime:

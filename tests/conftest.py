@@ -196,6 +196,17 @@ async def served(app: Starlette) -> AsyncIterator[str]:
     await task
 
 
+async def wait_subscribed(client: Any, channel: str) -> None:
+    """Until Redis counts a subscriber on `channel` (a hub subscribes on its own task; the
+    subscription protocol acknowledges nothing)."""
+    for _ in range(250):
+        numbers = await client.pubsub_numsub(channel)
+        if numbers and numbers[0][1]:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"nobody subscribed to {channel}")
+
+
 @dataclass
 class Api:
     """A GraphQL client over HTTP (the ASGI app in process); remembers one bearer token."""

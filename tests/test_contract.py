@@ -17,10 +17,6 @@ from tests.conftest import ROOT, SHARED
 PENDING = {
     # documents (issue 5)
     # notifications (issue 6)
-    "Notifications",
-    "MarkNotificationsRead",
-    "UpdateNotificationPreferences",
-    "NotificationReceived",
     # provincial portals (issue 7)
     "CreateApiClient",
     "RevokeApiClient",

@@ -21,7 +21,7 @@ from models import Session, VerificationCode
 from schema import build_schema
 from services.clock import clock
 from services.sms import HttpSms, SmsError
-from tests.conftest import Api
+from tests.conftest import Api, wait_subscribed
 from tests.factories import person
 from workers.main import build_worker
 
@@ -305,16 +305,6 @@ async def test_datetimes_compare_by_instant_whatever_their_offset(api: Api):
     ).exists()
 
 
-async def _subscribed(client: aioredis.Redis, channel: str) -> None:
-    """Until Redis counts a subscriber on `channel` (the hub subscribes on its own task)."""
-    for _ in range(200):
-        numbers = await client.pubsub_numsub(channel)
-        if numbers and numbers[0][1]:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"nobody subscribed to {channel}")
-
-
 async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
     """Messages reach subscribers; after Redis restarts, subscribers are told (to re-read) and
     messages flow again (broadcaster hung forever here)."""
@@ -327,7 +317,7 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
     await hub.start()
     try:
         async with hub.subscribe("document:1") as queue:
-            await _subscribed(client, "kepuri:document:1")
+            await wait_subscribed(client, "kepuri:document:1")
             await publish(client, "document:1", {"status": "RUNNING"})
             assert await asyncio.wait_for(queue.get(), 5) == {"status": "RUNNING"}
 
@@ -336,7 +326,7 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
             await asyncio.to_thread(server.start)
 
             assert await asyncio.wait_for(queue.get(), 15) == RECONNECTED
-            await _subscribed(client, "kepuri:document:1")
+            await wait_subscribed(client, "kepuri:document:1")
             await publish(client, "document:1", {"status": "READY"})
             assert await asyncio.wait_for(queue.get(), 5) == {"status": "READY"}
     finally:

@@ -18,9 +18,11 @@ from arq.worker import Worker
 
 from kepuri import hub
 from kepuri.queue import QUEUE_NAME
+from kepuri.redis import limits_storage_uri
 from kepuri.settings import Settings
-from services import activities, documents, maintenance
+from services import activities, documents, jobs, maintenance, notifications
 from services.counters import Counters
+from services.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -52,9 +54,27 @@ def _pool(ctx: dict[str, Any]) -> ProcessPoolExecutor:
     return pool
 
 
+async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> bool:
+    """Push a notification to the app and send it by email/SMS; retried with backoff."""
+    settings: Settings = ctx["settings"]
+
+    async def publish(user_id: int, message: dict[str, Any]) -> None:
+        await hub.publish(ctx["redis"], f"user:{user_id}", message)
+
+    final = ctx["job_try"] >= MAX_TRIES
+    ok = await notifications.deliver(ctx["runtime"], notification_id, publish, final_try=final)
+    if not ok and not final:
+        raise Retry(defer=settings.notification_retry_seconds * 2 ** (ctx["job_try"] - 1))
+    return ok
+
+
 async def _startup(ctx: dict[str, Any]) -> None:
-    """WeasyPrint runs in a pool of processes, as many as cores; they start on first use and
-    stay warm (one font configuration each)."""
+    """Jobs may queue jobs; delivery needs the SMS backend and settings; WeasyPrint runs in a
+    pool of processes, as many as cores, started on first use and kept warm (one font
+    configuration each)."""
+    jobs.configure(ctx["redis"], keep=True)
+    settings: Settings = ctx["settings"]
+    ctx["runtime"] = Runtime.build(settings, limits_storage_uri(settings))
     ctx["pool"] = ProcessPoolExecutor(
         max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")
     )
@@ -89,7 +109,13 @@ async def _shutdown(ctx: dict[str, Any]) -> None:
 
 
 MAX_TRIES = 5
-FUNCTIONS: list[Any] = [purge_expired, render_qr, flush_engagement, render_document]
+FUNCTIONS: list[Any] = [
+    purge_expired,
+    render_qr,
+    flush_engagement,
+    render_document,
+    deliver_notification,
+]
 CRON_JOBS = [
     cron(purge_expired, minute={17}, unique=True, run_at_startup=False),
     cron(flush_engagement, second={0, 30}, unique=True, run_at_startup=True, timeout=300),
