@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.engagement --backend embedded
 	$(BIN)/python -m bench.engagement --backend servers
 	$(BIN)/python -m bench.documents
+	$(BIN)/python -m bench.reminders
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

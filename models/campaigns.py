@@ -18,6 +18,8 @@ class Campaign(Model):
     theme = fields.CharField(max_length=200)
     starts_on = fields.DateField()
     ends_on = fields.DateField()
+    # days before each deadline on which those who still owe something are reminded
+    reminder_days: list[int] | None = fields.JSONField(null=True)
     created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:

@@ -20,7 +20,7 @@ from kepuri import hub
 from kepuri.queue import QUEUE_NAME
 from kepuri.redis import limits_storage_uri
 from kepuri.settings import Settings
-from services import activities, documents, jobs, maintenance, notifications
+from services import activities, documents, jobs, maintenance, notifications, reminders
 from services.counters import Counters
 from services.runtime import Runtime
 
@@ -52,6 +52,14 @@ def _pool(ctx: dict[str, Any]) -> ProcessPoolExecutor:
     be made again for every job, two new processes per document)."""
     pool: ProcessPoolExecutor = ctx["pool"]
     return pool
+
+
+async def remind_deadlines(ctx: dict[str, Any]) -> int:
+    """Remind those who still owe something before a deadline (cron; exactly once per key)."""
+    result = await reminders.sweep()
+    if result.reminders:
+        log.info("deadline_reminders", reminders=result.reminders, batches=result.batches)
+    return result.reminders
 
 
 async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> bool:
@@ -115,10 +123,12 @@ FUNCTIONS: list[Any] = [
     flush_engagement,
     render_document,
     deliver_notification,
+    remind_deadlines,
 ]
 CRON_JOBS = [
     cron(purge_expired, minute={17}, unique=True, run_at_startup=False),
     cron(flush_engagement, second={0, 30}, unique=True, run_at_startup=True, timeout=300),
+    cron(remind_deadlines, minute=set(range(0, 60, 5)), unique=True, timeout=1800),
 ]
 
 
