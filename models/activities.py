@@ -41,6 +41,11 @@ class Activity(Model):
         "models.Organization", related_name="supervised_activities", on_delete=fields.RESTRICT
     )
     supervisor_name = fields.CharField(max_length=100, null=True)
+    # a review pending too long moves up the supervision chain; its reviewers may then decide
+    escalated_to: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    escalated_at = UtcDatetimeField(null=True)
     host_units: list[str] = fields.JSONField(default=list)
     organizer_units: list[str] = fields.JSONField(default=list)
     joint_action: fields.ForeignKeyNullableRelation[JointAction] = fields.ForeignKeyField(
@@ -67,6 +72,7 @@ class Activity(Model):
     region_id: str
     supervisor_id: int
     joint_action_id: int | None
+    escalated_to_id: int | None
 
     class Meta:
         table = "activities"
@@ -81,6 +87,8 @@ class Activity(Model):
             # a unit's own list, a supervisor's review queue (oldest first)
             Index(fields=["organization_id", "status", "id"], name="act_organization"),
             Index(fields=["supervisor_id", "status", "submitted_at", "id"], name="act_review"),
+            Index(fields=["escalated_to_id", "status", "submitted_at", "id"], name="act_escalated"),
+            Index(fields=["status", "submitted_at"], name="act_pending_since"),
         ]
 
 

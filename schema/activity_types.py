@@ -212,6 +212,18 @@ class ActivityType:
     ) -> OrganizationType:
         return await info.context.loaders.organization.load(root.supervisor_id)  # type: ignore[return-value]
 
+    @strawberry.field(description="Where a review that waited too long moved (null: not moved).")
+    async def escalated_to(
+        self, root: strawberry.Parent[Activity], info: Info[Context, None]
+    ) -> OrganizationType | None:
+        if root.escalated_to_id is None:
+            return None
+        return await info.context.loaders.organization.load(root.escalated_to_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    def escalated_at(self, root: strawberry.Parent[Activity]) -> datetime | None:
+        return root.escalated_at
+
     @strawberry.field
     async def joint_action(
         self, root: strawberry.Parent[Activity], info: Info[Context, None]

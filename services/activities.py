@@ -92,11 +92,17 @@ def member_org_ids(grants: list[Grant], roles: tuple[MemberRole, ...] | None = N
     return {g.organization_id for g in grants if roles is None or g.role in roles}
 
 
+def reviews_it(grants: list[Grant], activity: Activity) -> bool:
+    """Reviewers and admins of the supervising unit, or of the one the review escalated to."""
+    reviewing = member_org_ids(grants, REVIEWING_ROLES)
+    return activity.supervisor_id in reviewing or activity.escalated_to_id in reviewing
+
+
 def is_insider(grants: list[Grant], activity: Activity) -> bool:
-    """The filing unit's members, the supervising unit's reviewers and admins, national staff."""
+    """The filing unit's members, the activity's reviewers, national staff."""
     return (
         activity.organization_id in member_org_ids(grants)
-        or activity.supervisor_id in member_org_ids(grants, REVIEWING_ROLES)
+        or reviews_it(grants, activity)
         or is_national_staff(grants)
     )
 
@@ -593,7 +599,7 @@ async def review_activity(
     activity = await Activity.get_or_none(id=activity_id, deleted_at=None)
     if activity is None or not can_view(grants, activity):
         raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "id")
-    if activity.supervisor_id not in member_org_ids(grants, REVIEWING_ROLES):
+    if not reviews_it(grants, activity):
         raise PermissionDenied("只有归口单位的审核人员可以审核此活动")
     if activity.status is not ActivityStatus.PENDING_REVIEW:
         raise ServiceError.of(ErrorCode.NOT_PENDING, "该活动不在待审核状态")
@@ -691,6 +697,8 @@ def review_queue(grants: list[Grant], status: ActivityStatus | None) -> QuerySet
     """What the caller's organizations supervise (OTHER activities were given their province's
     association as supervisor when filed)."""
     orgs = member_org_ids(grants, REVIEWING_ROLES) or {0}
-    query = Activity.filter(supervisor_id__in=orgs, deleted_at=None)
+    query = Activity.filter(
+        Q(supervisor_id__in=orgs) | Q(escalated_to_id__in=orgs), deleted_at=None
+    )
     query = query.filter(status=status or ActivityStatus.PENDING_REVIEW)
     return query.exclude(submitted_at=None)

@@ -20,7 +20,15 @@ from kepuri import hub
 from kepuri.queue import QUEUE_NAME
 from kepuri.redis import limits_storage_uri
 from kepuri.settings import Settings
-from services import activities, documents, jobs, maintenance, notifications, reminders
+from services import (
+    activities,
+    documents,
+    escalation,
+    jobs,
+    maintenance,
+    notifications,
+    reminders,
+)
 from services.counters import Counters
 from services.runtime import Runtime
 
@@ -60,6 +68,13 @@ async def remind_deadlines(ctx: dict[str, Any]) -> int:
     if result.reminders:
         log.info("deadline_reminders", reminders=result.reminders, batches=result.batches)
     return result.reminders
+
+
+async def review_sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Remind reviewers of waiting reviews and escalate the stuck ones (cron)."""
+    settings: Settings = ctx["settings"]
+    result = await escalation.sweep(settings.review_remind_days, settings.review_escalate_days)
+    return {"reminded": result.reminded, "escalated": result.escalated}
 
 
 async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> bool:
@@ -124,11 +139,13 @@ FUNCTIONS: list[Any] = [
     render_document,
     deliver_notification,
     remind_deadlines,
+    review_sweep,
 ]
 CRON_JOBS = [
     cron(purge_expired, minute={17}, unique=True, run_at_startup=False),
     cron(flush_engagement, second={0, 30}, unique=True, run_at_startup=True, timeout=300),
     cron(remind_deadlines, minute=set(range(0, 60, 5)), unique=True, timeout=1800),
+    cron(review_sweep, minute={7, 22, 37, 52}, unique=True, timeout=1800),
 ]
 
 
