@@ -18,7 +18,7 @@ from models import Activity, Membership, Organization
 from models.enums import ActivityStatus, NotificationKind
 from services.activities import REVIEWING_ROLES
 from services.clock import local_date, now
-from services.notifications import notify
+from services.notifications import notify, render
 
 BATCH = 500
 
@@ -54,13 +54,13 @@ async def _remind(remind_days: int) -> int:
     people = await _reviewers(list(waiting))
     today = local_date(now())
     for organization_id, count in waiting.items():
+        title, body = render(NotificationKind.REVIEW_REMINDER, count=count, days=remind_days)
         await notify(
             people.get(organization_id, []),
             NotificationKind.REVIEW_REMINDER,
             f"review-remind:{organization_id}:{today}",
-            f"有{count}个活动等待审核超过{remind_days}天",
-            f"您单位有{count}个活动提交后已等待审核超过{remind_days}天，请尽快审核。"
-            "逾期未审核的活动将提交上一级归口单位审核。",
+            title,
+            body,
         )
     return len(waiting)
 
@@ -102,13 +102,15 @@ async def _escalate(escalate_days: int) -> int:
                 escalated_to_id=target, escalated_at=moment
             )
             for activity in activities:
+                title, body = render(
+                    NotificationKind.REVIEW_ESCALATED, title=activity["title"], days=escalate_days
+                )
                 await notify(
                     people.get(target, []),
                     NotificationKind.REVIEW_ESCALATED,
                     f"escalated:{activity['id']}:{target}",
-                    f"活动转由您单位审核：{activity['title']}",
-                    f"活动《{activity['title']}》在原归口单位等待审核已超过{escalate_days}天，"
-                    "现转由您单位审核。",
+                    title,
+                    body,
                 )
             moved += len(activities)
 

@@ -10,8 +10,11 @@ turned email off) are simply SKIPPED.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+from jinja2 import FileSystemLoader
+from jinja2.sandbox import SandboxedEnvironment
 from tortoise.exceptions import IntegrityError
 
 from models import Activity, Membership, Notification, User
@@ -24,6 +27,16 @@ from services.runtime import Runtime
 from services.sms import SmsError
 
 Publish = Callable[[int, dict[str, Any]], Awaitable[None]]
+TEMPLATES = Path(__file__).resolve().parent.parent / "kepuri" / "templates" / "notifications"
+_texts = SandboxedEnvironment(loader=FileSystemLoader(TEMPLATES), autoescape=False)
+
+
+def render(kind: NotificationKind, **data: Any) -> tuple[str, str]:
+    """(subject, body) of a kind's Chinese template: the first line is the subject. Plain text
+    (an email body and an SMS), so nothing is HTML-escaped; the sandbox keeps data inert."""
+    text = _texts.get_template(f"{kind.value.lower()}.txt").render(**data).strip()
+    subject, _, body = text.partition("\n")
+    return subject, body.strip()
 
 
 async def notify(
@@ -134,17 +147,12 @@ async def _outcome(event: DomainEvent) -> None:
     transaction; delivered after it commits)."""
     activity = await Activity.get(id=event.activity_id)
     approved = event.kind is EventKind.ACTIVITY_APPROVED
-    title = f"活动审核{'通过' if approved else '未通过'}：{activity.title}"
-    body = (
-        f"您单位填报的活动《{activity.title}》已通过审核，现已在云上科普日公开展示。"
-        if approved
-        else f"您单位填报的活动《{activity.title}》未通过审核。原因：{event.data.get('comment')}"
-        "。请修改后重新提交。"
-    )
+    kind = NotificationKind.ACTIVITY_APPROVED if approved else NotificationKind.ACTIVITY_REJECTED
+    title, body = render(kind, title=activity.title, reason=event.data.get("comment"))
     moment = activity.reviewed_at.isoformat() if activity.reviewed_at else ""
     await notify(
         await _unit_people(activity.organization_id),
-        NotificationKind.ACTIVITY_APPROVED if approved else NotificationKind.ACTIVITY_REJECTED,
+        kind,
         f"outcome:{activity.id}:{moment}",
         title,
         body,
@@ -161,12 +169,9 @@ def register() -> None:
 async def document_ready(document_id: int, requester_id: int | None, filename: str) -> None:
     if requester_id is None:
         return
+    title, body = render(NotificationKind.DOCUMENT_READY, filename=filename)
     await notify(
-        [requester_id],
-        NotificationKind.DOCUMENT_READY,
-        f"document:{document_id}",
-        f"文档已生成：{filename}",
-        f"您申请的《{filename}》已生成，可在七天内下载。",
+        [requester_id], NotificationKind.DOCUMENT_READY, f"document:{document_id}", title, body
     )
 
 

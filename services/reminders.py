@@ -21,6 +21,7 @@ from models import Activity, Campaign, Membership, Notification, PhaseWindow
 from models.enums import ActivityStatus, DeliveryStatus, MemberRole, NotificationKind, Phase
 from services import jobs
 from services.clock import local_date, now
+from services.notifications import render
 from services.regions import get_region, subtree
 
 DEFAULT_DAYS = (7, 3, 1)
@@ -121,6 +122,12 @@ async def _remind(
             return total
         after = units[-1]["organization_id"]
         owing = {u["organization_id"]: u["n"] for u in units}
+        texts = {
+            unit: render(
+                NotificationKind.DEADLINE_REMINDER, deadline=deadline, owed=owed, count=count
+            )
+            for unit, count in owing.items()
+        }
         people = await Membership.filter(
             organization_id__in=list(owing), role__in=[MemberRole.FILER, MemberRole.ADMIN]
         ).values("organization_id", "user_id")
@@ -130,9 +137,8 @@ async def _remind(
                 kind=NotificationKind.DEADLINE_REMINDER,
                 key=f"deadline:{phase.value}:{window.closes_at.isoformat()}:{offset}:"
                 f"{p['organization_id']}",
-                title=f"请在{deadline}前{owed}",
-                body=f"您单位还有{owing[p['organization_id']]}个活动需要{owed}，"
-                f"截止时间为{deadline}，逾期将无法提交。",
+                title=texts[p["organization_id"]][0],
+                body=texts[p["organization_id"]][1],
                 sms_status=DeliveryStatus.PENDING,
             )
             for p in people
