@@ -14,15 +14,12 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.setup import bench_environment
 
 
 async def seed(count: int, report_size: int) -> tuple[list[int], int]:
@@ -101,125 +98,92 @@ async def seed(count: int, report_size: int) -> tuple[list[int], int]:
 
 
 async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="kepuri-bench-docs-"))
-    os.environ.update(
-        {
-            "KEPURI_VAR_DIR": str(work),
-            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-            "DATABASE_URL": "",
-            "REDIS_URL": "",
-        }
-    )
-    if backend == "servers":
-        os.environ["DATABASE_URL"] = os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kepuri_bench_docs"
-        )
-        os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-        from tests.conftest import recreate_postgres_database
-
-        await recreate_postgres_database(os.environ["DATABASE_URL"])
-    from kepuri.app import configure_process
-    from kepuri.db import database, migrate
     from kepuri.queue import open_queue
-    from kepuri.redis import ensure_redis, redis_client
-    from kepuri.settings import load_settings
+    from kepuri.redis import redis_client
     from models import Activity, Document
     from models.enums import DocumentKind, DocumentStatus
     from services import documents, pdf, reports, storage
     from services.counters import Counters
-    from services.organizations import sync_reference_organizations
-    from services.regions import sync_regions
     from workers.main import build_worker
 
-    settings = load_settings()
-    configure_process(settings)
-    embedded = ensure_redis(settings)
-    await migrate(settings.db_url)
     results: dict[str, Any] = {}
-    try:
-        async with database(settings):
-            await sync_regions()
-            await sync_reference_organizations()
-            ids, year = await seed(count, report_size)
-            redis = redis_client(settings)
-            await redis.flushdb()
-            counters = Counters(redis)
+    async with bench_environment(backend, "docs", 15) as settings:
+        ids, year = await seed(count, report_size)
+        redis = redis_client(settings)
+        await redis.flushdb()
+        counters = Counters(redis)
 
-            # the plain loop: one process, WeasyPrint warm (the first render is not timed)
-            first = await Activity.get(id=ids[0])
+        # the plain loop: one process, WeasyPrint warm (the first render is not timed)
+        first = await Activity.get(id=ids[0])
+        html = pdf.render_html(
+            "activity_summary.html",
+            await documents._activity_data(first, counters, settings.public_base_url),
+        )
+        pdf.render_pdf(html, str(storage.root()))
+        started = time.perf_counter()
+        for activity_id in ids:
+            activity = await Activity.get(id=activity_id)
             html = pdf.render_html(
                 "activity_summary.html",
-                await documents._activity_data(first, counters, settings.public_base_url),
+                await documents._activity_data(activity, counters, settings.public_base_url),
             )
             pdf.render_pdf(html, str(storage.root()))
-            started = time.perf_counter()
-            for activity_id in ids:
-                activity = await Activity.get(id=activity_id)
-                html = pdf.render_html(
-                    "activity_summary.html",
-                    await documents._activity_data(activity, counters, settings.public_base_url),
-                )
-                pdf.render_pdf(html, str(storage.root()))
-            plain = (time.perf_counter() - started) * 1000 / len(ids)
+        plain = (time.perf_counter() - started) * 1000 / len(ids)
 
-            # the queue: one job per document, an arq worker with its process pool
-            queue = await open_queue(settings)
-            docs = [
-                await Document.create(
-                    kind=DocumentKind.ACTIVITY_SUMMARY,
-                    activity_id=a,
-                    fingerprint=f"bench-{a}",
-                    filename="x.pdf",
-                    content_type="application/pdf",
-                )
-                for a in ids
-            ]
-            worker = build_worker(
-                settings,
-                await open_queue(settings),
-                with_cron=False,
-                burst=True,
-                poll_delay=0.01,
-                max_jobs=16,
+        # the queue: one job per document, an arq worker with its process pool
+        queue = await open_queue(settings)
+        docs = [
+            await Document.create(
+                kind=DocumentKind.ACTIVITY_SUMMARY,
+                activity_id=a,
+                fingerprint=f"bench-{a}",
+                filename="x.pdf",
+                content_type="application/pdf",
             )
-            started = time.perf_counter()
-            for document in docs:
-                await queue.enqueue_job(
-                    "render_document", document.id, _job_id=f"render_document:{document.id}"
-                )
-            await worker.async_run()
-            queued = (time.perf_counter() - started) * 1000 / len(ids)
-            ready = await Document.filter(status=DocumentStatus.READY).count()
-            pool = worker.ctx.get("pool")
-            if pool is not None:
-                pool.shutdown()
-            await worker.close()
-            await queue.aclose()
+            for a in ids
+        ]
+        worker = build_worker(
+            settings,
+            await open_queue(settings),
+            with_cron=False,
+            burst=True,
+            poll_delay=0.01,
+            max_jobs=16,
+        )
+        started = time.perf_counter()
+        for document in docs:
+            await queue.enqueue_job(
+                "render_document", document.id, _job_id=f"render_document:{document.id}"
+            )
+        await worker.async_run()
+        queued = (time.perf_counter() - started) * 1000 / len(ids)
+        ready = await Document.filter(status=DocumentStatus.READY).count()
+        pool = worker.ctx.get("pool")
+        if pool is not None:
+            pool.shutdown()
+        await worker.close()
+        await queue.aclose()
 
-            # a national summary report over every seeded activity
-            started = time.perf_counter()
-            figures = await reports.summary(reports.Scope(year=year))
-            aggregated = time.perf_counter() - started
-            figures["charts"] = {
-                name: reports.bar_chart(figures[f"by_{name}"])
-                for name in ("status", "form", "action", "region")
-            }
-            pdf.render_pdf(pdf.render_html("summary_report.html", figures), str(storage.root()))
-            reported = time.perf_counter() - started
-            await redis.aclose()
-            results = {
-                "documents": len(ids),
-                "ready": ready,
-                "plain_ms": plain,
-                "queue_ms": queued,
-                "report_activities": figures["approved"],
-                "report_aggregate_s": aggregated,
-                "report_total_s": reported,
-            }
-    finally:
-        if embedded is not None:
-            embedded.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        # a national summary report over every seeded activity
+        started = time.perf_counter()
+        figures = await reports.summary(reports.Scope(year=year))
+        aggregated = time.perf_counter() - started
+        figures["charts"] = {
+            name: reports.bar_chart(figures[f"by_{name}"])
+            for name in ("status", "form", "action", "region")
+        }
+        pdf.render_pdf(pdf.render_html("summary_report.html", figures), str(storage.root()))
+        reported = time.perf_counter() - started
+        await redis.aclose()
+        results = {
+            "documents": len(ids),
+            "ready": ready,
+            "plain_ms": plain,
+            "queue_ms": queued,
+            "report_activities": figures["approved"],
+            "report_aggregate_s": aggregated,
+            "report_total_s": reported,
+        }
     return results
 
 

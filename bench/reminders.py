@@ -11,15 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
+
+from bench.setup import bench_environment
 
 
 class _Counter(logging.Handler):
@@ -147,53 +145,24 @@ async def _seed(activities: int, units: int) -> None:
 
 
 async def _run(activities: int, units: int, backend: str) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="kepuri-bench-rem-"))
-    os.environ.update(
-        {"KEPURI_VAR_DIR": str(work), "LOG_LEVEL": "WARNING", "DATABASE_URL": "", "REDIS_URL": ""}
-    )
-    if backend == "servers":
-        os.environ["DATABASE_URL"] = os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kepuri_bench_rem"
-        )
-        os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-        from tests.conftest import recreate_postgres_database
-
-        await recreate_postgres_database(os.environ["DATABASE_URL"])
-    from kepuri.app import configure_process
-    from kepuri.db import database, migrate
     from kepuri.queue import open_queue
-    from kepuri.redis import ensure_redis
-    from kepuri.settings import load_settings
     from services import jobs, reminders
-    from services.organizations import sync_reference_organizations
-    from services.regions import sync_regions
 
-    settings = load_settings()
-    configure_process(settings)
-    embedded = ensure_redis(settings)
-    await migrate(settings.db_url)
-    try:
-        async with database(settings):
-            await sync_regions()
-            await sync_reference_organizations()
-            await _seed(activities, units)
-            queue = await open_queue(settings)
-            await queue.flushdb()
-            jobs.configure(queue)
-            counter = _Counter()
-            logger = logging.getLogger("tortoise.db_client")
-            logger.addHandler(counter)
-            logger.setLevel(logging.DEBUG)
-            logger.propagate = False
-            started = time.perf_counter()
-            result = await reminders.sweep()
-            seconds = time.perf_counter() - started
-            logger.removeHandler(counter)
-            await queue.aclose()
-    finally:
-        if embedded is not None:
-            embedded.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    async with bench_environment(backend, "rem", 13) as settings:
+        await _seed(activities, units)
+        queue = await open_queue(settings)
+        await queue.flushdb()
+        jobs.configure(queue)
+        counter = _Counter()
+        logger = logging.getLogger("tortoise.db_client")
+        logger.addHandler(counter)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        started = time.perf_counter()
+        result = await reminders.sweep()
+        seconds = time.perf_counter() - started
+        logger.removeHandler(counter)
+        await queue.aclose()
     return {
         "seconds": seconds,
         "statements": counter.count,

@@ -1,0 +1,57 @@
+"""The environment every database benchmark starts from: a scratch folder, a fresh database
+(SQLite there, or a new PostgreSQL database), Redis (embedded, or a server), migrations and
+reference data, and the ORM connected. Everything is removed afterwards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+
+@asynccontextmanager
+async def bench_environment(backend: str, name: str, redis_db: int) -> AsyncIterator[Any]:
+    """Yield the settings of a migrated, seeded-with-reference-data installation."""
+    work = Path(tempfile.mkdtemp(prefix=f"kepuri-bench-{name}-"))
+    os.environ.update(
+        {
+            "KEPURI_VAR_DIR": str(work),
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+            "DATABASE_URL": "",
+            "REDIS_URL": "",
+        }
+    )
+    if backend == "servers":
+        os.environ["DATABASE_URL"] = os.environ.get(
+            "BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/kepuri_bench_{name}"
+        )
+        os.environ["REDIS_URL"] = os.environ.get(
+            "BENCH_REDIS_URL", f"redis://127.0.0.1:6379/{redis_db}"
+        )
+        from tests.conftest import recreate_postgres_database
+
+        await recreate_postgres_database(os.environ["DATABASE_URL"])
+    from kepuri.app import configure_process
+    from kepuri.db import database, migrate
+    from kepuri.redis import ensure_redis
+    from kepuri.settings import load_settings
+    from services.organizations import sync_reference_organizations
+    from services.regions import sync_regions
+
+    settings = load_settings()
+    configure_process(settings)
+    embedded = ensure_redis(settings)
+    await migrate(settings.db_url)
+    try:
+        async with database(settings):
+            await sync_regions()
+            await sync_reference_organizations()
+            yield settings
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        shutil.rmtree(work, ignore_errors=True)
