@@ -35,7 +35,17 @@ from models import Activity, Document
 from models.enums import DocumentStatus
 from schema import build_schema
 from schema.context import Context
-from services import accounts, documents, jobs, notifications, passwords, qr, storage
+from services import (
+    accounts,
+    bus,
+    documents,
+    jobs,
+    notifications,
+    passwords,
+    portals,
+    qr,
+    storage,
+)
 from services.clock import clock
 from services.counters import Counters
 from services.runtime import Runtime
@@ -51,6 +61,7 @@ def configure_process(settings: Settings) -> None:
     passwords.configure(settings.password_hash_profile)
     storage.configure(settings.media_dir)
     notifications.register()
+    portals.register()
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -65,25 +76,32 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         runtime: Runtime = request.app.state.runtime
-        token = bearer_token(request.headers.get("authorization"))
-        found = await accounts.authenticate(token) if token else None
-        user, session = found if found else (None, None)
-        return Context(
-            request=request, response=response, runtime=runtime, user=user, session=session
-        )
+        context = Context(request=request, response=response, runtime=runtime)
+        if isinstance(request, Request):
+            await self._authenticate(context, bearer_token(request.headers.get("authorization")))
+        return context
+
+    async def _authenticate(self, context: Context, token: str | None) -> bool:
+        """A person's session or a portal's API client; False for a token that is neither."""
+        if not token:
+            return True
+        if token.startswith(portals.TOKEN_PREFIX):
+            context.api_client = await portals.client_for(token)
+            return context.api_client is not None
+        found = await accounts.authenticate(token)
+        if found is None:
+            return False
+        context.user, context.session = found
+        context.refresh_loaders()
+        return True
 
     async def on_ws_connect(self, context: Context) -> None:
         """graphql-transport-ws: authenticate from connection_init's `authorization`; a bad
         token closes the socket with 4403, no token leaves the connection anonymous."""
         params = context.connection_params or {}
         token = bearer_token(params.get("authorization") if isinstance(params, dict) else None)
-        if token is None:
-            return
-        found = await accounts.authenticate(token)
-        if found is None:
+        if not await self._authenticate(context, token):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-        context.user, context.session = found
-        context.refresh_loaders()
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -256,6 +274,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.runtime = Runtime.build(settings, limits_storage_uri(settings))
             app.state.runtime.queue = app.state.queue
             jobs.configure(app.state.queue)
+            bus.configure(app.state.redis)
             app.state.runtime.counters = Counters(app.state.redis)
             app.state.hub = Hub(app.state.redis)
             await app.state.hub.start()

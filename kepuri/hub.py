@@ -19,6 +19,8 @@ from typing import Any
 import redis.asyncio as aioredis
 import structlog
 
+from services import bus
+
 log = structlog.get_logger(__name__)
 
 RECONNECTED: dict[str, Any] = {"reconnected": True}
@@ -26,7 +28,7 @@ RECONNECTED: dict[str, Any] = {"reconnected": True}
 
 async def publish(redis: aioredis.Redis, channel: str, message: dict[str, Any]) -> None:
     """Send a message to every process's subscribers of `channel` (workers call this too)."""
-    await redis.publish(f"kepuri:{channel}", json.dumps(message, ensure_ascii=False))
+    await bus.publish(channel, message, redis)
 
 
 class Hub:

@@ -7,11 +7,14 @@ from models.documents import Document
 from models.engagement import CheckIn, Comment, CommentModeration, Favorite, Like, Rating
 from models.notifications import Notification
 from models.organizations import Membership, Organization, Region
+from models.portals import ActivityChange, ApiClient
 
 __all__ = [
     "Activity",
+    "ActivityChange",
     "ActivityMedia",
     "ActivityStats",
+    "ApiClient",
     "AuditLog",
     "Campaign",
     "CheckIn",

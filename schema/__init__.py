@@ -30,6 +30,7 @@ from resolvers.notifications import (
     NotificationsSubscription,
 )
 from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
+from resolvers.portals import PortalsMutation, PortalsQuery, PortalsSubscription
 
 
 @strawberry.type
@@ -41,6 +42,7 @@ class Query(
     EngagementQuery,
     DocumentsQuery,
     NotificationsQuery,
+    PortalsQuery,
 ):
     pass
 
@@ -54,12 +56,13 @@ class Mutation(
     EngagementMutation,
     DocumentsMutation,
     NotificationsMutation,
+    PortalsMutation,
 ):
     pass
 
 
 @strawberry.type
-class Subscription(DocumentsSubscription, NotificationsSubscription):
+class Subscription(DocumentsSubscription, NotificationsSubscription, PortalsSubscription):
     pass
 
 

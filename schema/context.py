@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 from models import (
     Activity,
     ActivityMedia,
+    ApiClient,
     Campaign,
     CheckIn,
     Favorite,
@@ -153,6 +154,7 @@ class Context:
     loaders: Loaders = field(init=False)
     _grants: list[Grant] | None = None
     connection_params: dict[str, Any] | None = None
+    api_client: ApiClient | None = None
 
     def __post_init__(self) -> None:
         self.refresh_loaders()

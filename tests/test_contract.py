@@ -18,10 +18,6 @@ PENDING = {
     # documents (issue 5)
     # notifications (issue 6)
     # provincial portals (issue 7)
-    "CreateApiClient",
-    "RevokeApiClient",
-    "ActivityUpdates",
-    "ActivityChanges",
     "CreateWebhook",
     "WebhookDeliveries",
     "RedeliverWebhook",

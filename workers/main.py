@@ -22,6 +22,7 @@ from kepuri.redis import limits_storage_uri
 from kepuri.settings import Settings
 from services import (
     activities,
+    bus,
     documents,
     escalation,
     jobs,
@@ -96,6 +97,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
     pool of processes, as many as cores, started on first use and kept warm (one font
     configuration each)."""
     jobs.configure(ctx["redis"], keep=True)
+    bus.configure(ctx["redis"], keep=True)
     settings: Settings = ctx["settings"]
     ctx["runtime"] = Runtime.build(settings, limits_storage_uri(settings))
     ctx["pool"] = ProcessPoolExecutor(

@@ -1,0 +1,135 @@
+"""Provincial portals: API clients, the change feed and its live subscription with replay."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from models import ActivityChange, ApiClient, Region
+from models.enums import ChangeKind
+from resolvers.common import attempt, signed_in
+from schema.activity_types import ActivityType
+from schema.context import Context
+from schema.ids import parse_global_id, to_global_id
+from schema.pagination import Connection, decode_cursor, encode_cursor, exact_int, keyset_connection
+from schema.permissions import bad_argument, forbidden
+from schema.types import MutationError, OkPayload
+from services import portals
+from services.errors import PermissionDenied, ServiceError
+
+strawberry.enum(ChangeKind)
+REPLAY_BATCH = 500
+
+
+@strawberry.type(name="ApiClient")
+class ApiClientType:
+    name: str
+    region_code: str
+    active: bool
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[ApiClient]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("ApiClient", root.id))
+
+
+@strawberry.type(name="ActivityChange", description="A change of a public activity.")
+class ActivityChangeType:
+    kind: ChangeKind
+    occurred_at: datetime
+
+    @strawberry.field(description="The position in the feed: resume after it.")
+    def cursor(self, root: strawberry.Parent[ActivityChange]) -> str:
+        return encode_cursor([root.id])
+
+    @strawberry.field
+    async def activity(
+        self, root: strawberry.Parent[ActivityChange], info: Info[Context, None]
+    ) -> ActivityType:
+        return await info.context.loaders.activity.load(root.activity_id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class ApiClientPayload:
+    api_client: ApiClientType | None = None
+    token: str | None = strawberry.field(default=None, description="Shown once.")
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+async def _region(info: Info[Context, None], region_code: str | None) -> Region | None:
+    grants = await info.context.grants()
+    try:
+        return await portals.feed_region(info.context.api_client, grants, region_code)
+    except ServiceError as e:
+        raise bad_argument(e.errors[0].message, e.errors[0].code.value) from e
+    except PermissionDenied as e:
+        raise forbidden(str(e)) from e
+
+
+@strawberry.type
+class PortalsQuery:
+    @strawberry.field(description="The change log of a region as a feed (API clients, staff).")
+    async def activity_changes(
+        self,
+        info: Info[Context, None],
+        region_code: str | None = None,
+        after: str | None = None,
+        first: int | None = None,
+    ) -> Connection[ActivityChangeType]:
+        region = await _region(info, region_code)
+        return await keyset_connection(portals.changes_in(region), first=first, after=after)
+
+
+@strawberry.type
+class PortalsMutation:
+    @strawberry.mutation(description="National staff create a portal's API client for a region.")
+    async def create_api_client(
+        self, info: Info[Context, None], name: str, region_code: str
+    ) -> ApiClientPayload:
+        user, grants = await signed_in(info)
+        created, errors = await attempt(
+            lambda: portals.create_client(user, grants, name, region_code)
+        )
+        if created is None:
+            return ApiClientPayload(errors=errors)
+        client, token = created
+        return ApiClientPayload(api_client=client, token=token)  # type: ignore[arg-type]
+
+    @strawberry.mutation
+    async def revoke_api_client(self, info: Info[Context, None], id: strawberry.ID) -> OkPayload:
+        _, grants = await signed_in(info)
+        _, errors = await attempt(
+            lambda: portals.revoke_client(grants, parse_global_id(id, "ApiClient"))
+        )
+        return OkPayload(ok=not errors, errors=errors)
+
+
+@strawberry.type
+class PortalsSubscription:
+    @strawberry.subscription(
+        description="Changes of a region: with `after`, every change since that cursor first "
+        "(from the log), then live ones, in order, without a gap or a repeat."
+    )
+    async def activity_updates(
+        self, info: Info[Context, None], region_code: str | None = None, after: str | None = None
+    ) -> AsyncGenerator[ActivityChangeType, None]:
+        region = await _region(info, region_code)
+        changes = portals.changes_in(region)
+        hub = info.context.request.app.state.hub
+        # Listen first, then read the log: a change committed in between is in one or the other,
+        # and reading by position after the last one sent never repeats or skips.
+        async with hub.subscribe(portals.CHANNEL) as live:
+            if after:
+                last = decode_cursor(after, (exact_int,))[0]
+            else:
+                newest = await ActivityChange.all().order_by("-id").first()
+                last = newest.id if newest else 0
+            while True:
+                rows = await changes.filter(id__gt=last).order_by("id").limit(REPLAY_BATCH)
+                for row in rows:
+                    last = row.id
+                    yield row  # type: ignore[misc]
+                if len(rows) < REPLAY_BATCH:
+                    await live.get()  # something new somewhere (or a reconnect): read on

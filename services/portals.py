@@ -1,0 +1,145 @@
+"""Provincial portals: the change log of public activities (a transactional outbox), the feed over
+it, and the API clients that read it.
+
+A change is written by a handler of the lifecycle's domain events, inside the transaction of the
+change itself; nothing that is not public enters it. On PostgreSQL the writer takes a transaction
+lock first, so positions (ids) commit in order and a reader that has seen position N never sees a
+smaller one appear later. After the commit a message on the bus tells subscribers to read on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from tortoise import connections
+from tortoise.queryset import QuerySet
+
+from models import Activity, ActivityChange, ApiClient, Region, User
+from models.enums import ChangeKind, RegionLevel
+from services import bus
+from services.errors import ErrorCode, PermissionDenied, ServiceError
+from services.events import DomainEvent, EventKind, later, subscribe, unsubscribe
+from services.permissions import Grant, is_national_staff
+from services.regions import get_region, subtree
+
+TOKEN_PREFIX = "kpc_"  # noqa: S105 (tells API client tokens from session tokens)
+CHANNEL = "changes"
+OUTBOX_LOCK = 7_114_201  # pg_advisory_xact_lock key of the change log
+
+
+def change_kind(event: DomainEvent) -> ChangeKind | None:
+    """What a portal sees of an event: only changes to what is (or was) public."""
+    if event.kind is EventKind.ACTIVITY_DELETED:
+        return ChangeKind.ACTIVITY_WITHDRAWN if event.was_public else None
+    if not event.was_public and event.is_public:
+        return ChangeKind.ACTIVITY_PUBLISHED
+    if event.was_public and not event.is_public:
+        return ChangeKind.ACTIVITY_WITHDRAWN
+    if not event.is_public:
+        return None
+    return {
+        EventKind.ACTIVITY_SUPPLEMENTED: ChangeKind.ACTIVITY_SUPPLEMENTED,
+        EventKind.ACTIVITY_SUMMARIZED: ChangeKind.ACTIVITY_SUMMARIZED,
+    }.get(event.kind, ChangeKind.ACTIVITY_UPDATED)
+
+
+async def _record(event: DomainEvent) -> None:
+    kind = change_kind(event)
+    if kind is None:
+        return
+    activity = await Activity.get(id=event.activity_id)
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query(f"SELECT pg_advisory_xact_lock({OUTBOX_LOCK})")
+    change = await ActivityChange.create(
+        kind=kind,
+        activity_id=activity.id,
+        region_code=activity.region_id,
+        province_code=activity.province_code,
+        prefecture_code=activity.prefecture_code,
+    )
+
+    async def announce() -> None:
+        await bus.publish(CHANNEL, {"position": change.id, "province": change.province_code})
+
+    await later(announce)
+
+
+def register() -> None:
+    """Hang the change log on every lifecycle event (once per process)."""
+    unsubscribe(_record)
+    subscribe(_record)
+
+
+# ---------------------------------------------------------------- API clients
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_client(
+    user: User, grants: list[Grant], name: str, region_code: str
+) -> tuple[ApiClient, str]:
+    """A portal's client for a region; the token is returned once and stored as a hash."""
+    if not is_national_staff(grants):
+        raise PermissionDenied("仅限主办单位工作人员")
+    region = await get_region(region_code)
+    if region is None:
+        raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
+    text = (name or "").strip()
+    if not 1 <= len(text) <= 100:
+        raise ServiceError.of(ErrorCode.INVALID, "名称须为1至100个字符", "name")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    client = await ApiClient.create(
+        name=text, region_code=region.code, token_hash=_hash(token), created_by=user
+    )
+    return client, token
+
+
+async def revoke_client(grants: list[Grant], client_id: int) -> None:
+    if not is_national_staff(grants):
+        raise PermissionDenied("仅限主办单位工作人员")
+    if not await ApiClient.filter(id=client_id).update(active=False):
+        raise ServiceError.of(ErrorCode.NOT_FOUND, "API客户端不存在", "id")
+
+
+async def client_for(token: str) -> ApiClient | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+        return None
+    return await ApiClient.get_or_none(token_hash=_hash(token), active=True)
+
+
+# ---------------------------------------------------------------- the feed
+
+
+async def feed_region(
+    client: ApiClient | None, grants: list[Grant], region_code: str | None
+) -> Region | None:
+    """The region a reader may follow: an API client its own region (or inside it), national
+    staff any (None: the nation). Anyone else is refused."""
+    asked = await get_region(region_code) if region_code else None
+    if region_code and asked is None:
+        raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
+    if client is not None:
+        own = await get_region(client.region_code)
+        assert own is not None
+        if asked is None:
+            return own
+        inside = own.code in (asked.code, asked.prefecture_code, asked.province_code)
+        if not inside:
+            raise PermissionDenied("只能订阅本平台所属地区的活动")
+        return asked
+    if is_national_staff(grants):
+        return asked
+    raise PermissionDenied("仅限省级平台和主办单位工作人员")
+
+
+def changes_in(region: Region | None) -> QuerySet[ActivityChange]:
+    query = ActivityChange.all()
+    if region is None:
+        return query
+    if region.level is RegionLevel.COUNTY:
+        return query.filter(region_code=region.code)
+    return query.filter(subtree(region))

@@ -1,0 +1,201 @@
+"""Provincial portals: the change log of public activities, the feed, API clients, and the live
+subscription that replays what a reconnecting portal missed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+
+from models import ActivityChange
+from models.enums import MemberRole, OrganizationKind, Phase
+from tests.conftest import Api, china, set_now
+from tests.factories import (
+    filing_unit,
+    make_campaign,
+    member,
+    national_organizer,
+    person,
+    regional_window,
+    reviewer_of,
+)
+from tests.test_activities import CREATE, REVIEW, SUBMIT, SUPPLEMENT, UPDATE, activity_input
+
+CLIENT = """
+mutation($name: String!, $region: String!) {
+  createApiClient(name: $name, regionCode: $region) {
+    apiClient { id name regionCode active } token errors { code }
+  }
+}
+"""
+FEED = """
+query($region: String, $after: String, $first: Int) {
+  activityChanges(regionCode: $region, after: $after, first: $first) {
+    edges { cursor node { kind occurredAt activity { id title status } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+UPDATES = """
+subscription($region: String, $after: String) {
+  activityUpdates(regionCode: $region, after: $after) {
+    cursor kind occurredAt activity { id title status region { code } }
+  }
+}
+"""
+
+
+@pytest.fixture
+async def portal(api: Api):
+    campaign = await make_campaign()
+    await regional_window(campaign, Phase.FILING, "440000", "2026-08-01 00:00", "2026-09-25 23:59")
+    _, filer = await filing_unit(api)
+    reviewer = await reviewer_of(
+        api, "13944440001", OrganizationKind.PROVINCIAL_ASSOCIATION, "510000"
+    )
+    staff = await member(api, "13944440002", await national_organizer(), MemberRole.ADMIN)
+    set_now(china("2026-09-10 10:00"))
+    tokens = {}
+    for name, region in (("四川省科普平台", "510000"), ("广东省科普平台", "440000")):
+        made = (await api.data(CLIENT, {"name": name, "region": region}, token=staff.token))[
+            "createApiClient"
+        ]
+        assert made["errors"] == [] and made["token"].startswith("kpc_")
+        tokens[region] = made["token"]
+    return {
+        "filer": filer,
+        "reviewer": reviewer,
+        "staff": staff,
+        "sichuan": tokens["510000"],
+        "guangdong": tokens["440000"],
+    }
+
+
+async def approved_activity(api: Api, portal, title: str) -> str:
+    created = (
+        await api.data(CREATE, {"input": activity_input(title=title)}, token=portal["filer"].token)
+    )["createActivity"]["activity"]["id"]
+    await api.data(SUBMIT, {"id": created}, token=portal["filer"].token)
+    await api.data(REVIEW, {"id": created, "decision": "APPROVE"}, token=portal["reviewer"].token)
+    return created
+
+
+def kinds(feed: dict) -> list[tuple[str, str]]:
+    return [(e["node"]["kind"], e["node"]["activity"]["title"]) for e in feed["edges"]]
+
+
+async def test_only_public_changes_enter_the_log_in_order(api: Api, portal):
+    first = await approved_activity(api, portal, "第一个")
+    await api.data(
+        SUPPLEMENT,
+        {"id": first, "input": {"newsUrls": ["https://n.example.cn/1"]}},
+        token=portal["filer"].token,
+    )
+    await api.data(
+        UPDATE, {"id": first, "input": {"title": "改过的第一个"}}, token=portal["filer"].token
+    )  # back to review: no longer public
+    draft = (
+        await api.data(CREATE, {"input": activity_input(title="草稿")}, token=portal["filer"].token)
+    )["createActivity"]["activity"]["id"]
+    assert draft
+
+    feed = (await api.data(FEED, token=portal["sichuan"]))["activityChanges"]
+
+    assert kinds(feed) == [
+        ("ACTIVITY_PUBLISHED", "改过的第一个"),
+        ("ACTIVITY_SUPPLEMENTED", "改过的第一个"),
+        ("ACTIVITY_WITHDRAWN", "改过的第一个"),
+    ]
+    assert await ActivityChange.all().count() == 3
+
+
+async def test_a_portal_sees_only_its_region(api: Api, portal):
+    await approved_activity(api, portal, "四川的活动")
+
+    guangdong = (await api.data(FEED, token=portal["guangdong"]))["activityChanges"]
+    national = (await api.data(FEED, token=portal["staff"].token))["activityChanges"]
+    chengdu = (await api.data(FEED, {"region": "510100"}, token=portal["sichuan"]))[
+        "activityChanges"
+    ]
+    wider = await api.post(FEED, {"region": "510000"}, token=portal["guangdong"])
+
+    assert guangdong["edges"] == []
+    assert kinds(national) == kinds(chengdu) == [("ACTIVITY_PUBLISHED", "四川的活动")]
+    assert wider["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("who", ["anonymous", "public", "reviewer"])
+async def test_people_other_than_portals_and_staff_are_refused(api: Api, portal, who):
+    tokens = {
+        "anonymous": None,
+        "public": (await person(api, "13944440009")).token,
+        "reviewer": portal["reviewer"].token,
+    }
+
+    body = await api.post(FEED, token=tokens[who])
+
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_revoked_client_is_refused(api: Api, portal):
+    client_id = (
+        await api.data(
+            CLIENT, {"name": "临时平台", "region": "510000"}, token=portal["staff"].token
+        )
+    )["createApiClient"]
+    revoked = await api.data(
+        "mutation($id: ID!) { revokeApiClient(id: $id) { ok errors { code } } }",
+        {"id": client_id["apiClient"]["id"]},
+        token=portal["staff"].token,
+    )
+
+    body = await api.post(FEED, token=client_id["token"])
+
+    assert revoked["revokeApiClient"] == {"ok": True, "errors": []}
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_reconnecting_portal_gets_exactly_what_it_missed_then_live_ones(
+    api: Api, portal, served, app
+):
+    await approved_activity(api, portal, "一")
+    seen = (await api.data(FEED, token=portal["sichuan"]))["activityChanges"]
+    cursor = seen["pageInfo"]["endCursor"]
+    await approved_activity(api, portal, "二")  # missed while away
+    await approved_activity(api, portal, "三")
+    ws_url = served.replace("http://", "ws://") + "/graphql"
+
+    received = []
+    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as socket:
+        await socket.send(
+            json.dumps(
+                {
+                    "type": "connection_init",
+                    "payload": {"authorization": f"Bearer {portal['sichuan']}"},
+                }
+            )
+        )
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        await socket.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": UPDATES, "variables": {"after": cursor}},
+                }
+            )
+        )
+        for _ in range(2):
+            received.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+        await approved_activity(api, portal, "四")  # live
+        received.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+
+    updates = [m["payload"]["data"]["activityUpdates"] for m in received]
+    assert [(u["kind"], u["activity"]["title"]) for u in updates] == [
+        ("ACTIVITY_PUBLISHED", "二"),
+        ("ACTIVITY_PUBLISHED", "三"),
+        ("ACTIVITY_PUBLISHED", "四"),
+    ]
+    assert all(u["activity"]["region"]["code"].startswith("51") for u in updates)
