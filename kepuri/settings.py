@@ -76,6 +76,8 @@ class Settings:
     smtp_password: str = ""
     smtp_from: str = "全国科普日 <noreply@kepuri.local>"
     notification_retry_seconds: float = 10.0
+    webhook_allowed_hosts: tuple[str, ...] = ()
+    webhook_retry_scale: float = 1.0
     review_remind_days: int = 3
     review_escalate_days: int = 7
     max_body_bytes: int = 1024 * 1024
@@ -179,6 +181,10 @@ _ENV: dict[str, tuple[str, object]] = {
     "SMTP_PASSWORD": ("smtp_password", str),
     "SMTP_FROM": ("smtp_from", str),
     "NOTIFICATION_RETRY_SECONDS": ("notification_retry_seconds", float),
+    "WEBHOOK_ALLOWED_HOSTS": (
+        "webhook_allowed_hosts",
+        lambda v: tuple(h.strip() for h in v.split(",") if h.strip()),
+    ),
     "REVIEW_REMIND_DAYS": ("review_remind_days", int),
     "REVIEW_ESCALATE_DAYS": ("review_escalate_days", int),
     "MAX_BODY_BYTES": ("max_body_bytes", int),

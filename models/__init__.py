@@ -7,7 +7,7 @@ from models.documents import Document
 from models.engagement import CheckIn, Comment, CommentModeration, Favorite, Like, Rating
 from models.notifications import Notification
 from models.organizations import Membership, Organization, Region
-from models.portals import ActivityChange, ApiClient
+from models.portals import ActivityChange, ApiClient, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "Activity",
@@ -35,4 +35,7 @@ __all__ = [
     "Session",
     "User",
     "VerificationCode",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

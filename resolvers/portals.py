@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from models import ActivityChange, ApiClient, Region
+from models import ActivityChange, ApiClient, Region, Webhook, WebhookDelivery
 from models.enums import ChangeKind
 from resolvers.common import attempt, signed_in
 from schema.activity_types import ActivityType
@@ -17,7 +17,7 @@ from schema.ids import parse_global_id, to_global_id
 from schema.pagination import Connection, decode_cursor, encode_cursor, exact_int, keyset_connection
 from schema.permissions import bad_argument, forbidden
 from schema.types import MutationError, OkPayload
-from services import portals
+from services import portals, webhooks
 from services.errors import PermissionDenied, ServiceError
 
 strawberry.enum(ChangeKind)
@@ -51,6 +51,50 @@ class ActivityChangeType:
         return await info.context.loaders.activity.load(root.activity_id)  # type: ignore[return-value]
 
 
+@strawberry.type(name="Webhook")
+class WebhookType:
+    url: str
+    events: list[str]
+    region_code: str | None
+    active: bool
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Webhook]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Webhook", root.id))
+
+
+@strawberry.type(name="WebhookDelivery")
+class WebhookDeliveryType:
+    event: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    created_at: datetime
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[WebhookDelivery]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("WebhookDelivery", root.id))
+
+
+@strawberry.input
+class WebhookInput:
+    url: str
+    events: list[str]
+    region_code: str | None = None
+
+
+@strawberry.type
+class WebhookPayload:
+    webhook: WebhookType | None = None
+    secret: str | None = strawberry.field(default=None, description="Shown once.")
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ErrorsPayload:
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
 @strawberry.type
 class ApiClientPayload:
     api_client: ApiClientType | None = None
@@ -81,6 +125,30 @@ class PortalsQuery:
         region = await _region(info, region_code)
         return await keyset_connection(portals.changes_in(region), first=first, after=after)
 
+    @strawberry.field(description="A webhook's deliveries, newest first (its portal, staff).")
+    async def webhook_deliveries(
+        self,
+        info: Info[Context, None],
+        webhook_id: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[WebhookDeliveryType]:
+        grants = await info.context.grants()
+        try:
+            webhook = await webhooks.owned_webhook(
+                grants, info.context.api_client, parse_global_id(webhook_id, "Webhook")
+            )
+        except ServiceError as e:
+            raise bad_argument(e.errors[0].message, e.errors[0].code.value) from e
+        except PermissionDenied as e:
+            raise forbidden(str(e)) from e
+        return await keyset_connection(
+            WebhookDelivery.filter(webhook_id=webhook.id),
+            first=first,
+            after=after,
+            descending=True,
+        )
+
 
 @strawberry.type
 class PortalsMutation:
@@ -96,6 +164,35 @@ class PortalsMutation:
             return ApiClientPayload(errors=errors)
         client, token = created
         return ApiClientPayload(api_client=client, token=token)  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="A portal (or staff) subscribes a URL to changes of a region.")
+    async def create_webhook(
+        self, info: Info[Context, None], input: WebhookInput
+    ) -> WebhookPayload:
+        grants = await info.context.grants()
+        made, errors = await attempt(
+            lambda: webhooks.create_webhook(
+                grants, info.context.api_client, input.url, input.events, input.region_code
+            )
+        )
+        if made is None:
+            return WebhookPayload(errors=errors)
+        webhook, secret = made
+        return WebhookPayload(webhook=webhook, secret=secret)  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Send a delivery again (a new series of tries).")
+    async def redeliver_webhook(
+        self, info: Info[Context, None], delivery_id: strawberry.ID
+    ) -> ErrorsPayload:
+        grants = await info.context.grants()
+        _, errors = await attempt(
+            lambda: webhooks.redeliver(
+                grants,
+                info.context.api_client,
+                parse_global_id(delivery_id, "WebhookDelivery", "deliveryId"),
+            )
+        )
+        return ErrorsPayload(errors=errors)
 
     @strawberry.mutation
     async def revoke_api_client(self, info: Info[Context, None], id: strawberry.ID) -> OkPayload:

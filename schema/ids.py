@@ -6,10 +6,9 @@ import base64
 import binascii
 
 from services.errors import ErrorCode, ServiceError
+from services.ids import to_global_id
 
-
-def to_global_id(type_name: str, pk: object) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+__all__ = ["parse_global_id", "to_global_id"]
 
 
 def parse_global_id(value: str | None, type_name: str, field: str = "id") -> int:

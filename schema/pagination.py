@@ -15,6 +15,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from schema.permissions import bad_argument
+from services.ids import encode_cursor
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)
@@ -49,11 +50,6 @@ class Connection(Generic[T]):
         if self.fixed_count is not None:
             return self.fixed_count
         return await self.count_query.count() if self.count_query is not None else len(self.edges)
-
-
-def encode_cursor(values: Sequence[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode()
 
 
 def exact_int(value: Any) -> int:

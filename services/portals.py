@@ -17,9 +17,10 @@ from tortoise.queryset import QuerySet
 
 from models import Activity, ActivityChange, ApiClient, Region, User
 from models.enums import ChangeKind, RegionLevel
-from services import bus
+from services import bus, webhooks
 from services.errors import ErrorCode, PermissionDenied, ServiceError
 from services.events import DomainEvent, EventKind, later, subscribe, unsubscribe
+from services.ids import encode_cursor, to_global_id
 from services.permissions import Grant, is_national_staff
 from services.regions import get_region, subtree
 
@@ -58,6 +59,22 @@ async def _record(event: DomainEvent) -> None:
         region_code=activity.region_id,
         province_code=activity.province_code,
         prefecture_code=activity.prefecture_code,
+    )
+    await webhooks.record_deliveries(
+        change,
+        {
+            "kind": kind.value,
+            "cursor": encode_cursor([change.id]),
+            "occurredAt": change.occurred_at.isoformat(),
+            "activity": {
+                "id": to_global_id("Activity", activity.id),
+                "title": activity.title,
+                "status": activity.status.value,
+                "regionCode": activity.region_id,
+                "startsAt": activity.starts_at.isoformat(),
+                "endsAt": activity.ends_at.isoformat(),
+            },
+        },
     )
 
     async def announce() -> None:

@@ -18,9 +18,6 @@ PENDING = {
     # documents (issue 5)
     # notifications (issue 6)
     # provincial portals (issue 7)
-    "CreateWebhook",
-    "WebhookDeliveries",
-    "RedeliverWebhook",
     # recommendation, evaluation, commendation (issue 8)
     "Recommend",
     "WithdrawRecommendation",

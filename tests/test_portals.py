@@ -4,12 +4,16 @@ subscription that replays what a reconnecting portal missed."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import websockets
 
-from models import ActivityChange
+from models import ActivityChange, Webhook, WebhookAttempt, WebhookDelivery
 from models.enums import MemberRole, OrganizationKind, Phase
 from tests.conftest import Api, china, set_now
 from tests.factories import (
@@ -199,3 +203,139 @@ async def test_a_reconnecting_portal_gets_exactly_what_it_missed_then_live_ones(
         ("ACTIVITY_PUBLISHED", "四"),
     ]
     assert all(u["activity"]["region"]["code"].startswith("51") for u in updates)
+
+
+WEBHOOK = """
+mutation($input: WebhookInput!) {
+  createWebhook(input: $input) {
+    webhook { id url events regionCode active } secret errors { code }
+  }
+}
+"""
+DELIVERIES = """
+query($id: ID!) {
+  webhookDeliveries(webhookId: $id) {
+    edges { node { id event status attempts lastStatusCode createdAt } }
+  }
+}
+"""
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    answers: list[int] = []
+    received: list[dict] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append({"headers": dict(self.headers), "body": body})
+        status = self.answers.pop(0) if self.answers else 200
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver():
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    _Receiver.received = []
+    _Receiver.answers = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port, _Receiver
+    server.shutdown()
+
+
+async def run_worker(app, settings) -> None:
+    from workers.main import build_worker
+
+    worker = build_worker(
+        settings, app.state.runtime.queue, with_cron=False, burst=True, poll_delay=0.02
+    )
+    try:
+        await worker.async_run()
+    finally:
+        worker.ctx["pool"].shutdown()
+
+
+async def hook(api: Api, portal, port: int) -> dict:
+    made = (
+        await api.data(
+            WEBHOOK,
+            {"input": {"url": f"http://127.0.0.1:{port}/hook", "events": ["ACTIVITY_PUBLISHED"]}},
+            token=portal["sichuan"],
+        )
+    )["createWebhook"]
+    assert made["errors"] == [] and made["webhook"]["regionCode"] == "510000"
+    return made
+
+
+async def test_a_receiver_failing_twice_gets_one_signed_delivery_in_three_attempts(
+    api: Api, portal, app, base_settings, receiver
+):
+    port, handler = receiver
+    handler.answers = [500, 503, 200]
+    made = await hook(api, portal, port)
+    await approved_activity(api, portal, "推送的活动")
+    settings = base_settings.with_overrides(
+        webhook_allowed_hosts=(f"127.0.0.1:{port}",), webhook_retry_scale=0.001
+    )
+
+    await run_worker(app, settings)
+
+    assert len(handler.received) == 3
+    delivery_ids = {r["headers"]["X-Kepuri-Delivery"] for r in handler.received}
+    assert len(delivery_ids) == 1
+    last = handler.received[-1]
+    t, v1 = (part.split("=", 1)[1] for part in last["headers"]["X-Kepuri-Signature"].split(","))
+    expected = hmac.new(
+        made["secret"].encode(), f"{t}.".encode() + last["body"], hashlib.sha256
+    ).hexdigest()
+    assert hmac.compare_digest(v1, expected)
+    body = json.loads(last["body"])
+    assert body["kind"] == "ACTIVITY_PUBLISHED" and body["activity"]["title"] == "推送的活动"
+    assert last["headers"]["X-Kepuri-Event"] == "ACTIVITY_PUBLISHED"
+    log = (await api.data(DELIVERIES, {"id": made["webhook"]["id"]}, token=portal["sichuan"]))[
+        "webhookDeliveries"
+    ]["edges"]
+    assert [
+        (d["node"]["status"], d["node"]["attempts"], d["node"]["lastStatusCode"]) for d in log
+    ] == [("SUCCEEDED", 3, 200)]
+    assert await WebhookAttempt.all().count() == 3
+
+
+async def test_a_private_address_outside_the_allow_list_is_refused(
+    api: Api, portal, app, base_settings, receiver
+):
+    port, handler = receiver
+    await hook(api, portal, port)
+    await approved_activity(api, portal, "不该送达")
+
+    await run_worker(app, base_settings)
+
+    assert handler.received == []
+    delivery = await WebhookDelivery.get()
+    attempt = await WebhookAttempt.get()
+    assert delivery.status == "FAILED" and "拒绝访问内部地址" in (attempt.error or "")
+
+
+@pytest.mark.parametrize(("answer", "tries", "active"), [(410, 1, False), (400, 1, True)])
+async def test_4xx_is_not_retried_and_410_disables(
+    api: Api, portal, app, base_settings, receiver, answer, tries, active
+):
+    port, handler = receiver
+    handler.answers = [answer]
+    made = await hook(api, portal, port)
+    await approved_activity(api, portal, "被拒收")
+    settings = base_settings.with_overrides(
+        webhook_allowed_hosts=(f"127.0.0.1:{port}",), webhook_retry_scale=0.001
+    )
+
+    await run_worker(app, settings)
+
+    assert len(handler.received) == tries
+    assert (await WebhookDelivery.get()).status == "FAILED"
+    webhook = await Webhook.get()
+    assert webhook.active is active
+    assert made["webhook"]["active"] is True

@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import structlog
-from arq import Retry, cron
+from arq import Retry, cron, func
 from arq.connections import ArqRedis
 from arq.worker import Worker
 
@@ -29,6 +29,7 @@ from services import (
     maintenance,
     notifications,
     reminders,
+    webhooks,
 )
 from services.counters import Counters
 from services.runtime import Runtime
@@ -69,6 +70,14 @@ async def remind_deadlines(ctx: dict[str, Any]) -> int:
     if result.reminders:
         log.info("deadline_reminders", reminders=result.reminders, batches=result.batches)
     return result.reminders
+
+
+async def deliver_webhook(ctx: dict[str, Any], delivery_id: int) -> None:
+    """One signed try; a failed one comes back on the retry schedule (about a day)."""
+    settings: Settings = ctx["settings"]
+    wait = await webhooks.deliver(delivery_id, settings.webhook_allowed_hosts)
+    if wait is not None:
+        raise Retry(defer=wait * settings.webhook_retry_scale)
 
 
 async def review_sweep(ctx: dict[str, Any]) -> dict[str, int]:
@@ -142,6 +151,7 @@ FUNCTIONS: list[Any] = [
     deliver_notification,
     remind_deadlines,
     review_sweep,
+    func(deliver_webhook, max_tries=len(webhooks.RETRY_SCHEDULE) + 1),
 ]
 CRON_JOBS = [
     cron(purge_expired, minute={17}, unique=True, run_at_startup=False),
