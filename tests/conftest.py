@@ -12,6 +12,7 @@ import os
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import redis.asyncio
 import uvicorn
+import websockets
 from starlette.applications import Starlette
 from tortoise import Tortoise, connections
 
@@ -72,6 +75,24 @@ async def drop_postgres_database(url: str) -> None:
 def with_database_suffix(url: str, suffix: str) -> str:
     parsed = urlparse(url)
     return urlunparse(parsed._replace(path=parsed.path + suffix))
+
+
+async def fresh_backend_for_processes(
+    backend: dict[str, str], suffix: str, redis_offset: int
+) -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL for kepuri processes a test starts: a recreated PostgreSQL
+    database and a flushed Redis database of their own when the run uses servers, empty (the
+    embedded pair under the process's own KEPURI_VAR_DIR) otherwise."""
+    urls = {"DATABASE_URL": "", "REDIS_URL": ""}
+    if backend["database_url"]:
+        urls["DATABASE_URL"] = with_database_suffix(backend["database_url"], suffix)
+        await recreate_postgres_database(urls["DATABASE_URL"])
+    if backend["redis_url"]:
+        urls["REDIS_URL"] = with_redis_db(backend["redis_url"], redis_offset)
+        client = redis.asyncio.Redis.from_url(urls["REDIS_URL"])
+        await client.flushdb()  # rate-limit windows and queued jobs of an earlier run
+        await client.aclose()
+    return urls
 
 
 def with_redis_db(url: str, offset: int) -> str:
@@ -200,6 +221,22 @@ async def served(app: Starlette) -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
+
+
+@asynccontextmanager
+async def graphql_subscription(
+    base: str, token: str, query: str, variables: dict[str, Any] | None = None
+) -> AsyncIterator[Any]:
+    """A websocket speaking graphql-transport-ws, acknowledged and subscribed to `query` (id "1");
+    yields the socket, whose `recv()` gives the next message."""
+    url = base.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as socket:
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+        await socket.send(json.dumps(init))
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        payload = {"query": query, "variables": variables or {}}
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        yield socket
 
 
 async def wait_subscribed(client: Any, channel: str) -> None:

@@ -20,7 +20,7 @@ from models import Document
 from models.enums import ActivityStatus, DocumentStatus, MemberRole, OrganizationKind
 from schema.ids import to_global_id
 from services import documents as document_rules
-from tests.conftest import Api, china, set_now
+from tests.conftest import Api, china, graphql_subscription, set_now
 from tests.factories import (
     filing_unit,
     make_activity,
@@ -256,7 +256,6 @@ async def test_a_subscriber_follows_a_worker_in_another_process(
     document_id = (await api.data(REQUEST, {"a": summarized["id"]}, token=token))[
         "requestActivitySummaryPdf"
     ]["document"]["id"]
-    ws_url = served.replace("http://", "ws://") + "/graphql"
     env = {
         **os.environ,
         "KEPURI_VAR_DIR": str(base_settings.var_dir),
@@ -266,20 +265,7 @@ async def test_a_subscriber_follows_a_worker_in_another_process(
         "KEPURI_ENV": "test",
     }
     statuses: list[str] = []
-    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as socket:
-        await socket.send(
-            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
-        )
-        assert json.loads(await socket.recv())["type"] == "connection_ack"
-        await socket.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": SUBSCRIBE, "variables": {"id": document_id}},
-                }
-            )
-        )
+    async with graphql_subscription(served, token, SUBSCRIBE, {"id": document_id}) as socket:
         first = json.loads(await asyncio.wait_for(socket.recv(), 10))
         statuses.append(first["payload"]["data"]["documentStatus"]["status"])
         worker = await asyncio.create_subprocess_exec(

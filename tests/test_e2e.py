@@ -14,13 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis.asyncio
 
 from tests.conftest import (
     drop_postgres_database,
-    recreate_postgres_database,
-    with_database_suffix,
-    with_redis_db,
+    fresh_backend_for_processes,
 )
 
 KEPURI = [sys.executable, "-m", "kepuri.cli"]
@@ -54,17 +51,8 @@ async def served(tmp_path: Path, backend: dict[str, str]):
         "SMS_OUTBOX": str(tmp_path / "sms.jsonl"),
         "PORT": str(free_port()),
         "LOG_FORMAT": "json",
-        "DATABASE_URL": "",
-        "REDIS_URL": "",
+        **await fresh_backend_for_processes(backend, "_e2e", 1),
     }
-    if backend["database_url"]:
-        env["DATABASE_URL"] = with_database_suffix(backend["database_url"], "_e2e")
-        await recreate_postgres_database(env["DATABASE_URL"])
-    if backend["redis_url"]:
-        env["REDIS_URL"] = with_redis_db(backend["redis_url"], 1)
-        server_db = redis.asyncio.Redis.from_url(env["REDIS_URL"])
-        await server_db.flushdb()  # rate-limit windows of an earlier run
-        await server_db.aclose()
     for command in (
         ["migrate"],
         ["seed-demo"],

@@ -9,13 +9,19 @@ from email import message_from_bytes
 from email.header import decode_header, make_header
 
 import pytest
-import websockets
 from aiosmtpd.controller import Controller
 
 from models import Notification
 from models.enums import DeliveryStatus, OrganizationKind
 from services import notifications
-from tests.conftest import Api, china, free_port, set_now, wait_subscribed
+from tests.conftest import (
+    Api,
+    china,
+    free_port,
+    graphql_subscription,
+    set_now,
+    wait_subscribed,
+)
 from tests.factories import filing_unit, make_campaign, reviewer_of
 from tests.test_activities import CREATE, REVIEW, SUBMIT, activity_input
 from workers.main import build_worker
@@ -92,25 +98,9 @@ async def test_a_rejection_arrives_in_the_app_by_email_and_on_the_subscription(
     port, inbox = smtp
     settings = base_settings.with_overrides(smtp_host="127.0.0.1", smtp_port=port)
     filer = reviewed["filer"]
-    ws_url = served.replace("http://", "ws://") + "/graphql"
-    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as socket:
-        await socket.send(
-            json.dumps(
-                {"type": "connection_init", "payload": {"authorization": f"Bearer {filer.token}"}}
-            )
-        )
-        assert json.loads(await socket.recv())["type"] == "connection_ack"
-        await socket.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {
-                        "query": "subscription { notificationReceived { id kind title body } }"
-                    },
-                }
-            )
-        )
+    async with graphql_subscription(
+        served, filer.token, "subscription { notificationReceived { id kind title body } }"
+    ) as socket:
         await wait_subscribed(app.state.redis, f"kepuri:user:{filer.user.id}")
 
         await api.data(

@@ -11,11 +11,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-import websockets
 
 from models import ActivityChange, Webhook, WebhookAttempt, WebhookDelivery
 from models.enums import MemberRole, OrganizationKind, Phase
-from tests.conftest import Api, china, set_now
+from tests.conftest import Api, china, graphql_subscription, set_now
 from tests.factories import (
     filing_unit,
     make_campaign,
@@ -169,28 +168,10 @@ async def test_a_reconnecting_portal_gets_exactly_what_it_missed_then_live_ones(
     cursor = seen["pageInfo"]["endCursor"]
     await approved_activity(api, portal, "二")  # missed while away
     await approved_activity(api, portal, "三")
-    ws_url = served.replace("http://", "ws://") + "/graphql"
-
     received = []
-    async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as socket:
-        await socket.send(
-            json.dumps(
-                {
-                    "type": "connection_init",
-                    "payload": {"authorization": f"Bearer {portal['sichuan']}"},
-                }
-            )
-        )
-        assert json.loads(await socket.recv())["type"] == "connection_ack"
-        await socket.send(
-            json.dumps(
-                {
-                    "id": "1",
-                    "type": "subscribe",
-                    "payload": {"query": UPDATES, "variables": {"after": cursor}},
-                }
-            )
-        )
+    async with graphql_subscription(
+        served, portal["sichuan"], UPDATES, {"after": cursor}
+    ) as socket:
         for _ in range(2):
             received.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
         await approved_activity(api, portal, "四")  # live
