@@ -49,6 +49,10 @@ async def _worker(settings: Settings, args: argparse.Namespace) -> int:
             )
             try:
                 await worker.async_run()
+            except asyncio.CancelledError:
+                # arq answers SIGTERM/SIGINT by cancelling its main task (its own `run()` swallows
+                # that too): a requested stop, not a crash
+                pass
             finally:
                 await worker.close()
     finally:
