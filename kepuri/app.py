@@ -48,6 +48,7 @@ from services import (
 )
 from services.clock import clock
 from services.counters import Counters
+from services.portals import RecentChanges
 from services.runtime import Runtime
 from workers.main import build_worker
 
@@ -277,6 +278,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             bus.configure(app.state.redis)
             app.state.runtime.counters = Counters(app.state.redis)
             app.state.hub = Hub(app.state.redis)
+            app.state.recent_changes = RecentChanges()
             await app.state.hub.start()
             worker_task = None
             if settings.run_worker_in_process:

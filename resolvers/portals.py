@@ -217,6 +217,7 @@ class PortalsSubscription:
         hub = info.context.request.app.state.hub
         # Listen first, then read the log: a change committed in between is in one or the other,
         # and reading by position after the last one sent never repeats or skips.
+        recent: portals.RecentChanges = info.context.request.app.state.recent_changes
         async with hub.subscribe(portals.CHANNEL) as live:
             if after:
                 last = decode_cursor(after, (exact_int,))[0]
@@ -228,5 +229,19 @@ class PortalsSubscription:
                 for row in rows:
                     last = row.id
                     yield row  # type: ignore[misc]
-                if len(rows) < REPLAY_BATCH:
-                    await live.get()  # something new somewhere (or a reconnect): read on
+                if len(rows) == REPLAY_BATCH:
+                    continue
+                # caught up: follow the announcements, with the changes the process keeps
+                while True:
+                    position = (await live.get()).get("position")
+                    kept = await recent.after(last, position) if type(position) is int else None
+                    if kept is None:
+                        break  # a reconnect of the bus, or this subscriber is too far behind
+                    for row in kept:
+                        if portals.in_region(row, region):
+                            # the activity as read with the change (not an older cached copy)
+                            info.context.loaders.activity.prime(
+                                row.activity_id, row.activity, force=True
+                            )
+                            yield row  # type: ignore[misc]
+                    last = max(last, position)

@@ -9,6 +9,8 @@ smaller one appear later. After the commit a message on the bus tells subscriber
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import hashlib
 import secrets
 
@@ -160,3 +162,68 @@ def changes_in(region: Region | None) -> QuerySet[ActivityChange]:
     if region.level is RegionLevel.COUNTY:
         return query.filter(region_code=region.code)
     return query.filter(subtree(region))
+
+
+# ---------------------------------------------------------------- live subscriptions
+
+
+def in_region(change: ActivityChange, region: Region | None) -> bool:
+    """Whether `change` lies in `region`'s subtree (in memory, as `changes_in` filters in SQL)."""
+    if region is None:
+        return True
+    if region.level is RegionLevel.PROVINCE:
+        return change.province_code == region.code
+    if region.level is RegionLevel.PREFECTURE:
+        return change.prefecture_code == region.code
+    return change.region_code == region.code
+
+
+class RecentChanges:
+    """The newest changes, read once per process for all its live subscriptions.
+
+    Every subscription of a process wakes on the same bus message; without this each would read
+    the log (and the activity) itself, a query or two per subscriber per change. Here the first
+    one to ask reads every change up to the announced position, with its activity, and the others
+    take them from memory. The kept rows are complete from `floor` (exclusive) to the newest: a
+    reader that is further behind, or a change not yet read, goes to the database as before.
+    """
+
+    def __init__(self, keep: int = 2000) -> None:
+        self.keep = keep
+        self.rows: list[ActivityChange] = []
+        self.floor: int | None = None
+        self.lock = asyncio.Lock()
+
+    def clear(self) -> None:
+        self.rows, self.floor = [], None
+
+    @property
+    def newest(self) -> int | None:
+        return self.rows[-1].id if self.rows else self.floor
+
+    async def after(self, last: int, position: int) -> list[ActivityChange] | None:
+        """Every change with `last` < id <= `position` (activities loaded), or None when this
+        process does not keep them (the caller reads the database)."""
+        async with self.lock:
+            if self.floor is None:
+                self.floor = last
+            if last < self.floor:
+                return None
+            newest = self.newest
+            assert newest is not None
+            if newest < position:  # one read for everybody waiting on this announcement
+                fresh = await (
+                    ActivityChange.filter(id__gt=newest, id__lte=position)
+                    .order_by("id")
+                    .prefetch_related("activity")
+                )
+                self.rows.extend(fresh)
+                if len(self.rows) > self.keep:
+                    dropped = self.rows[: len(self.rows) - self.keep]
+                    self.rows = self.rows[len(dropped) :]
+                    self.floor = dropped[-1].id
+                if last < self.floor:
+                    return None
+        start = bisect.bisect_right(self.rows, last, key=lambda row: row.id)
+        end = bisect.bisect_right(self.rows, position, key=lambda row: row.id)
+        return self.rows[start:end]

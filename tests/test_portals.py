@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
+from contextlib import AsyncExitStack
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -25,6 +26,7 @@ from tests.factories import (
     reviewer_of,
 )
 from tests.test_activities import CREATE, REVIEW, SUBMIT, SUPPLEMENT, UPDATE, activity_input
+from tests.test_browsing import count_queries
 
 CLIENT = """
 mutation($name: String!, $region: String!) {
@@ -320,3 +322,54 @@ async def test_4xx_is_not_retried_and_410_disables(
     webhook = await Webhook.get()
     assert webhook.active is active
     assert made["webhook"]["active"] is True
+
+
+async def test_live_subscribers_of_a_process_read_each_change_once_and_see_it_fresh(
+    api: Api, portal, served
+):
+    """However many portals follow a process, a change costs that process the same statements
+    (one read of the log, shared), and each sees the activity as it is after the change."""
+    first = await approved_activity(api, portal, "甲")
+    cursor = (await api.data(FEED, token=portal["sichuan"]))["activityChanges"]["pageInfo"][
+        "endCursor"
+    ]
+    sockets: list = []
+
+    async def approve_and_receive(title: str) -> int:
+        """Statements while one approval reaches every subscriber."""
+        pending = (
+            await api.data(
+                CREATE, {"input": activity_input(title=title)}, token=portal["filer"].token
+            )
+        )["createActivity"]["activity"]["id"]
+        await api.data(SUBMIT, {"id": pending}, token=portal["filer"].token)
+        with count_queries() as seen:
+            await api.data(
+                REVIEW, {"id": pending, "decision": "APPROVE"}, token=portal["reviewer"].token
+            )
+            for socket in sockets:  # the newest subscribers replay the earlier ones first
+                while True:
+                    message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                    if message["payload"]["data"]["activityUpdates"]["activity"]["id"] == pending:
+                        break
+        return len(seen)
+
+    statements = []
+    async with AsyncExitStack() as stack:
+        for subscribers in (2, 8):
+            while len(sockets) < subscribers:
+                sockets.append(
+                    await stack.enter_async_context(
+                        graphql_subscription(served, portal["sichuan"], UPDATES, {"after": cursor})
+                    )
+                )
+            await approve_and_receive(f"{subscribers}人时的热身")  # every one live
+            statements.append(await approve_and_receive(f"{subscribers}人时"))
+        await api.data(
+            UPDATE, {"id": first, "input": {"title": "改过的甲"}}, token=portal["filer"].token
+        )
+        last = json.loads(await asyncio.wait_for(sockets[0].recv(), 10))
+
+    assert statements[0] == statements[1], statements
+    assert last["payload"]["data"]["activityUpdates"]["kind"] == "ACTIVITY_WITHDRAWN"
+    assert last["payload"]["data"]["activityUpdates"]["activity"]["title"] == "改过的甲"
