@@ -75,6 +75,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.engagement --backend servers
 	$(BIN)/python -m bench.documents
 	$(BIN)/python -m bench.reminders
+	$(BIN)/python -m bench.fanout --backend embedded
+	$(BIN)/python -m bench.fanout --backend servers
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
