@@ -329,14 +329,14 @@ async def test_live_subscribers_of_a_process_read_each_change_once_and_see_it_fr
 ):
     """However many portals follow a process, a change costs that process the same statements
     (one read of the log, shared), and each sees the activity as it is after the change."""
-    first = await approved_activity(api, portal, "甲")
+    await approved_activity(api, portal, "甲")
     cursor = (await api.data(FEED, token=portal["sichuan"]))["activityChanges"]["pageInfo"][
         "endCursor"
     ]
     sockets: list = []
 
-    async def approve_and_receive(title: str) -> int:
-        """Statements while one approval reaches every subscriber."""
+    async def approve_and_receive(title: str) -> tuple[int, str]:
+        """Statements while one approval reaches every subscriber, and the activity."""
         pending = (
             await api.data(
                 CREATE, {"input": activity_input(title=title)}, token=portal["filer"].token
@@ -352,7 +352,7 @@ async def test_live_subscribers_of_a_process_read_each_change_once_and_see_it_fr
                     message = json.loads(await asyncio.wait_for(socket.recv(), 10))
                     if message["payload"]["data"]["activityUpdates"]["activity"]["id"] == pending:
                         break
-        return len(seen)
+        return len(seen), pending
 
     statements = []
     async with AsyncExitStack() as stack:
@@ -364,9 +364,10 @@ async def test_live_subscribers_of_a_process_read_each_change_once_and_see_it_fr
                     )
                 )
             await approve_and_receive(f"{subscribers}人时的热身")  # every one live
-            statements.append(await approve_and_receive(f"{subscribers}人时"))
-        await api.data(
-            UPDATE, {"id": first, "input": {"title": "改过的甲"}}, token=portal["filer"].token
+            count, seen_by_all = await approve_and_receive(f"{subscribers}人时")
+            statements.append(count)
+        await api.data(  # a second change of an activity the subscribers have already seen
+            UPDATE, {"id": seen_by_all, "input": {"title": "改过的甲"}}, token=portal["filer"].token
         )
         last = json.loads(await asyncio.wait_for(sockets[0].recv(), 10))
 
