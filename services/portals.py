@@ -211,6 +211,10 @@ class RecentChanges:
                 return None
             newest = self.newest
             assert newest is not None
+            if position - newest > self.keep:  # a burst (an import): not worth holding
+                self.clear()
+                self.floor = position  # everybody reads the database once, in batches
+                return None
             if newest < position:  # one read for everybody waiting on this announcement
                 fresh = await (
                     ActivityChange.filter(id__gt=newest, id__lte=position)

@@ -374,3 +374,28 @@ async def test_live_subscribers_of_a_process_read_each_change_once_and_see_it_fr
     assert statements[0] == statements[1], statements
     assert last["payload"]["data"]["activityUpdates"]["kind"] == "ACTIVITY_WITHDRAWN"
     assert last["payload"]["data"]["activityUpdates"]["activity"]["title"] == "改过的甲"
+
+
+async def test_recent_changes_keep_a_bounded_complete_window(api: Api, portal):
+    """What a process keeps for its subscriptions is complete above its floor; older readers and
+    bursts are sent to the database (None) instead of being answered with a gap."""
+    from services.portals import RecentChanges
+
+    positions = []
+    for title in "一二三四五六":
+        await approved_activity(api, portal, title)
+        positions.append((await ActivityChange.all().order_by("-id").first()).id)
+    p1, p2, p3, p4, p5, p6 = positions
+    recent = RecentChanges(keep=2)
+
+    assert [c.id for c in await recent.after(p1, p2)] == [p2]  # the first asker sets the floor
+    assert (await recent.after(p1, p2))[0].activity.title == "二"  # read with its activity
+    assert await recent.after(p1 - 1, p2) is None  # behind the floor: read the database
+    assert await recent.after(p2, p6) is None  # a burst beyond what is kept
+    assert await recent.after(p2, p6) is None  # ... and older readers now read the database
+    recent = RecentChanges(keep=2)
+    assert [c.id for c in await recent.after(p2, p3)] == [p3]
+    assert [c.id for c in await recent.after(p3, p4)] == [p4]
+    assert [c.id for c in await recent.after(p3, p5)] == [p4, p5]  # p3 dropped, floor p3
+    assert await recent.after(p2, p5) is None
+    assert [c.id for c in await recent.after(p4, p5)] == [p5]
