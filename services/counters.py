@@ -115,8 +115,16 @@ class Counters:
         the activity's counts, in one round trip (from the database when Redis has none)."""
         source = SOURCE_BY_MODEL[type(row)]
         activity_id: int = row.activity_id  # type: ignore[attr-defined]
-        counts = await self._apply_event(activity_id, source.event_id(row), source.deltas(row))
-        return counts if counts is not None else (await self.read([activity_id]))[activity_id]
+        event_id, deltas = source.event_id(row), source.deltas(row)
+        counts = await self._apply_event(activity_id, event_id, deltas)
+        if counts is not None:
+            return counts
+        # The hash was missing. Warm it, then apply the event to it all the same: a concurrent
+        # request may have warmed it first from a read taken before this row committed (its guard
+        # set then lacks this event; when it holds it, applying is a no-op).
+        warmed = (await self.read([activity_id]))[activity_id]
+        counts = await self._apply_event(activity_id, event_id, deltas)
+        return counts if counts is not None else warmed
 
     async def _apply_event(
         self, activity_id: int, event_id: str, deltas: dict[str, int]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from itertools import chain
 
 import pytest
 
 from models import ActivityStats, CheckIn, Comment, Like
 from models.enums import ActivityStatus, MemberRole
 from schema.ids import to_global_id
-from services.counters import live_key
+from services.counters import FIELDS, SOURCE_BY_MODEL, guard_key, live_key
 from tests.conftest import Api, china, set_now
 from tests.factories import (
     filing_unit,
@@ -519,3 +520,31 @@ async def test_an_activity_sent_back_to_review_stops_taking_engagement_at_once(a
     refused = (await api.data(LIKE, {"a": happening["id"], "on": False}, token=token))["setLike"]
 
     assert codes(refused) == ["NOT_PUBLIC"]
+
+
+async def test_a_like_is_counted_when_another_request_warmed_the_cache_from_an_older_read(
+    api: Api, happening, app, monkeypatch
+):
+    """Two requests find the counts cold; the other one read the database before this like
+    committed and stores its counts first. This like must still reach the live count."""
+    activity_id, activity = happening["id"], happening["activity"]
+    first, second = [await person(api, f"139777{i:05d}") for i in range(2)]
+    await api.data(LIKE, {"a": activity_id, "on": True}, token=first.token)
+    earlier = await Like.get(activity_id=activity.id)
+    await app.state.redis.delete(live_key(activity.id))
+    counters = app.state.runtime.counters
+    warm = counters._warm_from_database
+
+    async def another_request_warmed_first(ids: list[int]) -> dict:
+        stale = {**dict.fromkeys(FIELDS, 0), "likes": 1}
+        await counters._warm(
+            keys=[live_key(activity.id), guard_key(activity.id)],
+            args=[len(FIELDS), *chain(*stale.items()), SOURCE_BY_MODEL[Like].event_id(earlier)],
+        )
+        return await warm(ids)
+
+    monkeypatch.setattr(counters, "_warm_from_database", another_request_warmed_first)
+    await api.data(LIKE, {"a": activity_id, "on": True}, token=second.token)
+    monkeypatch.undo()
+
+    assert (await engagement_of(api, activity_id))["engagement"]["likes"] == 2
