@@ -1,6 +1,6 @@
 """The baseline of `bench/fanout.py`: a bare websocket broadcaster on starlette and uvicorn, as
 kepuri's API is served. Clients connect to /ws and only listen; POST /send writes its body to every
-connected client. No GraphQL, no database, no Redis."""
+connected client; GET /readyz answers once it serves. No GraphQL, no database, no Redis."""
 
 from __future__ import annotations
 
@@ -33,4 +33,14 @@ async def send(request: Request) -> PlainTextResponse:
     return PlainTextResponse(str(len(clients)))
 
 
-app = Starlette(routes=[WebSocketRoute("/ws", listen), Route("/send", send, methods=["POST"])])
+async def readyz(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+app = Starlette(
+    routes=[
+        WebSocketRoute("/ws", listen),
+        Route("/send", send, methods=["POST"]),
+        Route("/readyz", readyz),
+    ]
+)

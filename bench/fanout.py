@@ -35,7 +35,8 @@ from typing import Any
 import httpx
 import websockets
 
-from tests.cluster import gql, portal_scenario, running_cluster
+from bench.setup import server_urls
+from tests.cluster import gql, portal_scenario, ready, running_cluster
 from tests.conftest import free_port, graphql_subscription
 
 UPDATES = """subscription($after: String) { activityUpdates(after: $after)
@@ -94,7 +95,7 @@ async def kepuri_run(
 ) -> tuple[list[float], list[float], list[str]]:
     """Latencies from the request of each change, from the change itself (its `occurredAt`,
     stamped in the transaction), and the messages delivered."""
-    async with running_cluster(directory, backend, suffix="_fanout") as cluster:
+    async with running_cluster(directory, backend, suffix="") as cluster:
         a, b = cluster.bases
         scenario = await portal_scenario(cluster, activities=changes + 2)
         await gql(b, APPROVE, {"id": scenario.pending.pop(0)}, scenario.admin)
@@ -136,15 +137,7 @@ async def bare_run(messages: list[str], subscribers: int) -> list[float]:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.post(f"{base}/send", content=b"", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.1)
+        await ready(base)
         receipts = Receipts(subscribers)
         async with AsyncExitStack() as stack:
             sockets = [
@@ -182,12 +175,8 @@ def main() -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
     backend = {"database_url": "", "redis_url": ""}
     if args.backend == "servers":
-        backend = {
-            "database_url": os.environ.get(
-                "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kepuri_bench"
-            ),
-            "redis_url": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"),
-        }
+        urls = server_urls("fanout", 8)  # the processes get their own database and Redis db by it
+        backend = {"database_url": urls["DATABASE_URL"], "redis_url": urls["REDIS_URL"]}
     directory = Path(tempfile.mkdtemp(prefix="kepuri-bench-fanout-"))
     os.environ["LOG_LEVEL"] = "WARNING"
     try:

@@ -13,6 +13,17 @@ from pathlib import Path
 from typing import Any
 
 
+def server_urls(name: str, redis_db: int) -> dict[str, str]:
+    """DATABASE_URL and REDIS_URL of a benchmark on the local servers (BENCH_DATABASE_URL and
+    BENCH_REDIS_URL override them)."""
+    return {
+        "DATABASE_URL": os.environ.get(
+            "BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/kepuri_bench_{name}"
+        ),
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", f"redis://127.0.0.1:6379/{redis_db}"),
+    }
+
+
 @asynccontextmanager
 async def bench_environment(backend: str, name: str, redis_db: int) -> AsyncIterator[Any]:
     """Yield the settings of a migrated, seeded-with-reference-data installation."""
@@ -26,12 +37,7 @@ async def bench_environment(backend: str, name: str, redis_db: int) -> AsyncIter
         }
     )
     if backend == "servers":
-        os.environ["DATABASE_URL"] = os.environ.get(
-            "BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/kepuri_bench_{name}"
-        )
-        os.environ["REDIS_URL"] = os.environ.get(
-            "BENCH_REDIS_URL", f"redis://127.0.0.1:6379/{redis_db}"
-        )
+        os.environ.update(server_urls(name, redis_db))
         from tests.conftest import recreate_postgres_database
 
         await recreate_postgres_database(os.environ["DATABASE_URL"])

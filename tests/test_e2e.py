@@ -6,27 +6,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.cluster import KEPURI, ready
 from tests.conftest import (
     drop_postgres_database,
+    free_port,
     fresh_backend_for_processes,
 )
-
-KEPURI = [sys.executable, "-m", "kepuri.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def gql(base: str, query: str, variables: dict | None = None, token: str | None = None) -> dict:
@@ -75,15 +66,7 @@ async def served(tmp_path: Path, backend: dict[str, str]):
     )
     base = f"http://127.0.0.1:{env['PORT']}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("the server did not become ready")
+        await ready(base)
         yield base, tmp_path, env
     finally:
         server.send_signal(signal.SIGTERM)
