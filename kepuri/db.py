@@ -10,6 +10,7 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as run_migrations
+from tortoise.migrations.operations import AlterField
 
 from kepuri.settings import Settings, load_settings
 
@@ -86,3 +87,17 @@ async def database(settings: Settings) -> AsyncIterator[TortoiseContext]:
             yield ctx
         finally:
             await ctx.close_connections()
+
+
+class AlterFieldState(AlterField):
+    """An AlterField that changes what Tortoise knows of a field and leaves the column as it is:
+    for changes that do not reach the database (an enum's generated description grows with a new
+    member, the column stays VARCHAR). Tortoise 1.1 remakes a SQLite table for every AlterField
+    and loses the table's unique constraints and indexes on the way (0002 lost the codes index,
+    and 0009 would have lost the unique key that makes each notification exactly once)."""
+
+    async def database_forward(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def database_backward(self, *args: Any, **kwargs: Any) -> None:
+        return None

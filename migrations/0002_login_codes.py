@@ -1,5 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from kepuri.db import AlterFieldState
 from models.enums import VerificationPurpose
 from tortoise import fields
 
@@ -9,7 +10,7 @@ class Migration(migrations.Migration):
     initial = False
 
     operations = [
-        ops.AlterField(
+        AlterFieldState(
             model_name='VerificationCode',
             name='purpose',
             field=fields.CharEnumField(description='REGISTER: REGISTER\nLOGIN: LOGIN\nRESET_PASSWORD: RESET_PASSWORD', enum_type=VerificationPurpose, max_length=20),

@@ -3,6 +3,13 @@
 from models.accounts import AuditLog, Session, User, VerificationCode
 from models.activities import Activity, ActivityMedia, ActivityStats, Review
 from models.campaigns import Campaign, JointAction, PhaseWindow, RegionalSetting
+from models.commendations import (
+    Commendation,
+    IndicatorScore,
+    Objection,
+    Recommendation,
+    RecommendationQuota,
+)
 from models.documents import Document
 from models.engagement import CheckIn, Comment, CommentModeration, Favorite, Like, Rating
 from models.notifications import Notification
@@ -18,17 +25,22 @@ __all__ = [
     "AuditLog",
     "Campaign",
     "CheckIn",
+    "Commendation",
     "Comment",
     "CommentModeration",
     "Document",
     "Favorite",
+    "IndicatorScore",
     "JointAction",
     "Like",
     "Membership",
     "Notification",
+    "Objection",
     "Organization",
     "PhaseWindow",
     "Rating",
+    "Recommendation",
+    "RecommendationQuota",
     "Region",
     "RegionalSetting",
     "Review",

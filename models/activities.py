@@ -73,6 +73,7 @@ class Activity(Model):
     supervisor_id: int
     joint_action_id: int | None
     escalated_to_id: int | None
+    created_by_id: int | None
 
     class Meta:
         table = "activities"

@@ -20,6 +20,8 @@ class Campaign(Model):
     ends_on = fields.DateField()
     # days before each deadline on which those who still owe something are reminded
     reminder_days: list[int] | None = fields.JSONField(null=True)
+    # the weight of each evaluation indicator (by name); missing ones weigh 1
+    indicator_weights: dict[str, float] | None = fields.JSONField(null=True)
     created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:

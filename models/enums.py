@@ -90,6 +90,9 @@ class NotificationKind(StrEnum):
     DEADLINE_REMINDER = "DEADLINE_REMINDER"
     REVIEW_REMINDER = "REVIEW_REMINDER"
     REVIEW_ESCALATED = "REVIEW_ESCALATED"
+    RECOMMENDED = "RECOMMENDED"
+    COMMENDED = "COMMENDED"
+    CERTIFICATE_READY = "CERTIFICATE_READY"
 
 
 class DeliveryStatus(StrEnum):
@@ -106,3 +109,32 @@ class ChangeKind(StrEnum):
     ACTIVITY_SUPPLEMENTED = "ACTIVITY_SUPPLEMENTED"
     ACTIVITY_SUMMARIZED = "ACTIVITY_SUMMARIZED"
     ACTIVITY_WITHDRAWN = "ACTIVITY_WITHDRAWN"
+
+
+class CommendationKind(StrEnum):
+    """What is recommended or commended: an organizing unit or an activity."""
+
+    UNIT = "UNIT"
+    ACTIVITY = "ACTIVITY"
+
+
+class RecommendationStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class CommendationStatus(StrEnum):
+    PROPOSED = "PROPOSED"  # on the list published for public notice
+    REMOVED = "REMOVED"  # taken off the proposed list (after an objection, say)
+    FINAL = "FINAL"  # commended: on the public lists, with a certificate
+    REVOKED = "REVOKED"  # commended, then withdrawn: its certificate no longer verifies
+
+
+class Indicator(StrEnum):
+    SOCIAL_MOBILIZATION = "SOCIAL_MOBILIZATION"
+    JOINT_ACTIONS = "JOINT_ACTIONS"
+    ONLINE_ACTIVITIES = "ONLINE_ACTIVITIES"
+    PUBLICITY = "PUBLICITY"
+    TECH_VOLUNTEERS = "TECH_VOLUNTEERS"
+    INFORMATION_SERVICE = "INFORMATION_SERVICE"
+    PUBLIC_EVALUATION = "PUBLIC_EVALUATION"
