@@ -27,17 +27,18 @@ from tortoise.contrib.starlette import RegisterTortoise
 from kepuri.db import prepare_sqlite_dir, tortoise_config
 from kepuri.hub import Hub
 from kepuri.logs import configure_logging
-from kepuri.pages import activity_page
+from kepuri.pages import activity_page, verify_page
 from kepuri.queue import open_queue
 from kepuri.redis import ensure_redis, limits_storage_uri, redis_client
 from kepuri.settings import Settings, load_settings
-from models import Activity, Document
-from models.enums import DocumentStatus
+from models import Activity, Commendation, Document
+from models.enums import CommendationStatus, DocumentStatus
 from schema import build_schema
 from schema.context import Context
 from services import (
     accounts,
     bus,
+    certificates,
     documents,
     jobs,
     notifications,
@@ -241,6 +242,31 @@ async def download_document(request: Request) -> Response:
     )
 
 
+async def download_certificate(request: Request) -> Response:
+    """One holder's certificate PDF, by a signed and expiring link (see services.certificates)."""
+    serial = request.path_params["serial"]
+    settings: Settings = request.app.state.settings
+    if not certificates.link_is_valid(
+        settings.secret_key,
+        serial,
+        request.query_params.get("expires", ""),
+        request.query_params.get("sig", ""),
+    ):
+        return JSONResponse({"error": "链接无效或已过期"}, status_code=403)
+    entry = await Commendation.get_or_none(serial=serial, status=CommendationStatus.FINAL)
+    path = storage.resolve(entry.certificate_file) if entry and entry.certificate_file else None
+    if entry is None or path is None or not path.is_file():
+        return JSONResponse({"error": "证书不存在"}, status_code=404)
+    disposition = "attachment; filename=\"certificate.pdf\"; filename*=UTF-8''" + quote(
+        f"荣誉证书-{entry.holder_name}.pdf"
+    )
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        headers={"Content-Disposition": disposition, "Cache-Control": "private"},
+    )
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -322,6 +348,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/a/{token}", activity_page),
             Route("/media/{path:path}", media),
             Route("/documents/{document_id:int}", download_document),
+            Route("/certificates/{serial}", download_certificate),
+            Route("/verify/{serial}", verify_page),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -1,4 +1,5 @@
-"""The page behind an activity's QR code: `PUBLIC_BASE_URL/a/<token>`.
+"""Public pages: the one behind an activity's QR code (`PUBLIC_BASE_URL/a/<token>`) and the
+verification page behind a certificate's (`PUBLIC_BASE_URL/verify/<serial>`).
 
 A small server-rendered Chinese page (no front-end build) whose buttons call the GraphQL API.
 """
@@ -14,8 +15,9 @@ from starlette.responses import HTMLResponse
 from models import Activity, Organization
 from models.enums import ActivityStatus
 from schema.ids import to_global_id
-from services import qr
-from services.clock import CHINA
+from services import certificates, qr
+from services.clock import CHINA, local_date
+from services.recommendations import KIND_LABELS
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -63,3 +65,20 @@ async def activity_page(request: Request) -> HTMLResponse:
         counts=counts,
     )
     return HTMLResponse(html, headers=_HEADERS)
+
+
+async def verify_page(request: Request) -> HTMLResponse:
+    """The page behind a certificate's QR code: `PUBLIC_BASE_URL/verify/<serial>`."""
+    result = await certificates.verify(request.path_params["serial"])
+    html = _templates.get_template("verify.html").render(
+        valid=result.valid,
+        message=result.message,
+        serial=result.serial,
+        holder=result.holder_name,
+        unit=result.unit_name,
+        kind=result.kind.value if result.kind else None,
+        kind_label=KIND_LABELS[result.kind] if result.kind else None,
+        campaign=result.campaign_name,
+        date=local_date(result.issued_at) if result.issued_at else None,
+    )
+    return HTMLResponse(html, status_code=200 if result.valid else 404, headers=_HEADERS)

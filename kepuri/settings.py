@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 (the default that production refuses)
@@ -86,6 +86,10 @@ class Settings:
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
+    recommendation_quota_units: int = 20
+    recommendation_quota_activities: int = 30
+    notice_working_days: int = 3
+    holidays: tuple[date, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -193,6 +197,13 @@ _ENV: dict[str, tuple[str, object]] = {
     "GRAPHQL_MAX_DEPTH": ("graphql_max_depth", int),
     "GRAPHQL_MAX_ALIASES": ("graphql_max_aliases", int),
     "GRAPHQL_MAX_TOKENS": ("graphql_max_tokens", int),
+    "RECOMMENDATION_QUOTA_UNITS": ("recommendation_quota_units", int),
+    "RECOMMENDATION_QUOTA_ACTIVITIES": ("recommendation_quota_activities", int),
+    "NOTICE_WORKING_DAYS": ("notice_working_days", int),
+    "HOLIDAYS": (
+        "holidays",
+        lambda v: tuple(date.fromisoformat(d.strip()) for d in v.split(",") if d.strip()),
+    ),
 }
 
 

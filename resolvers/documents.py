@@ -155,6 +155,19 @@ class DocumentsMutation:
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
+        description="National staff: every certificate of a year's final commendations as a ZIP "
+        "(one PDF each and one combined PDF); serials never change when rendered again.",
+    )
+    async def request_certificates(self, info: Info[Context, None], year: int) -> DocumentPayload:
+        user, grants = await signed_in(info)
+        rt = info.context.runtime
+        document, errors = await attempt(
+            lambda: documents.request_certificates(rt, user, grants, year)
+        )
+        return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="The key-activity schedule (重点活动安排表) as .xlsx: national staff for any "
         "filter, association staff for their region (regionCode required).",
     )

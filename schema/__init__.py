@@ -22,6 +22,7 @@ from strawberry.types import ExecutionContext
 from resolvers.accounts import AccountsMutation, AccountsQuery
 from resolvers.activities import ActivitiesMutation, ActivitiesQuery
 from resolvers.campaigns import CampaignsMutation, CampaignsQuery
+from resolvers.commendations import CommendationsMutation, CommendationsQuery
 from resolvers.documents import DocumentsMutation, DocumentsQuery, DocumentsSubscription
 from resolvers.engagement import EngagementMutation, EngagementQuery
 from resolvers.notifications import (
@@ -43,6 +44,7 @@ class Query(
     DocumentsQuery,
     NotificationsQuery,
     PortalsQuery,
+    CommendationsQuery,
 ):
     pass
 
@@ -57,6 +59,7 @@ class Mutation(
     DocumentsMutation,
     NotificationsMutation,
     PortalsMutation,
+    CommendationsMutation,
 ):
     pass
 

@@ -22,6 +22,8 @@ from models import (
     Activity,
     ActivityMedia,
     ActivityStats,
+    Campaign,
+    Commendation,
     Document,
     Organization,
     Region,
@@ -31,6 +33,7 @@ from models import (
 from models.enums import (
     ActivityForm,
     ActivityStatus,
+    CommendationStatus,
     DocumentKind,
     DocumentStatus,
     MediaKind,
@@ -38,7 +41,17 @@ from models.enums import (
     RegionLevel,
     ReviewDecision,
 )
-from services import audit, notifications, pdf, qr, reports, spreadsheets, storage
+from services import (
+    audit,
+    certificates,
+    jobs,
+    notifications,
+    pdf,
+    qr,
+    reports,
+    spreadsheets,
+    storage,
+)
 from services.activities import (
     REVIEWING_ROLES,
     ActivityFilter,
@@ -221,6 +234,31 @@ async def request_summary_report(
         filename=f"总结报告-{place}-{year}.pdf",
         content_type="application/pdf",
         parameters=parameters,
+    )
+
+
+async def request_certificates(rt: Runtime, user: User, grants: list[Grant], year: int) -> Document:
+    """All certificates of a year's final commendations: a ZIP of one PDF each and one combined
+    PDF. Asking again for unchanged lists returns the same document; serials never change."""
+    if not is_national_staff(grants):
+        raise PermissionDenied("仅限主办单位工作人员")
+    campaign = await Campaign.get_or_none(year=year)
+    if campaign is None:
+        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
+    final = await Commendation.filter(
+        campaign_id=campaign.id, status=CommendationStatus.FINAL
+    ).values_list("serial", "holder_name")
+    if not final:
+        raise ServiceError.of(ErrorCode.NOT_FINAL, "该年度尚无确定的表扬名单", "year")
+    fingerprint = _digest({"kind": "certificates", "template": 1, "entries": sorted(final)})
+    return await _request(
+        rt,
+        user,
+        DocumentKind.CERTIFICATES,
+        fingerprint,
+        filename=f"荣誉证书-{year}.zip",
+        content_type="application/zip",
+        parameters={"campaign_id": campaign.id},
     )
 
 
@@ -413,6 +451,14 @@ async def render_document(
         await progress(DocumentStatus.RUNNING, 50)
         data = await loop.run_in_executor(pool, pdf.render_pdf, html, str(storage.root()))
         extension = "pdf"
+    elif document.kind is DocumentKind.CERTIFICATES:
+        campaign_id = int(document.parameters["campaign_id"])
+
+        async def rendered(percent: int) -> None:
+            await progress(DocumentStatus.RUNNING, percent)
+
+        data = (await certificates.render_all(campaign_id, base_url, pool, rendered)).data
+        extension = "zip"
     elif document.kind is DocumentKind.ACTIVITY_SCHEDULE:
         sheets = await _schedule_rows(ActivityFilter(**_filter_values(document.parameters)))
         await progress(DocumentStatus.RUNNING, 50)
@@ -440,6 +486,13 @@ async def render_document(
         expires_at=now() + KEEP_FOR,
     )
     await notifications.document_ready(document.id, document.requester_id, document.filename)
+    if document.kind is DocumentKind.CERTIFICATES:
+        await jobs.enqueue(
+            "announce_commendations",
+            document.parameters["campaign_id"],
+            True,
+            job_id=f"announce_certificates:{document.id}",
+        )
     return True
 
 

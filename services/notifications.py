@@ -135,7 +135,7 @@ async def _failed(notification_id: int, channel: str, error: str, final_try: boo
 # ---------------------------------------------------------------- occasions
 
 
-async def _unit_people(organization_id: int) -> list[int]:
+async def unit_people(organization_id: int) -> list[int]:
     rows = await Membership.filter(
         organization_id=organization_id, role__in=[MemberRole.FILER, MemberRole.ADMIN]
     ).values_list("user_id", flat=True)
@@ -151,7 +151,7 @@ async def _outcome(event: DomainEvent) -> None:
     title, body = render(kind, title=activity.title, reason=event.data.get("comment"))
     moment = activity.reviewed_at.isoformat() if activity.reviewed_at else ""
     await notify(
-        await _unit_people(activity.organization_id),
+        await unit_people(activity.organization_id),
         kind,
         f"outcome:{activity.id}:{moment}",
         title,

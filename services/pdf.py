@@ -1,8 +1,8 @@
 """PDF rendering with WeasyPrint, meant to run in a worker's process pool.
 
 Templates are Jinja in a sandbox, fed with plain data. The URL fetcher serves only the project's
-own files, addressed as `kepuri-media:<relative path>` under the media root; `file://`, outside
-hosts and every other scheme are refused.
+own files, addressed as `kepuri-media:<relative path>` under the media root, and inline `data:`
+images (a certificate's QR code); `file://`, outside hosts and every other scheme are refused.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def _fetcher(media_root: Path) -> Any:
 
     class OwnFilesOnly(URLFetcher):
         def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("data:image/"):
+                return super().fetch(url, headers)
             if not url.startswith(MEDIA_SCHEME):
                 raise ValueError(f"refused: {url[:40]}")
             path = (root / url.removeprefix(MEDIA_SCHEME)).resolve()

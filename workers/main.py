@@ -23,6 +23,7 @@ from kepuri.settings import Settings
 from services import (
     activities,
     bus,
+    commendations,
     documents,
     escalation,
     jobs,
@@ -101,6 +102,13 @@ async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> boo
     return ok
 
 
+async def announce_commendations(
+    ctx: dict[str, Any], campaign_id: int, certificates: bool = False
+) -> int:
+    """Tell commended units (or, with `certificates`, that their certificates are ready)."""
+    return await commendations.announce(campaign_id, certificates)
+
+
 async def _startup(ctx: dict[str, Any]) -> None:
     """Jobs may queue jobs; delivery needs the SMS backend and settings; WeasyPrint runs in a
     pool of processes, as many as cores, started on first use and kept warm (one font
@@ -147,8 +155,9 @@ FUNCTIONS: list[Any] = [
     purge_expired,
     render_qr,
     flush_engagement,
-    render_document,
+    func(render_document, timeout=1800),  # all certificates of a year in one job
     deliver_notification,
+    announce_commendations,
     remind_deadlines,
     review_sweep,
     func(deliver_webhook, max_tries=len(webhooks.RETRY_SCHEDULE) + 1),

@@ -1,0 +1,662 @@
+"""The season's end: recommendations, the evaluation of organizing bodies, the commendation lists
+with their public notice and objections, and certificate verification."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from models import Commendation, Objection, Recommendation
+from models.enums import CommendationKind, CommendationStatus, Indicator, RecommendationStatus
+from resolvers.common import attempt, signed_in
+from schema.activity_types import ActivityType
+from schema.context import Context
+from schema.ids import parse_global_id, to_global_id
+from schema.pagination import Connection, keyset_connection, list_connection
+from schema.permissions import IsAuthenticated, bad_argument, forbidden
+from schema.types import MutationError, OkPayload, OrganizationType
+from services import certificates, commendations, evaluation, recommendations
+from services.campaigns import campaign_of_year
+from services.errors import ErrorCode, PermissionDenied, ServiceError
+from services.permissions import is_national_staff
+
+for _enum in (CommendationKind, CommendationStatus, Indicator, RecommendationStatus):
+    strawberry.enum(_enum)
+
+
+# ---------------------------------------------------------------- types
+
+
+@strawberry.type(name="Recommendation")
+class RecommendationType:
+    target_kind: CommendationKind
+    status: RecommendationStatus
+    reason: str
+    created_at: datetime
+    withdrawn_at: datetime | None
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Recommendation]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Recommendation", root.id))
+
+    @strawberry.field(description="The provincial association or national society recommending.")
+    async def recommender(
+        self, root: strawberry.Parent[Recommendation], info: Info[Context, None]
+    ) -> OrganizationType:
+        return await info.context.loaders.organization.load(root.recommender_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The unit recommended, or the unit of the activity recommended.")
+    async def organization(
+        self, root: strawberry.Parent[Recommendation], info: Info[Context, None]
+    ) -> OrganizationType:
+        return await info.context.loaders.organization.load(root.organization_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def activity(
+        self, root: strawberry.Parent[Recommendation], info: Info[Context, None]
+    ) -> ActivityType | None:
+        if root.activity_id is None:
+            return None
+        return await info.context.loaders.activity.load(root.activity_id)  # type: ignore[return-value]
+
+
+@strawberry.type(name="RecommendationQuota")
+class RecommendationQuotaType:
+    units: int
+    activities: int
+    units_used: int
+    activities_used: int
+
+
+@strawberry.type(name="IndicatorInput", description="A figure a computed score came from.")
+class IndicatorInputType:
+    name: str
+    label: str
+    value: float
+
+
+@strawberry.type(name="IndicatorScore")
+class IndicatorScoreType:
+    indicator: Indicator
+    score: float | None = strawberry.field(description="0..100; null: not scored yet.")
+    computed: bool
+    note: str | None
+    inputs: list[IndicatorInputType] = strawberry.field(
+        description="The platform's figures the score was computed from (none when scored by "
+        "staff)."
+    )
+
+
+@strawberry.type(name="EvaluationEntry")
+class EvaluationEntryType:
+    organization: OrganizationType
+    total: float
+    rank: int
+    scores: list[IndicatorScoreType]
+
+
+def _entry(entry: evaluation.Entry) -> EvaluationEntryType:
+    return EvaluationEntryType(
+        organization=entry.organization,  # type: ignore[arg-type]
+        total=entry.total,
+        rank=entry.rank,
+        scores=[
+            IndicatorScoreType(
+                indicator=s.indicator,
+                score=s.score,
+                computed=s.computed,
+                note=s.note,
+                inputs=[
+                    IndicatorInputType(name=k, label=evaluation.LABELS.get(k, k), value=v)
+                    for k, v in s.inputs.items()
+                ],
+            )
+            for s in entry.scores
+        ],
+    )
+
+
+@strawberry.type(name="Certificate")
+class CertificateType:
+    serial: str
+    issued_at: datetime
+    verify_url: str
+    download_url: str | None = strawberry.field(
+        description="A signed link (an hour) to the PDF, for the holder's people and national "
+        "staff, once the certificates are rendered."
+    )
+
+
+@strawberry.type(name="Objection")
+class ObjectionType:
+    reason: str
+    created_at: datetime
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Objection]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Objection", root.id))
+
+    @strawberry.field(description="Who objected (real name), for national staff only.")
+    async def objector_name(
+        self, root: strawberry.Parent[Objection], info: Info[Context, None]
+    ) -> str | None:
+        if not is_national_staff(await info.context.grants()):
+            return None
+        user = await info.context.loaders.user.load(root.user_id)
+        return user.name if user else None
+
+
+@strawberry.type(name="Commendation")
+class CommendationType:
+    kind: CommendationKind
+    status: CommendationStatus
+    holder_name: str
+    unit_name: str
+    notice_ends_at: datetime
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Commendation]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Commendation", root.id))
+
+    @strawberry.field
+    async def organization(
+        self, root: strawberry.Parent[Commendation], info: Info[Context, None]
+    ) -> OrganizationType:
+        return await info.context.loaders.organization.load(root.organization_id)  # type: ignore[return-value]
+
+    @strawberry.field
+    async def activity(
+        self, root: strawberry.Parent[Commendation], info: Info[Context, None]
+    ) -> ActivityType | None:
+        if root.activity_id is None:
+            return None
+        return await info.context.loaders.activity.load(root.activity_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Whether it came from a recommendation (national staff only).")
+    async def recommended(
+        self, root: strawberry.Parent[Commendation], info: Info[Context, None]
+    ) -> bool | None:
+        if not is_national_staff(await info.context.grants()):
+            return None
+        return root.recommendation_id is not None
+
+    @strawberry.field(description="Objections raised during the notice (national staff only).")
+    async def objections(
+        self, root: strawberry.Parent[Commendation], info: Info[Context, None]
+    ) -> list[ObjectionType]:
+        if not is_national_staff(await info.context.grants()):
+            return []
+        return await Objection.filter(commendation_id=root.id).order_by("id")  # type: ignore[return-value]
+
+    @strawberry.field(description="Why it was taken off the list (national staff only).")
+    async def removed_reason(
+        self, root: strawberry.Parent[Commendation], info: Info[Context, None]
+    ) -> str | None:
+        if not is_national_staff(await info.context.grants()):
+            return None
+        return root.removed_reason
+
+    @strawberry.field(description="The certificate of a final commendation.")
+    async def certificate(
+        self, root: strawberry.Parent[Commendation], info: Info[Context, None]
+    ) -> CertificateType | None:
+        if root.status is not CommendationStatus.FINAL or not root.serial or not root.finalized_at:
+            return None
+        settings = info.context.runtime.settings
+        download = None
+        if root.certificate_file and commendations.can_download(await info.context.grants(), root):
+            download = certificates.signed_link(
+                settings.public_base_url, settings.secret_key, root.serial
+            )
+        return CertificateType(
+            serial=root.serial,
+            issued_at=root.finalized_at,
+            verify_url=certificates.verify_url(settings.public_base_url, root.serial),
+            download_url=download,
+        )
+
+
+@strawberry.type(name="CertificateVerification")
+class CertificateVerificationType:
+    valid: bool
+    serial: str
+    message: str = strawberry.field(description="What the result means, in Chinese.")
+    revoked: bool
+    holder_name: str | None
+    unit_name: str | None
+    campaign_name: str | None
+    kind: CommendationKind | None
+    issued_at: datetime | None
+
+
+# ---------------------------------------------------------------- inputs and payloads
+
+
+@strawberry.input
+class RecommendationInput:
+    campaign_id: strawberry.ID
+    target_kind: CommendationKind
+    organization_id: strawberry.ID | None = None
+    activity_id: strawberry.ID | None = None
+    reason: str
+    recommender_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The recommending body, when the caller administers several."
+    )
+
+
+@strawberry.input
+class RecommendationQuotaInput:
+    year: int
+    organization_id: strawberry.ID
+    units: int | None = strawberry.field(default=None, description="null: the default quota")
+    activities: int | None = strawberry.field(default=None, description="null: the default quota")
+
+
+@strawberry.input
+class IndicatorScoreInput:
+    year: int
+    organization_id: strawberry.ID
+    indicator: Indicator
+    score: float
+    note: str | None = None
+
+
+@strawberry.input
+class IndicatorWeightInput:
+    indicator: Indicator
+    weight: float
+
+
+@strawberry.input
+class CommendationDecisionInput:
+    year: int
+    unit_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+    activity_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RecommendationPayload:
+    recommendation: RecommendationType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class RecommendationQuotaPayload:
+    quota: RecommendationQuotaType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class IndicatorScorePayload:
+    score: IndicatorScoreType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CommendationsPayload:
+    commendations: list[CommendationType] | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ObjectionPayload:
+    objection: ObjectionType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+def _quota(quota: recommendations.Quota) -> RecommendationQuotaType:
+    return RecommendationQuotaType(
+        units=quota.units,
+        activities=quota.activities,
+        units_used=quota.units_used,
+        activities_used=quota.activities_used,
+    )
+
+
+async def _campaign_id(year: int) -> int:
+    campaign = await campaign_of_year(year)
+    if campaign is None:
+        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
+    return campaign.id
+
+
+def _argument(value: strawberry.ID, kind: str, field: str) -> int:
+    """An ID argument of a query: a bad one is a top-level error (queries have no payload)."""
+    try:
+        return parse_global_id(value, kind, field)
+    except ServiceError as error:
+        raise bad_argument(error.errors[0].message) from error
+
+
+def _ids(values: list[strawberry.ID], kind: str, field: str) -> list[int]:
+    return [parse_global_id(v, kind, field) for v in values]
+
+
+# ---------------------------------------------------------------- query
+
+
+@strawberry.type
+class CommendationsQuery:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Recommendations of a year: a body's staff see their own, national staff all "
+        "(or one recommender's).",
+    )
+    async def recommendations(
+        self,
+        info: Info[Context, None],
+        year: int,
+        recommender_id: strawberry.ID | None = None,
+        target_kind: CommendationKind | None = None,
+        status: RecommendationStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[RecommendationType]:
+        _, grants = await signed_in(info)
+        campaign = await campaign_of_year(year)
+        if campaign is None:
+            raise bad_argument(f"{year}年度活动不存在", ErrorCode.NO_CAMPAIGN.value)
+        recommender = (
+            _argument(recommender_id, "Organization", "recommenderId") if recommender_id else None
+        )
+        query = Recommendation.filter(recommendations.visible(grants, campaign.id, recommender))
+        if target_kind is not None:
+            query = query.filter(target_kind=target_kind)
+        if status is not None:
+            query = query.filter(status=status)
+        return await keyset_connection(query, first=first, after=after)
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="A recommender's quota and how much of it is used.",
+    )
+    async def recommendation_quota(
+        self, info: Info[Context, None], year: int, organization_id: strawberry.ID
+    ) -> RecommendationQuotaType | None:
+        _, grants = await signed_in(info)
+        body = _argument(organization_id, "Organization", "organizationId")
+        if not is_national_staff(grants) and body not in recommendations.reader_ids(grants):
+            return None
+        campaign = await campaign_of_year(year)
+        if campaign is None:
+            return None
+        return _quota(await recommendations.quota_of(info.context.runtime, campaign.id, body))
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The seven indicators of every organizing body, with the total and the rank "
+        "(national staff; a body's staff see their own line).",
+    )
+    async def evaluation(
+        self,
+        info: Info[Context, None],
+        year: int,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[EvaluationEntryType]:
+        _, grants = await signed_in(info)
+        try:
+            entries = await evaluation.evaluate(grants, year)
+        except ServiceError as error:
+            raise bad_argument(error.errors[0].message, error.errors[0].code.value) from error
+        except PermissionDenied as error:
+            raise forbidden(str(error)) from error
+
+        async def load(window: list[evaluation.Entry]) -> list[EvaluationEntryType]:
+            return [_entry(e) for e in window]
+
+        return await list_connection(entries, first=first, after=after, load=load)
+
+    @strawberry.field(
+        description="The commendation list of a year: the proposed list while on public notice, "
+        "then the final lists (national staff also see entries taken off)."
+    )
+    async def commendations(
+        self,
+        info: Info[Context, None],
+        year: int,
+        kind: CommendationKind | None = None,
+        status: CommendationStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[CommendationType]:
+        grants = await info.context.grants()
+        campaign = await campaign_of_year(year)
+        if campaign is None:
+            raise bad_argument(f"{year}年度活动不存在", ErrorCode.NO_CAMPAIGN.value)
+        query = Commendation.filter(commendations.visible(grants), campaign_id=campaign.id)
+        if kind is not None:
+            query = query.filter(kind=kind)
+        if status is not None:
+            query = query.filter(status=status)
+        return await keyset_connection(query, first=first, after=after)
+
+    @strawberry.field(description="Public: whether a certificate serial is valid, and whose it is.")
+    async def verify_certificate(self, serial: str) -> CertificateVerificationType:
+        result = await certificates.verify(serial)
+        return CertificateVerificationType(
+            valid=result.valid,
+            serial=result.serial,
+            message=result.message,
+            revoked=result.revoked,
+            holder_name=result.holder_name,
+            unit_name=result.unit_name,
+            campaign_name=result.campaign_name,
+            kind=result.kind,
+            issued_at=result.issued_at,
+        )
+
+
+# ---------------------------------------------------------------- mutation
+
+
+@strawberry.type
+class CommendationsMutation:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="A provincial association or national society (its ADMIN) recommends a unit "
+        "or an approved, summarized activity under it, in the RECOMMENDATION window, within its "
+        "quota.",
+    )
+    async def recommend(
+        self, info: Info[Context, None], input: RecommendationInput
+    ) -> RecommendationPayload:
+        user, grants = await signed_in(info)
+
+        async def run() -> Recommendation:
+            data = recommendations.RecommendationData(
+                campaign_id=parse_global_id(input.campaign_id, "Campaign", "campaignId"),
+                target_kind=input.target_kind,
+                organization_id=parse_global_id(
+                    input.organization_id, "Organization", "organizationId"
+                )
+                if input.organization_id
+                else None,
+                activity_id=parse_global_id(input.activity_id, "Activity", "activityId")
+                if input.activity_id
+                else None,
+                reason=input.reason,
+                recommender_id=parse_global_id(
+                    input.recommender_id, "Organization", "recommenderId"
+                )
+                if input.recommender_id
+                else None,
+            )
+            return await recommendations.recommend(info.context.runtime, user, grants, data)
+
+        recommendation, errors = await attempt(run)
+        return RecommendationPayload(recommendation=recommendation, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Withdraw a recommendation (until the recommendation window closes).",
+    )
+    async def withdraw_recommendation(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> OkPayload:
+        user, grants = await signed_in(info)
+        done, errors = await attempt(
+            lambda: recommendations.withdraw(
+                user, grants, parse_global_id(id, "Recommendation", "id")
+            )
+        )
+        return OkPayload(ok=done is not None, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="National staff set a recommender's quota for a year.",
+    )
+    async def set_recommendation_quota(
+        self, info: Info[Context, None], input: RecommendationQuotaInput
+    ) -> RecommendationQuotaPayload:
+        user, grants = await signed_in(info)
+        rt = info.context.runtime
+
+        async def run() -> recommendations.Quota:
+            campaign_id = await _campaign_id(input.year)
+            body = parse_global_id(input.organization_id, "Organization", "organizationId")
+            await recommendations.set_quota(
+                user, grants, campaign_id, body, input.units, input.activities
+            )
+            return await recommendations.quota_of(rt, campaign_id, body)
+
+        quota, errors = await attempt(run)
+        return RecommendationQuotaPayload(quota=_quota(quota) if quota else None, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="National staff score an indicator that is not computed from data.",
+    )
+    async def score_indicator(
+        self, info: Info[Context, None], input: IndicatorScoreInput
+    ) -> IndicatorScorePayload:
+        user, grants = await signed_in(info)
+        row, errors = await attempt(
+            lambda: evaluation.score_indicator(
+                user,
+                grants,
+                year=input.year,
+                organization_id=parse_global_id(
+                    input.organization_id, "Organization", "organizationId"
+                ),
+                indicator=input.indicator,
+                score=input.score,
+                note=input.note,
+            )
+        )
+        score = (
+            IndicatorScoreType(
+                indicator=row.indicator, score=row.score, computed=False, note=row.note, inputs=[]
+            )
+            if row
+            else None
+        )
+        return IndicatorScorePayload(score=score, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="National staff set the weights of the indicators for a year (1 each unless "
+        "set).",
+    )
+    async def set_indicator_weights(
+        self, info: Info[Context, None], year: int, weights: list[IndicatorWeightInput]
+    ) -> OkPayload:
+        user, grants = await signed_in(info)
+        done, errors = await attempt(
+            lambda: evaluation.set_weights(
+                user, grants, year, {w.indicator: w.weight for w in weights}
+            )
+        )
+        return OkPayload(ok=done is not None, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="National staff put units and activities on the proposed list, published for "
+        "public notice for the configured number of working days.",
+    )
+    async def decide_commendations(
+        self, info: Info[Context, None], input: CommendationDecisionInput
+    ) -> CommendationsPayload:
+        user, grants = await signed_in(info)
+        rows, errors = await attempt(
+            lambda: commendations.decide(
+                info.context.runtime,
+                user,
+                grants,
+                commendations.Decision(
+                    input.year,
+                    _ids(input.unit_ids, "Organization", "unitIds"),
+                    _ids(input.activity_ids, "Activity", "activityIds"),
+                ),
+            )
+        )
+        return CommendationsPayload(commendations=rows, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="During the public notice, anyone signed in objects to an entry, under their "
+        "own account.",
+    )
+    async def raise_objection(
+        self, info: Info[Context, None], commendation_id: strawberry.ID, reason: str
+    ) -> ObjectionPayload:
+        user, grants = await signed_in(info)
+        objection, errors = await attempt(
+            lambda: commendations.raise_objection(
+                user,
+                grants,
+                parse_global_id(commendation_id, "Commendation", "commendationId"),
+                reason,
+            )
+        )
+        return ObjectionPayload(objection=objection, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="National staff take an entry off the proposed list.",
+    )
+    async def remove_commendation(
+        self, info: Info[Context, None], id: strawberry.ID, reason: str
+    ) -> OkPayload:
+        user, grants = await signed_in(info)
+
+        async def run() -> bool:
+            await commendations.remove(
+                user, grants, parse_global_id(id, "Commendation", "id"), reason
+            )
+            return True
+
+        done, errors = await attempt(run)
+        return OkPayload(ok=bool(done), errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="After the notice, the remaining entries become FINAL, each with its serial.",
+    )
+    async def finalize_commendations(
+        self, info: Info[Context, None], year: int
+    ) -> CommendationsPayload:
+        user, grants = await signed_in(info)
+        rows, errors = await attempt(lambda: commendations.finalize(user, grants, year))
+        return CommendationsPayload(commendations=rows, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="National staff revoke a final commendation: its certificate no longer "
+        "verifies.",
+    )
+    async def revoke_commendation(
+        self, info: Info[Context, None], id: strawberry.ID, reason: str
+    ) -> OkPayload:
+        user, grants = await signed_in(info)
+
+        async def run() -> bool:
+            await commendations.revoke(
+                user, grants, parse_global_id(id, "Commendation", "id"), reason
+            )
+            return True
+
+        done, errors = await attempt(run)
+        return OkPayload(ok=bool(done), errors=errors)
