@@ -1,11 +1,17 @@
-"""Documents: 200 activity summary PDFs through the real queue against a plain warm loop, and a
-national summary report over 100,000 activities.
+"""Documents: 200 activity summary PDFs through the real queue against a plain warm loop, a
+national summary report over 100,000 activities, and 1,750 certificates of commendation.
 
     .venv/bin/python -m bench.documents [--backend embedded|servers] [--documents N] [--report N]
+                                        [--certificates N] [--only certificates]
 
 The queue run enqueues one job per document and lets an arq worker with its process pool (one
 process per core) render them; the plain run renders the same documents one after another in this
 process with WeasyPrint already warm. Both print ms per document; the ratio is queue / plain.
+
+Certificates: `requestCertificates` is one job that renders every final commendation of a year on
+the worker's pool and packs the ZIP (one PDF each, one combined PDF); the plain loop renders the
+same certificates one after another, one WeasyPrint document each, in this process (warm). The
+wall time of the queue run lasts from the enqueue to the document being READY.
 """
 
 from __future__ import annotations
@@ -187,12 +193,165 @@ async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
     return results
 
 
+async def seed_commendations(count: int) -> int:
+    """A year with `count` final commendations (a unit's or an activity's each), as
+    `finalizeCommendations` leaves them."""
+    from models import Campaign, Commendation, Organization
+    from models.enums import CommendationKind, CommendationStatus, OrganizationKind
+    from services.clock import now, today
+
+    year = today().year
+    campaign, _ = await Campaign.get_or_create(
+        year=year,
+        defaults={"name": "压测", "theme": "压测", "starts_on": today(), "ends_on": today()},
+    )
+    unit = await Organization.create(
+        name="压测表扬学校",
+        kind=OrganizationKind.SCHOOL,
+        region_id="510104",
+        province_code="510000",
+        prefecture_code="510100",
+    )
+    moment = now()
+    units = count * 46 // 100  # about the real ratio: 1,463 units to 1,747 activities
+    rows = []
+    for i in range(count):
+        kind = CommendationKind.UNIT if i < units else CommendationKind.ACTIVITY
+        number = i + 1 if kind is CommendationKind.UNIT else i + 1 - units
+        letter = "U" if kind is CommendationKind.UNIT else "A"
+        rows.append(
+            Commendation(
+                campaign_id=campaign.id,
+                kind=kind,
+                organization_id=unit.id,
+                holder_name=f"四川省成都市第{i + 1}实验学校"
+                if kind is CommendationKind.UNIT
+                else f"“科学点亮童年”青少年科普系列活动第{i + 1}场",
+                unit_name="四川省成都市锦江区实验小学",
+                status=CommendationStatus.FINAL,
+                active_target=f"{kind.value}:{i}",
+                notice_starts_at=moment,
+                notice_ends_at=moment,
+                finalized_at=moment,
+                serial=f"KP{year}-{letter}-{number:05d}-B3NC",
+            )
+        )
+    await Commendation.bulk_create(rows, batch_size=1000)
+    return campaign.id
+
+
+async def run_certificates(backend: str, count: int) -> dict[str, Any]:
+    from kepuri.queue import open_queue
+    from models import Campaign, Commendation, Document
+    from models.enums import CommendationStatus, DocumentKind, DocumentStatus
+    from services import certificates, pdf, storage
+    from workers.main import build_worker
+
+    async with bench_environment(backend, "certificates", 14) as settings:
+        campaign_id = await seed_commendations(count)
+        campaign = await Campaign.get(id=campaign_id)
+        body = await certificates.commending_body()
+        rows = (
+            await Commendation.filter(campaign_id=campaign_id, status=CommendationStatus.FINAL)
+            .order_by("kind", "id")
+            .values("id", "kind", "serial", "holder_name", "unit_name", "finalized_at")
+        )
+        root = str(storage.root())
+        base_url = settings.public_base_url
+
+        def one(row: dict[str, Any]) -> bytes:
+            data = certificates.certificate_data(row, campaign, body, base_url)
+            data["qr"] = certificates.qr_data_uri(data["verify_url"])
+            html = pdf.render_html("certificate.html", {"certificates": [data]})
+            return pdf.render_pdf(html, root)
+
+        one(rows[0])  # warm: fonts and templates loaded, as in a warm worker
+        started = time.perf_counter()
+        for row in rows:
+            one(row)
+        plain = time.perf_counter() - started
+
+        started = time.perf_counter()
+        for start in range(0, len(rows), certificates.CHUNK):
+            certificates.render_chunk(
+                [
+                    certificates.certificate_data(row, campaign, body, base_url)
+                    for row in rows[start : start + certificates.CHUNK]
+                ],
+                root,
+            )
+        chunked = time.perf_counter() - started
+
+        document = await Document.create(
+            kind=DocumentKind.CERTIFICATES,
+            fingerprint="bench-certificates",
+            filename="certificates.zip",
+            content_type="application/zip",
+            parameters={"campaign_id": campaign_id},
+        )
+        queue = await open_queue(settings)
+        worker = build_worker(
+            settings, await open_queue(settings), with_cron=False, burst=True, poll_delay=0.01
+        )
+        started = time.perf_counter()
+        await queue.enqueue_job("render_document", document.id, _job_id=f"cert:{document.id}")
+        running = asyncio.create_task(worker.async_run())
+        while True:
+            status = await Document.filter(id=document.id).first().values_list("status", flat=True)
+            if status in (DocumentStatus.READY, DocumentStatus.FAILED) or running.done():
+                break
+            await asyncio.sleep(0.05)
+        queued = time.perf_counter() - started
+        await running
+        ready = await Document.get(id=document.id)
+        pool = worker.ctx.get("pool")
+        processes = len(pool._processes or {}) if pool is not None else 0
+        if pool is not None:
+            pool.shutdown()
+        await worker.close()
+        await queue.aclose()
+        return {
+            "certificates": len(rows),
+            "status": ready.status.value,
+            "zip_mb": (ready.size or 0) / 1e6,
+            "processes": processes,
+            "plain_s": plain,
+            "chunked_s": chunked,
+            "queue_s": queued,
+        }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["embedded", "servers"], default="embedded")
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--report", type=int, default=100_000, help="activities in the report")
+    parser.add_argument("--certificates", type=int, default=1750)
+    parser.add_argument("--only", choices=["all", "certificates"], default="all")
     args = parser.parse_args()
+    if args.certificates:
+        c = asyncio.run(run_certificates(args.backend, args.certificates))
+        n = c["certificates"]
+        print(f"\n== certificates, {args.backend}, {os.cpu_count()} cores")
+        print(
+            f"{n} certificates of commendation, one A4 page each: {c['status']}, "
+            f"ZIP {c['zip_mb']:.1f} MB"
+        )
+        print(
+            f"  plain warm loop, one process, one document each: {c['plain_s']:6.1f} s "
+            f"({n / c['plain_s']:5.1f} pages/s)"
+        )
+        print(
+            f"  (the same process, {25} per document: {c['chunked_s']:6.1f} s, "
+            f"{n / c['chunked_s']:5.1f} pages/s)"
+        )
+        print(
+            f"  through the queue (arq job, pool of {c['processes']}, ZIP + combined PDF): "
+            f"{c['queue_s']:6.1f} s ({n / c['queue_s']:5.1f} pages/s)"
+        )
+        print(f"  ratio queue / plain: {c['queue_s'] / c['plain_s']:.2f} (target at most 0.60)")
+    if args.only == "certificates":
+        return 0
     r = asyncio.run(run(args.backend, args.documents, args.report - args.documents))
     print(f"\n== documents, {args.backend}, {os.cpu_count()} cores")
     print(f"activity summary PDFs: {r['ready']}/{r['documents']} ready")

@@ -42,7 +42,7 @@ def verify_url(base_url: str, serial: str) -> str:
     return f"{base_url.rstrip('/')}/verify/{serial}"
 
 
-def _qr_data_uri(url: str) -> str:
+def qr_data_uri(url: str) -> str:
     return "data:image/png;base64," + base64.b64encode(qr.render_png(url)).decode()
 
 
@@ -69,19 +69,22 @@ def certificate_data(
         "kind": KIND_LABELS[kind],
         "body": body,
         "date": _chinese_date(entry["finalized_at"]),
-        "qr": _qr_data_uri(verify_url(base_url, entry["serial"])),
+        "verify_url": verify_url(base_url, entry["serial"]),
     }
 
 
-def render_chunk(certificates: list[dict[str, Any]], media_root: str) -> list[bytes]:
-    """One PDF per certificate, laid out as one document (runs in a pool process). The pages of
-    one document share their resources: each page keeps only the images it draws (its own QR
-    code), so that a certificate carries nobody else's."""
+def render_chunk(certificates: list[dict[str, Any]], media_root: str) -> tuple[bytes, list[bytes]]:
+    """Certificates laid out as one document (runs in a pool process, QR codes included): that
+    document, and one PDF per certificate cut from it. The pages of one document share their
+    resources: each page keeps only the images it draws (its own QR code), so that a certificate
+    carries nobody else's."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import DictionaryObject, NameObject
 
-    html = pdf.render_html("certificate.html", {"certificates": certificates})
-    reader = PdfReader(io.BytesIO(pdf.render_pdf(html, media_root)))
+    pages_data = [{**c, "qr": qr_data_uri(c["verify_url"])} for c in certificates]
+    html = pdf.render_html("certificate.html", {"certificates": pages_data})
+    whole = pdf.render_pdf(html, media_root)
+    reader = PdfReader(io.BytesIO(whole))
     pages = []
     for page in reader.pages:
         drawn = set(_DRAWN.findall(page.get_contents().get_data()))  # type: ignore[union-attr]
@@ -97,23 +100,23 @@ def render_chunk(certificates: list[dict[str, Any]], media_root: str) -> list[by
         out = io.BytesIO()
         writer.write(out)
         pages.append(out.getvalue())
-    return pages
+    return whole, pages
 
 
-def pack(files: list[tuple[str, str]], root: str, combined_name: str) -> bytes:
-    """A ZIP of the certificates' PDFs and one combined PDF of all of them (runs in a pool
-    process; PDFs are compressed already, so they are stored)."""
+def pack(files: list[tuple[str, str]], wholes: list[bytes], root: str, combined_name: str) -> bytes:
+    """A ZIP of the certificates' PDFs and one combined PDF of all of them, joined from the
+    chunks' documents (runs in a pool process; PDFs are compressed already, so they are stored)."""
     from pypdf import PdfWriter
 
     writer = PdfWriter()
+    for whole in wholes:
+        writer.append(io.BytesIO(whole))
+    combined = io.BytesIO()
+    writer.write(combined)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, relative in files:
-            path = Path(root) / relative
-            archive.write(path, name)
-            writer.append(str(path))
-        combined = io.BytesIO()
-        writer.write(combined)
+            archive.write(Path(root) / relative, name)
         archive.writestr(combined_name, combined.getvalue())
     return out.getvalue()
 
@@ -152,17 +155,22 @@ async def render_all(
         for chunk in chunks
     ]
     files: list[tuple[str, str]] = []
+    wholes: list[bytes] = []
     done = 0
     for chunk, future in zip(chunks, futures, strict=True):
-        for row, data in zip(chunk, await future, strict=True):
+        whole, pages = await future
+        wholes.append(whole)
+        saved = []
+        for row, data in zip(chunk, pages, strict=True):
             path = await storage.save(f"certificates/{campaign.year}/{row['serial']}.pdf", data)
-            await Commendation.filter(id=row["id"]).update(certificate_file=path)
+            saved.append(Commendation(id=row["id"], certificate_file=path))
             kind = KIND_LABELS[CommendationKind(row["kind"])]
             files.append((f"{kind}/{row['serial']}-{_safe(row['holder_name'])}.pdf", path))
+        await Commendation.bulk_update(saved, fields=["certificate_file"])
         done += len(chunk)
         await progress(10 + 75 * done // max(len(rows), 1))
     data = await loop.run_in_executor(
-        pool, pack, files, root, f"{campaign.year}年全国科普日荣誉证书（全部）.pdf"
+        pool, pack, files, wholes, root, f"{campaign.year}年全国科普日荣誉证书（全部）.pdf"
     )
     return Rendered(data, len(rows))
 

@@ -46,7 +46,9 @@ class DemoAccount:
 
 DEMO_ACCOUNTS = [
     DemoAccount("13800000001", "全国科普日管理员", "national admin (中国科学技术协会 ADMIN)"),
-    DemoAccount("13800000002", "四川审核员", "reviewer of 四川省科学技术协会"),
+    DemoAccount(
+        "13800000002", "四川审核员", "reviewer and ADMIN of 四川省科学技术协会 (recommends)"
+    ),
     DemoAccount("13800000003", "成都审核员", "reviewer of 成都市科学技术协会"),
     DemoAccount("13800000004", "锦江填报员", "ADMIN and FILER of 成都市锦江区实验小学"),
     DemoAccount("13800000005", "西宁填报员", "ADMIN of 青海省科技馆"),
@@ -98,11 +100,11 @@ async def seed_demo() -> list[DemoAccount]:
     await create_national_admin(admin.phone, DEMO_PASSWORD, admin.name)
     password_hash = await hash_password(DEMO_PASSWORD)
     sichuan_reviewer = await _person(sichuan.phone, sichuan.name, password_hash)
-    await _grant(
-        sichuan_reviewer,
-        await Organization.get(kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id="510000"),
-        MemberRole.REVIEWER,
+    sichuan_association = await Organization.get(
+        kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id="510000"
     )
+    await _grant(sichuan_reviewer, sichuan_association, MemberRole.REVIEWER)
+    await _grant(sichuan_reviewer, sichuan_association, MemberRole.ADMIN)
     chengdu_reviewer = await _person(chengdu.phone, chengdu.name, password_hash)
     await _grant(
         chengdu_reviewer,

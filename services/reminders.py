@@ -1,5 +1,7 @@
 """Deadline reminders: before each phase closes, at the campaign's offsets (default 7, 3 and 1
-days), the units that still owe something there are reminded, once.
+days), the units that still owe something there are reminded, once: activities to file, supplement
+or summarize, and, before RECOMMENDATION closes, the recommending bodies (provincial associations
+and national societies) that have not recommended anything yet.
 
 The sweep asks the database "who owes what before which deadline" with indexed GROUP BY queries,
 a batch of units at a time; each batch costs a fixed number of statements (the owing units, their
@@ -17,8 +19,26 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
-from models import Activity, Campaign, Membership, Notification, PhaseWindow
-from models.enums import ActivityStatus, DeliveryStatus, MemberRole, NotificationKind, Phase
+from models import (
+    Activity,
+    Campaign,
+    Membership,
+    Notification,
+    Organization,
+    PhaseWindow,
+    Recommendation,
+    Region,
+)
+from models.enums import (
+    ActivityStatus,
+    DeliveryStatus,
+    MemberRole,
+    NotificationKind,
+    OrganizationKind,
+    Phase,
+    RecommendationStatus,
+    RegionLevel,
+)
 from services import jobs
 from services.clock import local_date, now
 from services.notifications import render
@@ -96,7 +116,89 @@ async def sweep(moment: datetime | None = None) -> Sweep:
                 offset = min(due)
                 query = await _governed(_owing(phase, campaign.id), window, windows)
                 total = await _remind(query, phase, owed, window, offset, total)
+        total = await _remind_recommenders(campaign, days, moment, total)
     return total
+
+
+RECOMMEND = "推荐优秀组织单位和优秀活动"
+
+
+async def _remind_recommenders(
+    campaign: Campaign, days: list[int], moment: datetime, total: Sweep
+) -> Sweep:
+    """Bodies without a standing recommendation, before their RECOMMENDATION window closes: a
+    province's own window governs its association, the national one the others."""
+    windows = await PhaseWindow.filter(campaign_id=campaign.id, phase=Phase.RECOMMENDATION)
+    provincial = {
+        w.region_code
+        for w in windows
+        if w.region_code and await Region.exists(code=w.region_code, parent_code=None)
+    }
+    for window in windows:
+        due = [d for d in days if moment >= window.closes_at - timedelta(days=d)]
+        if window.closes_at <= moment or not due or window.region_code not in (None, *provincial):
+            continue
+        bodies = Organization.filter(
+            kind__in=[OrganizationKind.PROVINCIAL_ASSOCIATION, OrganizationKind.NATIONAL_SOCIETY]
+        ).exclude(
+            id__in=Subquery(
+                Recommendation.filter(
+                    campaign_id=campaign.id, status=RecommendationStatus.ACTIVE
+                ).values("recommender_id")
+            )
+        )
+        if window.region_code:
+            bodies = bodies.filter(
+                kind=OrganizationKind.PROVINCIAL_ASSOCIATION, province_code=window.region_code
+            )
+        elif provincial:
+            bodies = bodies.exclude(
+                kind=OrganizationKind.PROVINCIAL_ASSOCIATION, province_code__in=provincial
+            )
+        owing = [int(i) for i in await bodies.values_list("id", flat=True)]  # type: ignore[call-overload]
+        if not owing:
+            continue
+        title, body = render(
+            NotificationKind.DEADLINE_REMINDER,
+            deadline=local_date(window.closes_at),
+            owed=RECOMMEND,
+            count=0,
+        )
+        people = await Membership.filter(organization_id__in=owing, role=MemberRole.ADMIN).values(
+            "organization_id", "user_id"
+        )
+        key = f"deadline:{Phase.RECOMMENDATION.value}:{window.closes_at.isoformat()}:{min(due)}"
+        rows = [
+            Notification(
+                recipient_id=p["user_id"],
+                kind=NotificationKind.DEADLINE_REMINDER,
+                key=f"{key}:{p['organization_id']}",
+                title=title,
+                body=body,
+                sms_status=DeliveryStatus.PENDING,
+            )
+            for p in people
+        ]
+        total = Sweep(total.reminders + await _store(rows), total.batches + 1)
+    return total
+
+
+async def _store(rows: list[Notification]) -> int:
+    """Insert the reminders not sent yet (a key is sent once) and queue their delivery."""
+    if not rows:
+        return 0
+    await Notification.bulk_create(rows, ignore_conflicts=True)
+    keys = list({row.key for row in rows})
+    created = await Notification.filter(
+        Q(key__in=keys), attempts=0, kind=NotificationKind.DEADLINE_REMINDER
+    ).values_list("id", flat=True)
+    for notification_id in created:
+        await jobs.enqueue(
+            "deliver_notification",
+            notification_id,
+            job_id=f"deliver_notification:{notification_id}",
+        )
+    return len(rows)
 
 
 async def _remind(
@@ -143,16 +245,5 @@ async def _remind(
             )
             for p in people
         ]
-        if rows:
-            await Notification.bulk_create(rows, ignore_conflicts=True)
-            keys = list({row.key for row in rows})
-            created = await Notification.filter(
-                Q(key__in=keys), attempts=0, kind=NotificationKind.DEADLINE_REMINDER
-            ).values_list("id", flat=True)
-            for notification_id in created:
-                await jobs.enqueue(
-                    "deliver_notification",
-                    notification_id,
-                    job_id=f"deliver_notification:{notification_id}",
-                )
+        await _store(rows)
         total = Sweep(total.reminders + len(rows), total.batches + 1)

@@ -4,6 +4,7 @@ and certificates rendered by a real worker, read back, and verified by their QR 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
 from datetime import date, datetime
@@ -119,6 +120,20 @@ CERTIFICATES = (
     "mutation($year: Int!) { requestCertificates(year: $year) { document { id status } "
     "errors { code } } }"
 )
+WEIGHTS = """
+mutation($weights: [IndicatorWeightInput!]!) {
+  setIndicatorWeights(year: 2026, weights: $weights) { ok errors { code } }
+}
+"""
+INDICATORS = [
+    "SOCIAL_MOBILIZATION",
+    "JOINT_ACTIONS",
+    "ONLINE_ACTIVITIES",
+    "PUBLICITY",
+    "TECH_VOLUNTEERS",
+    "INFORMATION_SERVICE",
+    "PUBLIC_EVALUATION",
+]
 DOCUMENT = "query($id: ID!) { document(id: $id) { status downloadUrl error } }"
 VERIFY = """
 query($serial: String!) {
@@ -619,3 +634,55 @@ async def test_the_evaluation_costs_a_few_queries_however_many_activities(api: A
         await make_activity(s["capital"], s["campaign"], title=f"更多活动{i}")
     assert await queries() == before
     assert before < 60
+
+
+async def test_recommendations_at_once_cannot_both_take_the_last_place(api: Api, season):
+    s = season
+    set_now(china("2026-10-12 10:00"))
+    form = {"year": 2026, "organizationId": gid("Organization", s["sichuan"].id), "units": 1}
+    await api.data(SET_QUOTA, {"input": form}, token=s["staff"].token)
+
+    results = await asyncio.gather(
+        *(
+            recommend(api, s, "sichuan_admin", "UNIT", unit=s[unit])
+            for unit in ("school", "museum", "third")
+        )
+    )
+
+    assert sorted(tuple(codes(r)) for r in results) == [
+        (),
+        ("QUOTA_EXCEEDED",),
+        ("QUOTA_EXCEEDED",),
+    ]
+
+
+async def test_weights_make_the_total(api: Api, season):
+    s = season
+    staff = s["staff"].token
+    body = gid("Organization", s["society"].id)
+    await api.data(
+        SCORE,
+        {
+            "input": {
+                "year": 2026,
+                "organizationId": body,
+                "indicator": "TECH_VOLUNTEERS",
+                "score": 90,
+            }
+        },
+        token=staff,
+    )
+    only = [{"indicator": i, "weight": 1 if i == "TECH_VOLUNTEERS" else 0} for i in INDICATORS]
+
+    set_weights = await api.data(WEIGHTS, {"weights": only}, token=staff)
+
+    assert set_weights["setIndicatorWeights"] == {"ok": True, "errors": []}
+    table = (await api.data(EVALUATION, {"year": 2026}, token=staff))["evaluation"]["edges"]
+    top = table[0]["node"]
+    assert (top["organization"]["id"], top["total"], top["rank"]) == (body, 90.0, 1)
+    assert all(e["node"]["total"] == 0 and e["node"]["rank"] == 2 for e in table[1:])
+    nothing = [{"indicator": i, "weight": 0} for i in INDICATORS]
+    refused = await api.data(WEIGHTS, {"weights": nothing}, token=staff)
+    assert codes(refused["setIndicatorWeights"]) == ["INVALID"]
+    forbidden = await api.post(WEIGHTS, {"weights": only}, token=s["sichuan_admin"].token)
+    assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"

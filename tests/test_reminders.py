@@ -6,11 +6,19 @@ import asyncio
 
 import pytest
 
-from models import Notification
-from models.enums import ActivityStatus, MemberRole, NotificationKind, Phase
+from models import Notification, Organization, Recommendation
+from models.enums import (
+    ActivityStatus,
+    CommendationKind,
+    MemberRole,
+    NotificationKind,
+    OrganizationKind,
+    Phase,
+)
 from services import reminders
 from tests.conftest import Api, china, set_now, sms_messages
 from tests.factories import (
+    association,
     filing_unit,
     grant,
     make_activity,
@@ -108,3 +116,46 @@ async def test_supplement_reminders_go_to_those_who_have_not_supplemented(api: A
     rows = await Notification.filter(title__contains="补充活动信息").prefetch_related("recipient")
     assert set(reminded(rows)) == {"13966660003"}
     assert "2026-10-09" in rows[0].title
+
+
+async def test_recommending_bodies_that_have_not_recommended_are_reminded(api: Api):
+    """Sichuan's association answers to its own earlier deadline, the others to the national
+    one; a body that recommended something, and members who are not admins, are left alone."""
+    campaign = await make_campaign()
+    await regional_window(
+        campaign, Phase.RECOMMENDATION, "510000", "2026-10-01 00:00", "2026-10-19 23:59"
+    )
+    sichuan = await association(OrganizationKind.PROVINCIAL_ASSOCIATION, "510000")
+    beijing = await association(OrganizationKind.PROVINCIAL_ASSOCIATION, "110000")
+    society = await Organization.filter(kind=OrganizationKind.NATIONAL_SOCIETY).first()
+    assert society is not None
+    for phone, body, role in (
+        ("13966661001", sichuan, MemberRole.ADMIN),
+        ("13966661002", beijing, MemberRole.ADMIN),
+        ("13966661003", society, MemberRole.ADMIN),
+        ("13966661004", sichuan, MemberRole.REVIEWER),
+    ):
+        await grant(await make_user(phone), body, role)
+    school, _ = await filing_unit(api, "13966661005", "110101", "北京学校")
+    await Recommendation.create(
+        campaign=campaign,
+        recommender=beijing,
+        target_kind=CommendationKind.UNIT,
+        organization=school,
+        reason="好",
+        active_target=f"UNIT:{school.id}",
+    )
+    set_now(china("2026-10-18 10:00"))
+
+    await reminders.sweep()
+    await reminders.sweep()
+
+    rows = await Notification.filter(kind=NotificationKind.DEADLINE_REMINDER).prefetch_related(
+        "recipient"
+    )
+    assert reminded(rows) == {
+        "13966661001": "请在2026-10-19前推荐优秀组织单位和优秀活动",
+        "13966661003": "请在2026-10-23前推荐优秀组织单位和优秀活动",
+    }
+    assert len(rows) == 2
+    assert "尚未推荐优秀组织单位和优秀活动" in rows[0].body
