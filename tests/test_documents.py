@@ -475,13 +475,15 @@ def test_the_pdf_fetcher_serves_only_the_projects_files(tmp_path):
     fetch = pdf._fetcher(tmp_path)
 
     assert fetch(pdf.MEDIA_SCHEME + "qr/A.png").status == 200
+    # inline images are inert: a certificate carries its QR code so
+    assert fetch("data:image/png;base64,iVBORw0KGgo=").read() == b"\x89PNG\r\n\x1a\n"
     for url in (
         "file:///etc/passwd",
         "http://example.com/x.png",
         "https://127.0.0.1/",
         pdf.MEDIA_SCHEME + "../../etc/passwd",
         pdf.MEDIA_SCHEME + "qr/missing.png",
-        "data:image/png;base64,AAAA",
+        "data:text/html,<img src='file:///etc/passwd'>",
     ):
         with pytest.raises(ValueError):
             fetch(url)
