@@ -132,7 +132,7 @@ async def _remind_recommenders(
     provincial = {
         w.region_code
         for w in windows
-        if w.region_code and await Region.exists(code=w.region_code, parent_code=None)
+        if w.region_code and await Region.exists(code=w.region_code, level=RegionLevel.PROVINCE)
     }
     for window in windows:
         due = [d for d in days if moment >= window.closes_at - timedelta(days=d)]
