@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import re
 import time
 import uuid
@@ -289,6 +290,21 @@ async def readyz(request: Request) -> Response:
     )
 
 
+# Collect young objects every 50,000 allocations instead of 700. An API process holding 1,000
+# websocket subscriptions has millions of long-lived objects, and the default thresholds ran a
+# full collection over all of them every few hundred deliveries: bench/fanout's p95 fell from
+# 562 to 274 ms with this (202 ms with no collector at all). Cyclic garbage waits a little longer.
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def tune_gc() -> None:
+    """What start-up made (the schema, models, regions) lives as long as the process: frozen out
+    of the collector's way; then the thresholds above."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -311,6 +327,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                 worker = build_worker(settings, await open_queue(settings))
                 worker_task = asyncio.create_task(worker.async_run(), name="arq-worker")
             log.info("started", env=settings.env, in_process_worker=worker_task is not None)
+            tune_gc()
             try:
                 yield
             finally:

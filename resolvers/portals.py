@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from models import ActivityChange, ApiClient, Region, Webhook, WebhookDelivery
+from models import Activity, ActivityChange, ApiClient, Region, Webhook, WebhookDelivery
 from models.enums import ChangeKind
 from resolvers.common import attempt, signed_in
 from schema.activity_types import ActivityType
@@ -44,11 +44,17 @@ class ActivityChangeType:
     def cursor(self, root: strawberry.Parent[ActivityChange]) -> str:
         return encode_cursor([root.id])
 
-    @strawberry.field
-    async def activity(
+    @strawberry.field(description="The activity as it was read with the change.")
+    def activity(
         self, root: strawberry.Parent[ActivityChange], info: Info[Context, None]
     ) -> ActivityType:
-        return await info.context.loaders.activity.load(root.activity_id)  # type: ignore[return-value]
+        # A change a subscription delivers carries its activity: answered without a coroutine, so
+        # a selection of plain fields executes synchronously for each of the many subscribers.
+        # Any other change (the feed, a replay) loads it (graphql-core awaits the future).
+        related = root.activity
+        if isinstance(related, Activity):
+            return related  # type: ignore[return-value]
+        return info.context.loaders.activity.load(root.activity_id)
 
 
 @strawberry.type(name="Webhook")
