@@ -44,7 +44,7 @@ class ActivityChangeType:
     def cursor(self, root: strawberry.Parent[ActivityChange]) -> str:
         return encode_cursor([root.id])
 
-    @strawberry.field(description="The activity as it was read with the change.")
+    @strawberry.field(description="The activity (delivered live: as it was read with the change).")
     def activity(
         self, root: strawberry.Parent[ActivityChange], info: Info[Context, None]
     ) -> ActivityType:
