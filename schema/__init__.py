@@ -32,6 +32,7 @@ from resolvers.notifications import (
 )
 from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
 from resolvers.portals import PortalsMutation, PortalsQuery, PortalsSubscription
+from schema.sharing import SharedEventExecutor
 
 
 @strawberry.type
@@ -116,6 +117,7 @@ def build_schema(
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=SharedEventExecutor,
     )
 
 

@@ -204,6 +204,13 @@ class RecentChanges:
     async def after(self, last: int, position: int) -> list[ActivityChange] | None:
         """Every change with `last` < id <= `position` (activities loaded), or None when this
         process does not keep them (the caller reads the database)."""
+        newest = self.newest
+        if (
+            self.floor is not None
+            and newest is not None
+            and self.floor <= last <= position <= newest
+        ):
+            return self._between(last, position)  # already read: all but the first reader
         async with self.lock:
             if self.floor is None:
                 self.floor = last
@@ -221,6 +228,10 @@ class RecentChanges:
                     .order_by("id")
                     .prefetch_related("activity")
                 )
+                for row in fresh:
+                    # one object for every subscriber: their identical answers are computed
+                    # once (schema.sharing)
+                    row.shared_results = {}
                 self.rows.extend(fresh)
                 if len(self.rows) > self.keep:
                     dropped = self.rows[: len(self.rows) - self.keep]
@@ -228,6 +239,9 @@ class RecentChanges:
                     self.floor = dropped[-1].id
                 if last < self.floor:
                     return None
+        return self._between(last, position)
+
+    def _between(self, last: int, position: int) -> list[ActivityChange]:
         start = bisect.bisect_right(self.rows, last, key=lambda row: row.id)
         end = bisect.bisect_right(self.rows, position, key=lambda row: row.id)
         return self.rows[start:end]

@@ -15,6 +15,7 @@ import pytest
 
 from models import ActivityChange, Webhook, WebhookAttempt, WebhookDelivery
 from models.enums import MemberRole, OrganizationKind, Phase
+from resolvers import portals as portal_resolvers
 from tests.conftest import Api, china, graphql_subscription, set_now
 from tests.factories import (
     filing_unit,
@@ -85,6 +86,22 @@ async def approved_activity(api: Api, portal, title: str) -> str:
     await api.data(SUBMIT, {"id": created}, token=portal["filer"].token)
     await api.data(REVIEW, {"id": created, "decision": "APPROVE"}, token=portal["reviewer"].token)
     return created
+
+
+async def approve_for(api: Api, portal, sockets: list, title: str) -> str:
+    """Approve a new activity and wait until every subscriber has received it (the newest
+    subscribers replay the earlier ones first)."""
+    pending = (
+        await api.data(CREATE, {"input": activity_input(title=title)}, token=portal["filer"].token)
+    )["createActivity"]["activity"]["id"]
+    await api.data(SUBMIT, {"id": pending}, token=portal["filer"].token)
+    await api.data(REVIEW, {"id": pending, "decision": "APPROVE"}, token=portal["reviewer"].token)
+    for socket in sockets:
+        while True:
+            message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            if message["payload"]["data"]["activityUpdates"]["activity"]["id"] == pending:
+                break
+    return pending
 
 
 def kinds(feed: dict) -> list[tuple[str, str]]:
@@ -337,21 +354,8 @@ async def test_live_subscribers_of_a_process_read_each_change_once_and_see_it_fr
 
     async def approve_and_receive(title: str) -> tuple[int, str]:
         """Statements while one approval reaches every subscriber, and the activity."""
-        pending = (
-            await api.data(
-                CREATE, {"input": activity_input(title=title)}, token=portal["filer"].token
-            )
-        )["createActivity"]["activity"]["id"]
-        await api.data(SUBMIT, {"id": pending}, token=portal["filer"].token)
         with count_queries() as seen:
-            await api.data(
-                REVIEW, {"id": pending, "decision": "APPROVE"}, token=portal["reviewer"].token
-            )
-            for socket in sockets:  # the newest subscribers replay the earlier ones first
-                while True:
-                    message = json.loads(await asyncio.wait_for(socket.recv(), 10))
-                    if message["payload"]["data"]["activityUpdates"]["activity"]["id"] == pending:
-                        break
+            pending = await approve_for(api, portal, sockets, title)
         return len(seen), pending
 
     statements = []
@@ -399,3 +403,36 @@ async def test_recent_changes_keep_a_bounded_complete_window(api: Api, portal):
     assert [c.id for c in await recent.after(p3, p5)] == [p4, p5]  # p3 dropped, floor p3
     assert await recent.after(p2, p5) is None
     assert [c.id for c in await recent.after(p4, p5)] == [p5]
+
+
+async def test_identical_live_subscriptions_execute_a_change_once(
+    api: Api, portal, served, monkeypatch
+):
+    """Three connections of one portal share one execution of a change; a second portal of the
+    same region (another viewer) gets its own (schema.sharing)."""
+    await approved_activity(api, portal, "甲")
+    cursor = (await api.data(FEED, token=portal["sichuan"]))["activityChanges"]["pageInfo"][
+        "endCursor"
+    ]
+    other = (
+        await api.data(
+            CLIENT, {"name": "成都市科普平台", "region": "510000"}, token=portal["staff"].token
+        )
+    )["createApiClient"]["token"]
+    executions: list[list[int]] = []
+    real = portal_resolvers.encode_cursor
+    monkeypatch.setattr(
+        portal_resolvers, "encode_cursor", lambda values: executions.append(values) or real(values)
+    )
+    async with AsyncExitStack() as stack:
+        sockets = [
+            await stack.enter_async_context(
+                graphql_subscription(served, token, UPDATES, {"after": cursor})
+            )
+            for token in (portal["sichuan"], portal["sichuan"], portal["sichuan"], other)
+        ]
+        await approve_for(api, portal, sockets, "热身")  # every one live
+        executions.clear()
+        await approve_for(api, portal, sockets, "乙")
+
+    assert len(executions) == 2

@@ -1,0 +1,55 @@
+"""One execution of a subscription event for every subscriber that asks the same thing.
+
+A live change reaches every portal subscription of a process as one and the same payload object
+(`services.portals.RecentChanges`). GraphQL executes the subscription's selection once per
+subscriber and event; with a thousand subscribers that execution was the whole cost of a change.
+A payload that carries `shared_results` (a dict) offers a place to share it: the first subscriber
+to execute a given document, variables (its resume cursor `after` aside) and viewer stores the
+result there, and the others take it. Everything that can change an answer is in the key: the
+operation's text, the variables, the person or API client asking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+UNSHARED_VARIABLES = frozenset({"after"})
+
+
+class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        shared = getattr(self.root_value, "shared_results", None)
+        key = self._share_key() if isinstance(shared, dict) else None
+        if key is None:
+            return super().execute_operation(serially)
+        assert isinstance(shared, dict)
+        if key not in shared:
+            result = super().execute_operation(serially)
+            if self.is_awaitable(result):  # the others await the same execution
+                result = asyncio.ensure_future(result)
+            shared[key] = result
+        result = shared[key]
+        # a subscriber that leaves while it waits must not cancel the others' execution
+        return asyncio.shield(result) if isinstance(result, asyncio.Future) else result
+
+    def _share_key(self) -> tuple[Any, ...] | None:
+        location = self.operation.loc
+        if location is None:
+            return None
+        variables = {
+            k: v for k, v in self.variable_values.coerced.items() if k not in UNSHARED_VARIABLES
+        }
+        context = self.context_value
+        user = getattr(context, "user", None)
+        client = getattr(context, "api_client", None)
+        return (
+            location.source.body,
+            self.operation.name.value if self.operation.name else None,
+            json.dumps(variables, sort_keys=True, default=str),
+            user.id if user is not None else None,
+            client.id if client is not None else None,
+        )
