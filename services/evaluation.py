@@ -99,19 +99,22 @@ async def _deadlines(campaign_id: int, body: Organization) -> tuple[datetime | N
     )
 
 
-def _scoped(campaign_id: int, keys: list[Key]) -> Q:
-    """Activities of the campaign under the bodies of `keys` (all of one kind)."""
-    if keys and keys[0][0] == "society":
-        return Q(
-            campaign_id=campaign_id,
-            supervisor_kind=OrganizationKind.NATIONAL_SOCIETY,
-            supervisor_id__in=[k[1] for k in keys],
-        )
-    return Q(
-        campaign_id=campaign_id,
-        supervisor_kind__in=LOCAL_SUPERVISORS,
-        province_code__in=[k[1] for k in keys],
+def _scoped(campaign_id: int, keys: list[Key], prefix: str = "") -> Q:
+    """Approved activities of the campaign under the bodies of `keys` (all of one kind);
+    `prefix` names the relation leading to the activity."""
+    ids = [k[1] for k in keys]
+    under: dict[str, Any] = (
+        {"supervisor_kind": OrganizationKind.NATIONAL_SOCIETY, "supervisor_id__in": ids}
+        if keys and keys[0][0] == "society"
+        else {"supervisor_kind__in": LOCAL_SUPERVISORS, "province_code__in": ids}
     )
+    conditions = {
+        "campaign_id": campaign_id,
+        "status": ActivityStatus.APPROVED,
+        "deleted_at": None,
+        **under,
+    }
+    return Q(**{prefix + name: value for name, value in conditions.items()})
 
 
 def _group(keys: list[Key], prefix: str = "") -> str:
@@ -136,12 +139,10 @@ async def _figures(campaign_id: int, bodies: list[Organization]) -> dict[Key, di
         else:
             deadlines = await _deadlines(campaign_id, body)
         by_deadline[(key[0], deadlines)].append(key)
-    approved = Q(status=ActivityStatus.APPROVED, deleted_at=None)
-
     for keys in by_kind.values():
         group = _group(keys)
         rows = (
-            await Activity.filter(_scoped(campaign_id, keys), approved)
+            await Activity.filter(_scoped(campaign_id, keys))
             .annotate(
                 approved=Count("id"),
                 units=Count("organization_id", distinct=True),
@@ -157,11 +158,7 @@ async def _figures(campaign_id: int, bodies: list[Organization]) -> dict[Key, di
                 target[name] = float(row[name] or 0)
         stats_group = _group(keys, "activity__")
         for row in (
-            await ActivityStats.filter(
-                _scoped_stats(campaign_id, keys),
-                activity__status=ActivityStatus.APPROVED,
-                activity__deleted_at=None,
-            )
+            await ActivityStats.filter(_scoped(campaign_id, keys, "activity__"))
             .annotate(
                 rating_sum=Sum("rating_sum"),
                 rating_count=Sum("rating_count"),
@@ -197,7 +194,7 @@ async def _figures(campaign_id: int, bodies: list[Organization]) -> dict[Key, di
             & (Q(summarized_at__lte=summary_by) if summary_by else Q()),
         }
         for row in (
-            await Activity.filter(_scoped(campaign_id, keys), approved)
+            await Activity.filter(_scoped(campaign_id, keys))
             .annotate(**{name: Count("id", _filter=q) for name, q in on_time.items()})
             .group_by(group)
             .values(group, *on_time)
@@ -206,20 +203,6 @@ async def _figures(campaign_id: int, bodies: list[Organization]) -> dict[Key, di
             for name in on_time:
                 target[name] = float(row[name] or 0)
     return figures
-
-
-def _scoped_stats(campaign_id: int, keys: list[Key]) -> Q:
-    if keys and keys[0][0] == "society":
-        return Q(
-            activity__campaign_id=campaign_id,
-            activity__supervisor_kind=OrganizationKind.NATIONAL_SOCIETY,
-            activity__supervisor_id__in=[k[1] for k in keys],
-        )
-    return Q(
-        activity__campaign_id=campaign_id,
-        activity__supervisor_kind__in=LOCAL_SUPERVISORS,
-        activity__province_code__in=[k[1] for k in keys],
-    )
 
 
 def _share(value: float, most: float) -> float:
