@@ -236,7 +236,7 @@ async def remove(user: User, grants: list[Grant], commendation_id: int, reason: 
     await audit.record("commendation_removed", actor=user, target=commendation, reason=text)
 
 
-def _serial(year: int, kind: CommendationKind, number: int) -> str:
+def serial_for(year: int, kind: CommendationKind, number: int) -> str:
     """`KP2026-U-00042-7KQ3`: year, kind and number for people; four random characters so that
     serials cannot be guessed from one another."""
     tail = "".join(secrets.choice(qr.ALPHABET) for _ in range(4))
@@ -278,7 +278,7 @@ async def finalize(user: User, grants: list[Grant], year: int) -> list[Commendat
                     id=commendation_id, status=CommendationStatus.PROPOSED
                 ).update(
                     status=CommendationStatus.FINAL,
-                    serial=_serial(year, kind, numbered + offset),
+                    serial=serial_for(year, kind, numbered + offset),
                     finalized_at=moment,
                 )
                 finalized.append(commendation_id)

@@ -1,5 +1,6 @@
 """Demo data for `make run`: accounts, the 2020 and 2023 campaigns of domain.md, a current
-campaign open for filing, and a few hundred activities in every status (idempotent)."""
+campaign open for filing, a few hundred activities in every status, and the end of the 2020
+season (recommendations and final commendations) (idempotent)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from models import (
     Activity,
     ActivityStats,
     Campaign,
+    Commendation,
     JointAction,
     Membership,
     Organization,
     PhaseWindow,
+    Recommendation,
     Region,
     RegionalSetting,
     Review,
@@ -23,6 +26,8 @@ from models import (
 from models.enums import (
     ActivityForm,
     ActivityStatus,
+    CommendationKind,
+    CommendationStatus,
     MemberRole,
     OrganizationKind,
     Phase,
@@ -30,8 +35,10 @@ from models.enums import (
 )
 from services import qr
 from services.clock import CHINA, now, today
+from services.commendations import notice_end, serial_for
 from services.organizations import create_national_admin, supervising_association
 from services.passwords import hash_password
+from services.recommendations import target_key
 from services.regions import get_region
 
 DEMO_PASSWORD = "Kepuri2026"  # noqa: S105 (published in the README: demo data only)
@@ -121,6 +128,7 @@ async def seed_demo() -> list[DemoAccount]:
     await _person(public.phone, public.name, password_hash)
     current = await seed_campaigns()
     await seed_activities(current)
+    await seed_season_end(school, museum, sichuan_reviewer)
     return DEMO_ACCOUNTS
 
 
@@ -386,3 +394,103 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
     ]
     await Review.bulk_create(reviews, batch_size=500)
     return len(created)
+
+
+# ---------------------------------------------------------------- the end of the 2020 season
+
+
+async def seed_season_end(school: Organization, museum: Organization, recommender: User) -> int:
+    """2020's season as it ended: summarized activities of the demo units, Sichuan's
+    recommendations, and three final commendations with their serials (their certificates are
+    rendered on request: `requestCertificates(year: 2020)`). Once only."""
+    campaign = await Campaign.get(year=2020)
+    if await Commendation.exists(campaign=campaign):
+        return 0
+    sichuan = await Organization.get(
+        kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id="510000"
+    )
+    qinghai = await Organization.get(
+        kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id="630000"
+    )
+    activities = []
+    for unit, supervisor, title, day in (
+        (school, sichuan, "【演示】“小小科学家”校园科技节", 20),
+        (school, sichuan, "【演示】走进航天：青少年科普讲座", 22),
+        (museum, qinghai, "【演示】高原生态科普展", 21),
+    ):
+        region = await get_region(unit.region_id)
+        assert region is not None
+        starts = _at(2020, 9, day, 9)
+        activities.append(
+            await Activity.create(
+                campaign=campaign,
+                organization=unit,
+                title=title,
+                description="2020年全国科普日期间举办的科普活动。",
+                form=ActivityForm.OFFLINE,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=3),
+                region_id=region.code,
+                province_code=region.province_code,
+                prefecture_code=region.prefecture_code,
+                address=unit.address,
+                supervisor_kind=OrganizationKind.OTHER,
+                supervisor=supervisor,
+                supervisor_name="其他",
+                host_units=[unit.name],
+                status=ActivityStatus.APPROVED,
+                submitted_at=_at(2020, 9, 1),
+                reviewed_at=_at(2020, 9, 2),
+                qr_token=qr.new_token(),
+                supplemented_at=_at(2020, 9, day + 1),
+                summary_text="活动顺利开展，师生和公众参与踊跃。",
+                participant_count=300,
+                summarized_at=_at(2020, 9, day + 2),
+            )
+        )
+    for made in activities:
+        await ActivityStats.create(
+            activity=made, check_ins=120, likes=80, rating_sum=45, rating_count=10
+        )
+    recommended = {}
+    for kind, target, activity in (
+        (CommendationKind.UNIT, school, None),
+        (CommendationKind.ACTIVITY, school, activities[0]),
+    ):
+        key = target_key(kind, activity.id if activity else target.id)
+        recommended[key] = await Recommendation.create(
+            campaign=campaign,
+            recommender=sichuan,
+            recommended_by=recommender,
+            target_kind=kind,
+            organization=target,
+            activity=activity,
+            reason="组织发动有力，活动特色鲜明、成效显著。",
+            active_target=key,
+        )
+    notice, final = _at(2020, 11, 2, 10), _at(2020, 11, 6, 10)
+    entries: list[tuple[CommendationKind, Organization, Activity | None]] = [
+        (CommendationKind.UNIT, school, None),
+        (CommendationKind.ACTIVITY, school, activities[0]),
+        (CommendationKind.UNIT, museum, None),
+    ]
+    numbers = {CommendationKind.UNIT: 0, CommendationKind.ACTIVITY: 0}
+    for kind, unit, activity in entries:
+        key = target_key(kind, activity.id if activity else unit.id)
+        numbers[kind] += 1
+        await Commendation.create(
+            campaign=campaign,
+            kind=kind,
+            organization=unit,
+            activity=activity,
+            recommendation=recommended.get(key),
+            holder_name=activity.title if activity else unit.name,
+            unit_name=unit.name,
+            status=CommendationStatus.FINAL,
+            active_target=key,
+            notice_starts_at=notice,
+            notice_ends_at=notice_end(notice, 3, ()),
+            finalized_at=final,
+            serial=serial_for(2020, kind, numbers[kind]),
+        )
+    return len(entries)

@@ -3,7 +3,7 @@ nothing."""
 
 from __future__ import annotations
 
-from models import Activity, Campaign, PhaseWindow, User
+from models import Activity, Campaign, Commendation, PhaseWindow, User
 from models.enums import ActivityStatus, Phase
 from services.campaigns import campaign_of_year, windows_for
 from services.clock import now
@@ -12,6 +12,10 @@ from services.regions import get_region
 from tests.conftest import Api
 from tests.factories import sign_in
 
+SEASON_2020 = """{ commendations(year: 2020) { totalCount
+  edges { node { holderName certificate { serial } } } } }"""
+VERIFY = "query($serial: String!) { verifyCertificate(serial: $serial) { valid holderName } }"
+
 
 async def test_demo_data_is_complete_and_idempotent(api: Api):
     await seed_demo()
@@ -19,6 +23,7 @@ async def test_demo_data_is_complete_and_idempotent(api: Api):
         await User.all().count(),
         await Activity.all().count(),
         await PhaseWindow.all().count(),
+        await Commendation.all().count(),
     )
     await seed_demo()
 
@@ -26,7 +31,14 @@ async def test_demo_data_is_complete_and_idempotent(api: Api):
         await User.all().count(),
         await Activity.all().count(),
         await PhaseWindow.all().count(),
+        await Commendation.all().count(),
     ) == counts
+    # the end of the 2020 season: final lists whose serials verify
+    final = (await api.data(SEASON_2020))["commendations"]
+    assert final["totalCount"] == 3
+    serial = final["edges"][0]["node"]["certificate"]["serial"]
+    verified = (await api.data(VERIFY, {"serial": serial}))["verifyCertificate"]
+    assert verified["valid"] and verified["holderName"] == "成都市锦江区实验小学"
     assert {a.phone for a in DEMO_ACCOUNTS} <= set(await User.all().values_list("phone", flat=True))
     assert await sign_in(api, "13800000004", "Kepuri2026")
 
