@@ -381,6 +381,9 @@ def main() -> int:
     parser.add_argument("--backend", choices=["embedded", "servers"], default="embedded")
     parser.add_argument("--seconds", type=int, default=5, help="length of each burst")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("bench.engagement drives the server with wrk: `make bench` installs it (Debian)")
+        return 2
     results = asyncio.run(run(args.backend, args.seconds))
     report(args.backend, results)
     out = ROOT / "bench" / "out"
