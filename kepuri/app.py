@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +43,7 @@ from services import (
     certificates,
     documents,
     jobs,
+    links,
     notifications,
     passwords,
     portals,
@@ -218,53 +220,53 @@ async def media(request: Request) -> Response:
     )
 
 
-async def download_document(request: Request) -> Response:
-    """A rendered document, by a signed and expiring link (see services.documents)."""
-    document_id = int(request.path_params["document_id"])
+def _link_is_valid(request: Request, subject: str) -> bool:
     settings: Settings = request.app.state.settings
-    if not documents.link_is_valid(
+    return links.is_valid(
         settings.secret_key,
-        document_id,
+        subject,
         request.query_params.get("expires", ""),
         request.query_params.get("sig", ""),
-    ):
-        return JSONResponse({"error": "链接无效或已过期"}, status_code=403)
-    document = await Document.get_or_none(id=document_id, status=DocumentStatus.READY)
-    path = storage.resolve(document.file) if document and document.file else None
-    if document is None or path is None or not path.is_file():
-        return JSONResponse({"error": "文档不存在或已过期"}, status_code=404)
-    disposition = f"attachment; filename=\"document{path.suffix}\"; filename*=UTF-8''" + quote(
-        document.filename
     )
+
+
+def _attachment(path: Path, media_type: str, ascii_name: str, filename: str) -> Response:
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''" + quote(filename)
     return FileResponse(
         path,
-        media_type=document.content_type,
+        media_type=media_type,
         headers={"Content-Disposition": disposition, "Cache-Control": "private"},
     )
+
+
+def _stored(relative: str | None) -> Path | None:
+    path = storage.resolve(relative) if relative else None
+    return path if path is not None and path.is_file() else None
+
+
+async def download_document(request: Request) -> Response:
+    """A rendered document, by a signed and expiring link (see services.links)."""
+    document_id = int(request.path_params["document_id"])
+    if not _link_is_valid(request, documents.link_subject(document_id)):
+        return JSONResponse({"error": "链接无效或已过期"}, status_code=403)
+    document = await Document.get_or_none(id=document_id, status=DocumentStatus.READY)
+    path = _stored(document.file) if document else None
+    if document is None or path is None:
+        return JSONResponse({"error": "文档不存在或已过期"}, status_code=404)
+    return _attachment(path, document.content_type, f"document{path.suffix}", document.filename)
 
 
 async def download_certificate(request: Request) -> Response:
-    """One holder's certificate PDF, by a signed and expiring link (see services.certificates)."""
+    """One holder's certificate PDF, by a signed and expiring link (see services.links)."""
     serial = request.path_params["serial"]
-    settings: Settings = request.app.state.settings
-    if not certificates.link_is_valid(
-        settings.secret_key,
-        serial,
-        request.query_params.get("expires", ""),
-        request.query_params.get("sig", ""),
-    ):
+    if not _link_is_valid(request, certificates.link_subject(serial)):
         return JSONResponse({"error": "链接无效或已过期"}, status_code=403)
     entry = await Commendation.get_or_none(serial=serial, status=CommendationStatus.FINAL)
-    path = storage.resolve(entry.certificate_file) if entry and entry.certificate_file else None
-    if entry is None or path is None or not path.is_file():
+    path = _stored(entry.certificate_file) if entry else None
+    if entry is None or path is None:
         return JSONResponse({"error": "证书不存在"}, status_code=404)
-    disposition = "attachment; filename=\"certificate.pdf\"; filename*=UTF-8''" + quote(
-        f"荣誉证书-{entry.holder_name}.pdf"
-    )
-    return FileResponse(
-        path,
-        media_type="application/pdf",
-        headers={"Content-Disposition": disposition, "Cache-Control": "private"},
+    return _attachment(
+        path, "application/pdf", "certificate.pdf", f"荣誉证书-{entry.holder_name}.pdf"
     )
 
 

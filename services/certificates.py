@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import io
 import re
 import zipfile
@@ -24,8 +22,8 @@ from typing import Any
 
 from models import Campaign, Commendation, Organization
 from models.enums import CommendationKind, CommendationStatus, OrganizationKind
-from services import pdf, qr, storage
-from services.clock import CHINA, now
+from services import links, pdf, qr, storage
+from services.clock import CHINA
 from services.recommendations import KIND_LABELS
 
 CHUNK = 25
@@ -220,20 +218,9 @@ async def verify(serial: str) -> Verification:
     )
 
 
-def _signature(secret: str, serial: str, expires: int) -> str:
-    message = f"certificate:{serial}:{expires}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def link_subject(serial: str) -> str:
+    return f"certificate:{serial}"
 
 
-def signed_link(base_url: str, secret: str, serial: str, valid_for_seconds: int = 3600) -> str:
-    expires = int(now().timestamp()) + valid_for_seconds
-    return (
-        f"{base_url.rstrip('/')}/certificates/{serial}?expires={expires}"
-        f"&sig={_signature(secret, serial, expires)}"
-    )
-
-
-def link_is_valid(secret: str, serial: str, expires: str, signature: str) -> bool:
-    if not expires.isdigit() or int(expires) < now().timestamp():
-        return False
-    return hmac.compare_digest(_signature(secret, serial, int(expires)), signature)
+def signed_link(base_url: str, secret: str, serial: str) -> str:
+    return links.signed_url(base_url, secret, f"certificates/{serial}", link_subject(serial))

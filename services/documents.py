@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -45,6 +44,7 @@ from services import (
     audit,
     certificates,
     jobs,
+    links,
     notifications,
     pdf,
     qr,
@@ -68,7 +68,6 @@ from services.regions import get_region
 from services.runtime import Runtime
 
 KEEP_FOR = timedelta(days=7)
-LINK_VALID_FOR = timedelta(hours=1)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMS = {ActivityForm.ONLINE: "线上", ActivityForm.OFFLINE: "线下", ActivityForm.HYBRID: "线上线下"}
 
@@ -511,18 +510,9 @@ async def mark_retrying(document_id: int, error: str, notify: Notify = _nobody) 
 # ---------------------------------------------------------------- signed links
 
 
-def _signature(secret: str, document_id: int, expires: int) -> str:
-    message = f"document:{document_id}:{expires}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def link_subject(document_id: int) -> str:
+    return f"document:{document_id}"
 
 
 def signed_link(base_url: str, secret: str, document: Document) -> str:
-    expires = int((now() + LINK_VALID_FOR).timestamp())
-    signature = _signature(secret, document.id, expires)
-    return f"{base_url.rstrip('/')}/documents/{document.id}?expires={expires}&sig={signature}"
-
-
-def link_is_valid(secret: str, document_id: int, expires: str, signature: str) -> bool:
-    if not expires.isdigit() or int(expires) < now().timestamp():
-        return False
-    return hmac.compare_digest(_signature(secret, document_id, int(expires)), signature)
+    return links.signed_url(base_url, secret, f"documents/{document.id}", link_subject(document.id))

@@ -555,6 +555,9 @@ async def test_a_season_from_recommendation_to_verified_certificates(
     theirs = await api.data(COMMENDATIONS, {"year": 2026, "kind": "UNIT"}, token=s["public"].token)
     assert theirs["commendations"]["edges"][0]["node"]["certificate"]["downloadUrl"] is None
     response = await fetch(api, certificate["downloadUrl"])
+    tampered = certificate["downloadUrl"].rsplit("sig=", 1)[0] + "sig=" + "0" * 64
+    another = certificate["downloadUrl"].replace(serial, serial[:-4] + "AAAA")
+    assert [(await fetch(api, url)).status_code for url in (tampered, another)] == [403, 403]
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(response.content))
     assert len(reader.pages) == 1
