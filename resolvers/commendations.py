@@ -18,7 +18,7 @@ from schema.pagination import Connection, keyset_connection, list_connection
 from schema.permissions import IsAuthenticated, bad_argument, forbidden
 from schema.types import MutationError, OkPayload, OrganizationType
 from services import certificates, commendations, evaluation, recommendations
-from services.campaigns import campaign_of_year
+from services.campaigns import campaign_for, campaign_of_year
 from services.errors import ErrorCode, PermissionDenied, ServiceError
 from services.permissions import is_national_staff
 
@@ -315,13 +315,6 @@ def _quota(quota: recommendations.Quota) -> RecommendationQuotaType:
     )
 
 
-async def _campaign_id(year: int) -> int:
-    campaign = await campaign_of_year(year)
-    if campaign is None:
-        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
-    return campaign.id
-
-
 def _argument(value: strawberry.ID, kind: str, field: str) -> int:
     """An ID argument of a query: a bad one is a top-level error (queries have no payload)."""
     try:
@@ -515,7 +508,7 @@ class CommendationsMutation:
         rt = info.context.runtime
 
         async def run() -> recommendations.Quota:
-            campaign_id = await _campaign_id(input.year)
+            campaign_id = (await campaign_for(input.year)).id
             body = parse_global_id(input.organization_id, "Organization", "organizationId")
             await recommendations.set_quota(
                 user, grants, campaign_id, body, input.units, input.activities

@@ -14,7 +14,7 @@ from models import Campaign, JointAction, PhaseWindow, Region, RegionalSetting
 from models.enums import MemberRole, OrganizationKind, Phase, RegionLevel
 from services.clock import local_date, today
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
-from services.permissions import Grant, is_national_staff
+from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region
 from services.validation import check_text
 
@@ -46,6 +46,14 @@ async def campaign_of_year(year: int | None) -> Campaign | None:
         return await Campaign.get_or_none(year=year)
     current = await Campaign.get_or_none(year=today().year)
     return current or await Campaign.all().order_by("-year").first()
+
+
+async def campaign_for(year: int) -> Campaign:
+    """The campaign of a year, or a refusal naming the year."""
+    campaign = await Campaign.get_or_none(year=year)
+    if campaign is None:
+        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
+    return campaign
 
 
 async def windows_for(campaign_id: int, region: Region | None) -> dict[Phase, Window]:
@@ -177,8 +185,7 @@ def _check_campaign(errors: Collector, data: CampaignData) -> dict[str, Any]:
 
 
 async def create_campaign(grants: list[Grant], data: CampaignData) -> Campaign:
-    if not is_national_staff(grants):
-        raise PermissionDenied("仅限主办单位工作人员")
+    require_national_staff(grants)
     errors = Collector()
     values = _check_campaign(errors, data)
     errors.raise_if_any()
@@ -191,8 +198,7 @@ async def create_campaign(grants: list[Grant], data: CampaignData) -> Campaign:
 
 
 async def update_campaign(grants: list[Grant], campaign_id: int, data: CampaignData) -> Campaign:
-    if not is_national_staff(grants):
-        raise PermissionDenied("仅限主办单位工作人员")
+    require_national_staff(grants)
     campaign = await _campaign(campaign_id)
     errors = Collector()
     values = _check_campaign(errors, data)

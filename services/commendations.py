@@ -25,11 +25,12 @@ from models.enums import (
     RecommendationStatus,
 )
 from services import audit, jobs, qr
+from services.campaigns import campaign_for
 from services.clock import CHINA, local_date, now
-from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.errors import Collector, ErrorCode, ServiceError
 from services.events import later, transaction
 from services.notifications import notify, render, unit_people
-from services.permissions import Grant, is_national_staff
+from services.permissions import Grant, is_national_staff, require_national_staff
 from services.recommendations import KIND_LABELS, target_key
 from services.runtime import Runtime
 from services.validation import check_text
@@ -57,18 +58,6 @@ def last_notice_day(commendation: Commendation) -> str:
     return local_date(commendation.notice_ends_at - timedelta(seconds=1))
 
 
-def _require_staff(grants: list[Grant]) -> None:
-    if not is_national_staff(grants):
-        raise PermissionDenied("仅限主办单位工作人员")
-
-
-async def _campaign(year: int) -> Campaign:
-    campaign = await Campaign.get_or_none(year=year)
-    if campaign is None:
-        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
-    return campaign
-
-
 def visible(grants: list[Grant]) -> Q:
     """Everyone sees the proposed list (it is published for notice) and the final lists; only
     national staff see entries taken off or revoked."""
@@ -89,8 +78,8 @@ async def decide(
 ) -> list[Commendation]:
     """Put units and activities on the proposed list (from recommendations or not) and publish it
     for public notice from now."""
-    _require_staff(grants)
-    campaign = await _campaign(decision.year)
+    require_national_staff(grants)
+    campaign = await campaign_for(decision.year)
     unit_ids = list(dict.fromkeys(decision.unit_ids))
     activity_ids = list(dict.fromkeys(decision.activity_ids))
     if not unit_ids and not activity_ids:
@@ -221,7 +210,7 @@ async def raise_objection(
 
 async def remove(user: User, grants: list[Grant], commendation_id: int, reason: str) -> None:
     """Staff take a proposed entry off the list (it can be decided again later)."""
-    _require_staff(grants)
+    require_national_staff(grants)
     errors = Collector()
     text = check_text(errors, reason, "reason", "移除理由", max_length=1000, multiline=True)
     errors.raise_if_any()
@@ -245,8 +234,8 @@ def serial_for(year: int, kind: CommendationKind, number: int) -> str:
 
 async def finalize(user: User, grants: list[Grant], year: int) -> list[Commendation]:
     """After the notice, the remaining proposed entries become FINAL with their serials."""
-    _require_staff(grants)
-    campaign = await _campaign(year)
+    require_national_staff(grants)
+    campaign = await campaign_for(year)
     proposed = Commendation.filter(campaign_id=campaign.id, status=CommendationStatus.PROPOSED)
     if not await proposed.exists():
         raise ServiceError.of(ErrorCode.NOTHING_TO_FINALIZE, "没有待确定的表扬名单", "year")
@@ -299,7 +288,7 @@ async def finalize(user: User, grants: list[Grant], year: int) -> list[Commendat
 
 async def revoke(user: User, grants: list[Grant], commendation_id: int, reason: str) -> None:
     """Staff withdraw a final commendation: its certificate no longer verifies."""
-    _require_staff(grants)
+    require_national_staff(grants)
     errors = Collector()
     text = check_text(errors, reason, "reason", "撤销理由", max_length=1000, multiline=True)
     errors.raise_if_any()

@@ -21,7 +21,6 @@ from models import (
     Activity,
     ActivityMedia,
     ActivityStats,
-    Campaign,
     Commendation,
     Document,
     Organization,
@@ -60,10 +59,11 @@ from services.activities import (
     is_insider,
     member_org_ids,
 )
+from services.campaigns import campaign_for
 from services.clock import CHINA, now
 from services.counters import Counters
 from services.errors import ErrorCode, PermissionDenied, ServiceError
-from services.permissions import Grant, is_national_staff
+from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region
 from services.runtime import Runtime
 
@@ -205,8 +205,7 @@ async def request_summary_report(
             raise PermissionDenied("只能生成本单位所辖地区的总结报告")
         place = region.name
     else:
-        if not is_national_staff(grants):
-            raise PermissionDenied("仅限主办单位工作人员")
+        require_national_staff(grants)
         place = "全国"
     parameters = {
         "year": year,
@@ -239,11 +238,8 @@ async def request_summary_report(
 async def request_certificates(rt: Runtime, user: User, grants: list[Grant], year: int) -> Document:
     """All certificates of a year's final commendations: a ZIP of one PDF each and one combined
     PDF. Asking again for unchanged lists returns the same document; serials never change."""
-    if not is_national_staff(grants):
-        raise PermissionDenied("仅限主办单位工作人员")
-    campaign = await Campaign.get_or_none(year=year)
-    if campaign is None:
-        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
+    require_national_staff(grants)
+    campaign = await campaign_for(year)
     final = await Commendation.filter(
         campaign_id=campaign.id, status=CommendationStatus.FINAL
     ).values_list("serial", "holder_name")

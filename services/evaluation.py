@@ -30,9 +30,9 @@ from tortoise.functions import Count, Sum
 from models import Activity, ActivityStats, Campaign, IndicatorScore, Organization, User
 from models.enums import ActivityForm, ActivityStatus, Indicator, OrganizationKind, Phase
 from services import audit
-from services.campaigns import windows_for
+from services.campaigns import campaign_for, windows_for
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
-from services.permissions import Grant, is_national_staff
+from services.permissions import Grant, is_national_staff, require_national_staff
 from services.recommendations import BODY_KINDS, LOCAL_SUPERVISORS, reader_ids
 from services.regions import get_region
 from services.validation import check_text
@@ -277,9 +277,7 @@ async def evaluate(grants: list[Grant], year: int) -> list[Entry]:
         allowed = reader_ids(grants)
         if not allowed:
             raise PermissionDenied("仅限主办单位和组织单位工作人员查看考核结果")
-    campaign = await Campaign.get_or_none(year=year)
-    if campaign is None:
-        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
+    campaign = await campaign_for(year)
     bodies = await Organization.filter(kind__in=BODY_KINDS).order_by("id")
     figures = await _figures(campaign.id, bodies)
     raw = {body.id: figures.get(_key(body), {}) for body in bodies}
@@ -330,8 +328,7 @@ async def score_indicator(
     score: float,
     note: str | None,
 ) -> IndicatorScore:
-    if not is_national_staff(grants):
-        raise PermissionDenied("仅限主办单位工作人员评分")
+    require_national_staff(grants, "仅限主办单位工作人员评分")
     errors = Collector()
     if indicator in COMPUTED:
         errors.add(ErrorCode.COMPUTED_INDICATOR, "该指标由平台数据计算，不能手工评分", "indicator")
@@ -341,9 +338,7 @@ async def score_indicator(
         errors, note, "note", "评分说明", max_length=1000, required=False, multiline=True
     )
     errors.raise_if_any()
-    campaign = await Campaign.get_or_none(year=year)
-    if campaign is None:
-        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
+    campaign = await campaign_for(year)
     body = await Organization.get_or_none(id=organization_id)
     if body is None or body.kind not in BODY_KINDS:
         raise ServiceError.of(
@@ -364,13 +359,10 @@ async def score_indicator(
 async def set_weights(
     user: User, grants: list[Grant], year: int, weights: dict[Indicator, float]
 ) -> Campaign:
-    if not is_national_staff(grants):
-        raise PermissionDenied("仅限主办单位工作人员设置权重")
+    require_national_staff(grants, "仅限主办单位工作人员设置权重")
     if any(not 0 <= w <= 100 for w in weights.values()):
         raise ServiceError.of(ErrorCode.INVALID, "权重须在0到100之间", "weights")
-    campaign = await Campaign.get_or_none(year=year)
-    if campaign is None:
-        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
+    campaign = await campaign_for(year)
     merged = {i.value: w for i, w in weights_of(campaign).items()}
     merged.update({i.value: float(w) for i, w in weights.items()})
     if not any(merged.values()):

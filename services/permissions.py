@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from models import Membership, Organization, User
 from models.enums import MemberRole, OrganizationKind
+from services.errors import PermissionDenied
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,12 @@ async def grants_of(user: User | None) -> list[Grant]:
 
 def is_national_staff(grants: Iterable[Grant]) -> bool:
     return any(g.kind is OrganizationKind.NATIONAL_ORGANIZER for g in grants)
+
+
+def require_national_staff(grants: Iterable[Grant], message: str = "仅限主办单位工作人员") -> None:
+    """Refuse anyone but the national organizer's people."""
+    if not is_national_staff(grants):
+        raise PermissionDenied(message)
 
 
 def is_national_admin(grants: Iterable[Grant]) -> bool:

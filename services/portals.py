@@ -23,7 +23,7 @@ from services import bus, webhooks
 from services.errors import ErrorCode, PermissionDenied, ServiceError
 from services.events import DomainEvent, EventKind, later, subscribe, unsubscribe
 from services.ids import encode_cursor, to_global_id
-from services.permissions import Grant, is_national_staff
+from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region, subtree
 
 TOKEN_PREFIX = "kpc_"  # noqa: S105 (tells API client tokens from session tokens)
@@ -102,8 +102,7 @@ async def create_client(
     user: User, grants: list[Grant], name: str, region_code: str
 ) -> tuple[ApiClient, str]:
     """A portal's client for a region; the token is returned once and stored as a hash."""
-    if not is_national_staff(grants):
-        raise PermissionDenied("仅限主办单位工作人员")
+    require_national_staff(grants)
     region = await get_region(region_code)
     if region is None:
         raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
@@ -118,8 +117,7 @@ async def create_client(
 
 
 async def revoke_client(grants: list[Grant], client_id: int) -> None:
-    if not is_national_staff(grants):
-        raise PermissionDenied("仅限主办单位工作人员")
+    require_national_staff(grants)
     if not await ApiClient.filter(id=client_id).update(active=False):
         raise ServiceError.of(ErrorCode.NOT_FOUND, "API客户端不存在", "id")
 

@@ -34,7 +34,7 @@ from services.clock import local_date, now
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.events import transaction
 from services.notifications import notify, render, unit_people
-from services.permissions import Grant, is_national_staff
+from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region
 from services.runtime import Runtime
 from services.validation import check_text
@@ -322,8 +322,7 @@ async def set_quota(
     activities: int | None,
 ) -> RecommendationQuota:
     """National staff set a recommender's quota (null: back to the default)."""
-    if not is_national_staff(grants):
-        raise PermissionDenied("仅限主办单位工作人员设置推荐名额")
+    require_national_staff(grants, "仅限主办单位工作人员设置推荐名额")
     errors = Collector()
     for field, value in (("units", units), ("activities", activities)):
         if value is not None and not 0 <= value <= 10_000:
