@@ -34,7 +34,13 @@ from models.enums import (
     ReviewDecision,
 )
 from services import audit, qr, storage
-from services.campaigns import campaign_of_year, max_media_for, region_chain, windows_for
+from services.campaigns import (
+    campaign_of_year,
+    max_media_for,
+    region_chain,
+    require_open,
+    windows_for,
+)
 from services.clock import CHINA, local_date, now
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.events import DomainEvent, EventKind, emit, transaction
@@ -319,20 +325,16 @@ async def _window_check(activity: Activity, phase: Phase, *, label: str) -> None
     """Refuse outside the window of `phase` that applies to the activity's region."""
     region = await get_region(activity.region_id)
     window = (await windows_for(activity.campaign_id, region)).get(phase)
-    moment = now()
     if phase is Phase.FILING:
-        if window is None:
-            raise ServiceError.of(ErrorCode.FILING_CLOSED, "本年度活动填报尚未开放")
-        if moment < window.opens_at:
-            raise ServiceError.of(
-                ErrorCode.FILING_NOT_OPEN, f"活动填报将于{local_date(window.opens_at)}开始"
-            )
-        if moment > window.closes_at:
-            raise ServiceError.of(
-                ErrorCode.FILING_CLOSED, f"活动填报已于{local_date(window.closes_at)}截止"
-            )
+        require_open(
+            window,
+            "活动填报",
+            unset=ErrorCode.FILING_CLOSED,
+            not_open=ErrorCode.FILING_NOT_OPEN,
+            closed=ErrorCode.FILING_CLOSED,
+        )
         return
-    if window is not None and moment > window.closes_at:
+    if window is not None and now() > window.closes_at:
         raise ServiceError.of(
             ErrorCode.DEADLINE_PASSED, f"{label}已于{local_date(window.closes_at)}截止"
         )

@@ -12,7 +12,7 @@ from tortoise.expressions import Q
 
 from models import Campaign, JointAction, PhaseWindow, Region, RegionalSetting
 from models.enums import MemberRole, OrganizationKind, Phase, RegionLevel
-from services.clock import local_date, today
+from services.clock import local_date, now, today
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region
@@ -75,6 +75,20 @@ async def windows_for(campaign_id: int, region: Region | None) -> dict[Phase, Wi
         phase: Window(phase, row.opens_at, row.closes_at, row.region_code)
         for phase, row in best.items()
     }
+
+
+def require_open(
+    window: Window | None, label: str, *, unset: ErrorCode, not_open: ErrorCode, closed: ErrorCode
+) -> None:
+    """Refuse outside a phase's window, naming the day it opens or closed ("活动填报已于
+    2020-09-25截止"); `unset` when the campaign has no such window."""
+    moment = now()
+    if window is None:
+        raise ServiceError.of(unset, f"本年度{label}尚未开放")
+    if moment < window.opens_at:
+        raise ServiceError.of(not_open, f"{label}将于{local_date(window.opens_at)}开始")
+    if moment > window.closes_at:
+        raise ServiceError.of(closed, f"{label}已于{local_date(window.closes_at)}截止")
 
 
 async def _regional_settings(campaign_id: int, region: Region | None) -> list[RegionalSetting]:

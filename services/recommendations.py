@@ -29,8 +29,8 @@ from models.enums import (
     RecommendationStatus,
 )
 from services import audit
-from services.campaigns import windows_for
-from services.clock import local_date, now
+from services.campaigns import require_open, windows_for
+from services.clock import now
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.events import transaction
 from services.notifications import notify, render, unit_people
@@ -127,18 +127,13 @@ async def check_window(campaign_id: int, body: Organization) -> None:
         if body.kind is OrganizationKind.PROVINCIAL_ASSOCIATION
         else None
     )
-    window = (await windows_for(campaign_id, region)).get(Phase.RECOMMENDATION)
-    moment = now()
-    if window is None:
-        raise ServiceError.of(ErrorCode.RECOMMENDATION_NOT_OPEN, "本年度推荐工作尚未开放")
-    if moment < window.opens_at:
-        raise ServiceError.of(
-            ErrorCode.RECOMMENDATION_NOT_OPEN, f"推荐工作将于{local_date(window.opens_at)}开始"
-        )
-    if moment > window.closes_at:
-        raise ServiceError.of(
-            ErrorCode.RECOMMENDATION_CLOSED, f"推荐工作已于{local_date(window.closes_at)}截止"
-        )
+    require_open(
+        (await windows_for(campaign_id, region)).get(Phase.RECOMMENDATION),
+        "推荐工作",
+        unset=ErrorCode.RECOMMENDATION_NOT_OPEN,
+        not_open=ErrorCode.RECOMMENDATION_NOT_OPEN,
+        closed=ErrorCode.RECOMMENDATION_CLOSED,
+    )
 
 
 @dataclass(frozen=True)
