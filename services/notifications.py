@@ -9,7 +9,7 @@ turned email off) are simply SKIPPED.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +65,19 @@ async def notify(
         created.append(row.id)
 
     async def deliver() -> None:
-        for notification_id in created:
-            await jobs.enqueue(
-                "deliver_notification",
-                notification_id,
-                job_id=f"deliver_notification:{notification_id}",
-            )
+        await queue_deliveries(created)
 
     await later(deliver)
+
+
+async def queue_deliveries(ids: Iterable[int]) -> None:
+    """Queue the delivery job of each notification (once per notification while queued)."""
+    for notification_id in ids:
+        await jobs.enqueue(
+            "deliver_notification",
+            notification_id,
+            job_id=f"deliver_notification:{notification_id}",
+        )
 
 
 def as_message(notification: Notification) -> dict[str, Any]:

@@ -39,9 +39,8 @@ from models.enums import (
     RecommendationStatus,
     RegionLevel,
 )
-from services import jobs
 from services.clock import local_date, now
-from services.notifications import render
+from services.notifications import queue_deliveries, render
 from services.regions import get_region, subtree
 
 DEFAULT_DAYS = (7, 3, 1)
@@ -192,12 +191,7 @@ async def _store(rows: list[Notification]) -> int:
     created = await Notification.filter(
         Q(key__in=keys), attempts=0, kind=NotificationKind.DEADLINE_REMINDER
     ).values_list("id", flat=True)
-    for notification_id in created:
-        await jobs.enqueue(
-            "deliver_notification",
-            notification_id,
-            job_id=f"deliver_notification:{notification_id}",
-        )
+    await queue_deliveries(created)  # type: ignore[arg-type]
     return len(rows)
 
 
