@@ -614,15 +614,12 @@ class CommendationsMutation:
         self, info: Info[Context, None], id: strawberry.ID, reason: str
     ) -> OkPayload:
         user, grants = await signed_in(info)
-
-        async def run() -> bool:
-            await commendations.remove(
+        done, errors = await attempt(
+            lambda: commendations.remove(
                 user, grants, parse_global_id(id, "Commendation", "id"), reason
             )
-            return True
-
-        done, errors = await attempt(run)
-        return OkPayload(ok=bool(done), errors=errors)
+        )
+        return OkPayload(ok=done is not None, errors=errors)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -644,12 +641,9 @@ class CommendationsMutation:
         self, info: Info[Context, None], id: strawberry.ID, reason: str
     ) -> OkPayload:
         user, grants = await signed_in(info)
-
-        async def run() -> bool:
-            await commendations.revoke(
+        done, errors = await attempt(
+            lambda: commendations.revoke(
                 user, grants, parse_global_id(id, "Commendation", "id"), reason
             )
-            return True
-
-        done, errors = await attempt(run)
-        return OkPayload(ok=bool(done), errors=errors)
+        )
+        return OkPayload(ok=done is not None, errors=errors)

@@ -184,11 +184,7 @@ async def raise_objection(
     user: User, grants: list[Grant], commendation_id: int, reason: str
 ) -> Objection:
     """Anyone signed in objects under their own account, while the entry is on notice."""
-    errors = Collector()
-    text = check_text(
-        errors, reason, "reason", "异议理由", max_length=1000, min_length=5, multiline=True
-    )
-    errors.raise_if_any()
+    text = _reason(reason, "异议理由", min_length=5)
     commendation = await _proposed(commendation_id, grants)
     if commendation.status is not CommendationStatus.PROPOSED:
         raise ServiceError.of(ErrorCode.NOT_ON_NOTICE, "该条目不在公示期内", "commendationId")
@@ -208,12 +204,21 @@ async def raise_objection(
     return objection
 
 
-async def remove(user: User, grants: list[Grant], commendation_id: int, reason: str) -> None:
+def _reason(reason: str, label: str, min_length: int = 1) -> str:
+    errors = Collector()
+    text = check_text(
+        errors, reason, "reason", label, max_length=1000, min_length=min_length, multiline=True
+    )
+    errors.raise_if_any()
+    return text
+
+
+async def remove(
+    user: User, grants: list[Grant], commendation_id: int, reason: str
+) -> Commendation:
     """Staff take a proposed entry off the list (it can be decided again later)."""
     require_national_staff(grants)
-    errors = Collector()
-    text = check_text(errors, reason, "reason", "移除理由", max_length=1000, multiline=True)
-    errors.raise_if_any()
+    text = _reason(reason, "移除理由")
     commendation = await _proposed(commendation_id, grants)
     changed = await Commendation.filter(
         id=commendation.id, status=CommendationStatus.PROPOSED
@@ -223,6 +228,8 @@ async def remove(user: User, grants: list[Grant], commendation_id: int, reason: 
     if not changed:
         raise ServiceError.of(ErrorCode.NOT_PROPOSED, "只能移除公示中的条目", "id")
     await audit.record("commendation_removed", actor=user, target=commendation, reason=text)
+    await commendation.refresh_from_db()
+    return commendation
 
 
 def serial_for(year: int, kind: CommendationKind, number: int) -> str:
@@ -286,18 +293,20 @@ async def finalize(user: User, grants: list[Grant], year: int) -> list[Commendat
     return await Commendation.filter(id__in=finalized).order_by("id")
 
 
-async def revoke(user: User, grants: list[Grant], commendation_id: int, reason: str) -> None:
+async def revoke(
+    user: User, grants: list[Grant], commendation_id: int, reason: str
+) -> Commendation:
     """Staff withdraw a final commendation: its certificate no longer verifies."""
     require_national_staff(grants)
-    errors = Collector()
-    text = check_text(errors, reason, "reason", "撤销理由", max_length=1000, multiline=True)
-    errors.raise_if_any()
+    text = _reason(reason, "撤销理由")
     changed = await Commendation.filter(id=commendation_id, status=CommendationStatus.FINAL).update(
         status=CommendationStatus.REVOKED, revoked_at=now(), revoked_reason=text
     )
     if not changed:
         raise ServiceError.of(ErrorCode.NOT_FINAL, "只能撤销已确定的表扬", "id")
-    await audit.record("commendation_revoked", actor=user, target=commendation_id, reason=text)
+    commendation = await Commendation.get(id=commendation_id)
+    await audit.record("commendation_revoked", actor=user, target=commendation, reason=text)
+    return commendation
 
 
 async def announce(campaign_id: int, certificates: bool = False) -> int:
