@@ -20,6 +20,7 @@ are ranked by it (equal totals share a rank). Every computed score carries the i
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,14 +28,21 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
-from models import Activity, ActivityStats, Campaign, IndicatorScore, Organization, User
+from models import (
+    Activity,
+    ActivityStats,
+    Campaign,
+    IndicatorScore,
+    Organization,
+    PhaseWindow,
+    User,
+)
 from models.enums import ActivityForm, ActivityStatus, Indicator, OrganizationKind, Phase
 from services import audit
-from services.campaigns import campaign_for, windows_for
+from services.campaigns import campaign_for
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.recommendations import BODY_KINDS, LOCAL_SUPERVISORS, reader_ids
-from services.regions import get_region
 from services.validation import check_text
 
 COMPUTED = (
@@ -87,16 +95,25 @@ def _key(body: Organization) -> Key:
     return ("province", body.province_code)
 
 
-async def _deadlines(campaign_id: int, body: Organization) -> tuple[datetime | None, ...]:
-    region = (
-        await get_region(body.region_id)
-        if body.kind is OrganizationKind.PROVINCIAL_ASSOCIATION
-        else None
-    )
-    windows = await windows_for(campaign_id, region)
-    return tuple(
-        windows[p].closes_at if p in windows else None for p in (Phase.SUPPLEMENT, Phase.SUMMARY)
-    )
+DEADLINE_PHASES = (Phase.SUPPLEMENT, Phase.SUMMARY)
+Deadlines = tuple[datetime | None, ...]
+
+
+async def _deadlines(campaign_id: int) -> Callable[[Organization], Deadlines]:
+    """Each body's SUPPLEMENT and SUMMARY deadlines, from one read of the campaign's windows: a
+    provincial association's own province's where it set them, else the national ones."""
+    closes = {
+        (w.region_code, w.phase): w.closes_at
+        for w in await PhaseWindow.filter(campaign_id=campaign_id, phase__in=DEADLINE_PHASES)
+    }
+
+    def of(body: Organization) -> Deadlines:
+        region = (
+            body.province_code if body.kind is OrganizationKind.PROVINCIAL_ASSOCIATION else None
+        )
+        return tuple(closes.get((region, p), closes.get((None, p))) for p in DEADLINE_PHASES)
+
+    return of
 
 
 def _scoped(campaign_id: int, keys: list[Key], prefix: str = "") -> Q:
@@ -127,18 +144,12 @@ async def _figures(campaign_id: int, bodies: list[Organization]) -> dict[Key, di
     """The raw figures of every body: a few grouped queries per kind of body and deadline."""
     figures: dict[Key, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     by_kind: dict[str, list[Key]] = defaultdict(list)
-    by_deadline: dict[tuple[str, tuple[datetime | None, ...]], list[Key]] = defaultdict(list)
-    deadlines_cache: dict[str, tuple[datetime | None, ...]] = {}
+    by_deadline: dict[tuple[str, Deadlines], list[Key]] = defaultdict(list)
+    deadlines_of = await _deadlines(campaign_id)
     for body in bodies:
         key = _key(body)
         by_kind[key[0]].append(key)
-        if key[0] == "society":
-            if "national" not in deadlines_cache:
-                deadlines_cache["national"] = await _deadlines(campaign_id, body)
-            deadlines = deadlines_cache["national"]
-        else:
-            deadlines = await _deadlines(campaign_id, body)
-        by_deadline[(key[0], deadlines)].append(key)
+        by_deadline[(key[0], deadlines_of(body))].append(key)
     for keys in by_kind.values():
         group = _group(keys)
         rows = (

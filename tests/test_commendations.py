@@ -23,6 +23,7 @@ from models.enums import (
     MemberRole,
     NotificationKind,
     OrganizationKind,
+    Phase,
 )
 from schema.ids import to_global_id
 from services.commendations import notice_end
@@ -36,6 +37,7 @@ from tests.factories import (
     member,
     national_organizer,
     person,
+    regional_window,
 )
 from tests.test_browsing import count_queries
 from tests.test_documents import fetch, run_worker
@@ -689,3 +691,23 @@ async def test_weights_make_the_total(api: Api, season):
     assert codes(refused["setIndicatorWeights"]) == ["INVALID"]
     forbidden = await api.post(WEIGHTS, {"weights": only}, token=s["sichuan_admin"].token)
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_information_service_counts_by_the_provinces_own_deadline(api: Api, season):
+    """Sichuan's supplement deadline is earlier than the national one: its activity supplemented
+    on 09-22 is late there, though the national deadline is 10-09."""
+    s = season
+    await regional_window(
+        s["campaign"], Phase.SUPPLEMENT, "510000", "2026-08-01 00:00", "2026-09-21 23:59"
+    )
+
+    table = (await api.data(EVALUATION, {"year": 2026}, token=s["staff"].token))["evaluation"]
+
+    rows = {e["node"]["organization"]["name"]: e["node"] for e in table["edges"]}
+    information = {
+        i["name"]: i["value"]
+        for x in rows[s["sichuan"].name]["scores"]
+        if x["indicator"] == "INFORMATION_SERVICE"
+        for i in x["inputs"]
+    }
+    assert information == {"approved": 2, "supplemented_on_time": 0, "summarized_on_time": 1}
