@@ -328,9 +328,7 @@ async def announce(campaign_id: int, certificates: bool = False) -> int:
             return sent
         for entry in batch:
             after = entry.id
-            people = await unit_people(entry.organization_id)
-            if entry.activity is not None and entry.activity.created_by_id is not None:
-                people.append(entry.activity.created_by_id)
+            people = await unit_people(entry.organization_id, entry.activity)
             title, body = render(
                 kind,
                 holder=entry.holder_name,

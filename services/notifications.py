@@ -140,11 +140,15 @@ async def _failed(notification_id: int, channel: str, error: str, final_try: boo
 # ---------------------------------------------------------------- occasions
 
 
-async def unit_people(organization_id: int) -> list[int]:
+async def unit_people(organization_id: int, activity: Activity | None = None) -> list[int]:
+    """The filers and admins of a unit, and the person who filed `activity`, if one is given."""
     rows = await Membership.filter(
         organization_id=organization_id, role__in=[MemberRole.FILER, MemberRole.ADMIN]
     ).values_list("user_id", flat=True)
-    return [int(r) for r in rows]  # type: ignore[call-overload]
+    people = [int(r) for r in rows]  # type: ignore[call-overload]
+    if activity is not None and activity.created_by_id is not None:
+        people.append(activity.created_by_id)
+    return people
 
 
 async def _outcome(event: DomainEvent) -> None:

@@ -279,11 +279,12 @@ async def _notify_recommended(
         category=KIND_LABELS[recommendation.target_kind],
         year=year,
     )
-    people = await unit_people(unit.id)
-    if activity is not None and activity.created_by_id is not None:
-        people.append(activity.created_by_id)
     await notify(
-        people, NotificationKind.RECOMMENDED, f"recommended:{recommendation.id}", title, text
+        await unit_people(unit.id, activity),
+        NotificationKind.RECOMMENDED,
+        f"recommended:{recommendation.id}",
+        title,
+        text,
     )
 
 

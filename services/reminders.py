@@ -168,18 +168,22 @@ async def _remind_recommenders(
         )
         key = f"deadline:{Phase.RECOMMENDATION.value}:{window.closes_at.isoformat()}:{min(due)}"
         rows = [
-            Notification(
-                recipient_id=p["user_id"],
-                kind=NotificationKind.DEADLINE_REMINDER,
-                key=f"{key}:{p['organization_id']}",
-                title=title,
-                body=body,
-                sms_status=DeliveryStatus.PENDING,
-            )
-            for p in people
+            _reminder(p["user_id"], f"{key}:{p['organization_id']}", title, body) for p in people
         ]
         total = Sweep(total.reminders + await _store(rows), total.batches + 1)
     return total
+
+
+def _reminder(user_id: int, key: str, title: str, body: str) -> Notification:
+    """A deadline reminder (by SMS too), once per key and person."""
+    return Notification(
+        recipient_id=user_id,
+        kind=NotificationKind.DEADLINE_REMINDER,
+        key=key,
+        title=title,
+        body=body,
+        sms_status=DeliveryStatus.PENDING,
+    )
 
 
 async def _store(rows: list[Notification]) -> int:
@@ -228,14 +232,11 @@ async def _remind(
             organization_id__in=list(owing), role__in=[MemberRole.FILER, MemberRole.ADMIN]
         ).values("organization_id", "user_id")
         rows = [
-            Notification(
-                recipient_id=p["user_id"],
-                kind=NotificationKind.DEADLINE_REMINDER,
-                key=f"deadline:{phase.value}:{window.closes_at.isoformat()}:{offset}:"
+            _reminder(
+                p["user_id"],
+                f"deadline:{phase.value}:{window.closes_at.isoformat()}:{offset}:"
                 f"{p['organization_id']}",
-                title=texts[p["organization_id"]][0],
-                body=texts[p["organization_id"]][1],
-                sms_status=DeliveryStatus.PENDING,
+                *texts[p["organization_id"]],
             )
             for p in people
         ]
