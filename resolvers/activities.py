@@ -15,7 +15,7 @@ from models.enums import ActivityForm as FormEnum
 from models.enums import ActivityStatus as StatusEnum
 from models.enums import OrganizationKind as KindEnum
 from models.enums import ReviewDecision as DecisionEnum
-from resolvers.common import attempt, signed_in
+from resolvers.common import answer, attempt, signed_in
 from schema.activity_types import (
     ActivityForm,
     ActivityStatus,
@@ -26,7 +26,7 @@ from schema.activity_types import (
 from schema.context import Context
 from schema.ids import parse_global_id
 from schema.pagination import Connection, exact_int, iso_datetime, keyset_connection
-from schema.permissions import IsAuthenticated, bad_argument
+from schema.permissions import IsAuthenticated
 from schema.types import MutationError, OkPayload, OrganizationKind
 from services import activities
 from services.errors import ErrorCode, ServiceError
@@ -214,10 +214,7 @@ class ActivitiesQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[ActivityType]:
-        try:
-            query = await activities.public_activities(service_filter(filter))
-        except ServiceError as e:
-            raise bad_argument(e.errors[0].message, e.errors[0].code.value) from e
+        query = await answer(lambda: activities.public_activities(service_filter(filter)))
         return await keyset_connection(
             query,
             first=first,

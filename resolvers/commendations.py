@@ -10,16 +10,16 @@ from strawberry.types import Info
 
 from models import Commendation, Objection, Recommendation
 from models.enums import CommendationKind, CommendationStatus, Indicator, RecommendationStatus
-from resolvers.common import attempt, signed_in
+from resolvers.common import answer, attempt, signed_in
 from schema.activity_types import ActivityType
 from schema.context import Context
 from schema.ids import parse_global_id, to_global_id
 from schema.pagination import Connection, keyset_connection, list_connection
-from schema.permissions import IsAuthenticated, bad_argument, forbidden
+from schema.permissions import IsAuthenticated, bad_argument
 from schema.types import MutationError, OkPayload, OrganizationType
 from services import certificates, commendations, evaluation, recommendations
 from services.campaigns import campaign_for, campaign_of_year
-from services.errors import ErrorCode, PermissionDenied, ServiceError
+from services.errors import ServiceError
 from services.permissions import is_national_staff
 
 for _enum in (CommendationKind, CommendationStatus, Indicator, RecommendationStatus):
@@ -348,9 +348,7 @@ class CommendationsQuery:
         after: str | None = None,
     ) -> Connection[RecommendationType]:
         _, grants = await signed_in(info)
-        campaign = await campaign_of_year(year)
-        if campaign is None:
-            raise bad_argument(f"{year}年度活动不存在", ErrorCode.NO_CAMPAIGN.value)
+        campaign = await answer(lambda: campaign_for(year))
         recommender = (
             _argument(recommender_id, "Organization", "recommenderId") if recommender_id else None
         )
@@ -390,12 +388,7 @@ class CommendationsQuery:
         after: str | None = None,
     ) -> Connection[EvaluationEntryType]:
         _, grants = await signed_in(info)
-        try:
-            entries = await evaluation.evaluate(grants, year)
-        except ServiceError as error:
-            raise bad_argument(error.errors[0].message, error.errors[0].code.value) from error
-        except PermissionDenied as error:
-            raise forbidden(str(error)) from error
+        entries = await answer(lambda: evaluation.evaluate(grants, year))
 
         async def load(window: list[evaluation.Entry]) -> list[EvaluationEntryType]:
             return [_entry(e) for e in window]
@@ -416,9 +409,7 @@ class CommendationsQuery:
         after: str | None = None,
     ) -> Connection[CommendationType]:
         grants = await info.context.grants()
-        campaign = await campaign_of_year(year)
-        if campaign is None:
-            raise bad_argument(f"{year}年度活动不存在", ErrorCode.NO_CAMPAIGN.value)
+        campaign = await answer(lambda: campaign_for(year))
         query = Commendation.filter(commendations.visible(grants), campaign_id=campaign.id)
         if kind is not None:
             query = query.filter(kind=kind)

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from models import User
 from schema.context import Context
-from schema.permissions import forbidden
+from schema.permissions import bad_argument, forbidden
 from schema.types import MutationError, errors_of
 from services.errors import PermissionDenied, ServiceError
 from services.permissions import Grant
@@ -24,6 +24,17 @@ async def attempt(call: Callable[[], Awaitable[T]]) -> tuple[T | None, list[Muta
         return await call(), []
     except ServiceError as error:
         return None, errors_of(error)
+    except PermissionDenied as error:
+        raise forbidden(str(error)) from error
+
+
+async def answer(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a query's operation. Queries have no payload: an expected refusal is a top-level error
+    with its code, a row-scope refusal the FORBIDDEN one."""
+    try:
+        return await call()
+    except ServiceError as error:
+        raise bad_argument(error.errors[0].message, error.errors[0].code.value) from error
     except PermissionDenied as error:
         raise forbidden(str(error)) from error
 
