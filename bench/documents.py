@@ -28,25 +28,18 @@ from typing import Any
 from bench.setup import bench_environment
 
 
-async def seed(count: int, report_size: int) -> tuple[list[int], int]:
-    """`count` approved activities to render, and `report_size` more across the provinces."""
-    from models import Activity, ActivityStats, Campaign, Organization, Region
-    from models.enums import ActivityForm, ActivityStatus, OrganizationKind, RegionLevel
-    from services import qr
-    from services.clock import now, today
+async def this_years_school(name: str) -> tuple[Any, Any]:
+    """This year's campaign (made if missing) and a new school in Chengdu."""
+    from models import Campaign, Organization
+    from models.enums import OrganizationKind
+    from services.clock import today
 
-    year = today().year
     campaign, _ = await Campaign.get_or_create(
-        year=year,
+        year=today().year,
         defaults={"name": "压测", "theme": "压测", "starts_on": today(), "ends_on": today()},
     )
-    counties = await Region.filter(level=RegionLevel.COUNTY).order_by("code").limit(2000)
-    provinces = {
-        o.region_id: o
-        for o in await Organization.filter(kind=OrganizationKind.PROVINCIAL_ASSOCIATION)
-    }
     unit = await Organization.create(
-        name="压测学校",
+        name=name,
         kind=OrganizationKind.SCHOOL,
         region_id="510104",
         province_code="510000",
@@ -55,6 +48,23 @@ async def seed(count: int, report_size: int) -> tuple[list[int], int]:
         contact_phone="13800000000",
         address="压测路",
     )
+    return campaign, unit
+
+
+async def seed(count: int, report_size: int) -> tuple[list[int], int]:
+    """`count` approved activities to render, and `report_size` more across the provinces."""
+    from models import Activity, ActivityStats, Organization, Region
+    from models.enums import ActivityForm, ActivityStatus, OrganizationKind, RegionLevel
+    from services import qr
+    from services.clock import now
+
+    campaign, unit = await this_years_school("压测学校")
+    year = campaign.year
+    counties = await Region.filter(level=RegionLevel.COUNTY).order_by("code").limit(2000)
+    provinces = {
+        o.region_id: o
+        for o in await Organization.filter(kind=OrganizationKind.PROVINCIAL_ASSOCIATION)
+    }
     rng = random.Random(7)
     moment = now()
     total = count + report_size
@@ -196,29 +206,18 @@ async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
 async def seed_commendations(count: int) -> int:
     """A year with `count` final commendations (a unit's or an activity's each), as
     `finalizeCommendations` leaves them."""
-    from models import Campaign, Commendation, Organization
-    from models.enums import CommendationKind, CommendationStatus, OrganizationKind
-    from services.clock import now, today
+    from models import Commendation
+    from models.enums import CommendationKind, CommendationStatus
+    from services.clock import now
+    from services.commendations import serial_for
 
-    year = today().year
-    campaign, _ = await Campaign.get_or_create(
-        year=year,
-        defaults={"name": "压测", "theme": "压测", "starts_on": today(), "ends_on": today()},
-    )
-    unit = await Organization.create(
-        name="压测表扬学校",
-        kind=OrganizationKind.SCHOOL,
-        region_id="510104",
-        province_code="510000",
-        prefecture_code="510100",
-    )
+    campaign, unit = await this_years_school("压测表扬学校")
     moment = now()
     units = count * 46 // 100  # about the real ratio: 1,463 units to 1,747 activities
     rows = []
     for i in range(count):
         kind = CommendationKind.UNIT if i < units else CommendationKind.ACTIVITY
         number = i + 1 if kind is CommendationKind.UNIT else i + 1 - units
-        letter = "U" if kind is CommendationKind.UNIT else "A"
         rows.append(
             Commendation(
                 campaign_id=campaign.id,
@@ -233,7 +232,7 @@ async def seed_commendations(count: int) -> int:
                 notice_starts_at=moment,
                 notice_ends_at=moment,
                 finalized_at=moment,
-                serial=f"KP{year}-{letter}-{number:05d}-B3NC",
+                serial=serial_for(campaign.year, kind, number),
             )
         )
     await Commendation.bulk_create(rows, batch_size=1000)
@@ -317,6 +316,7 @@ async def run_certificates(backend: str, count: int) -> dict[str, Any]:
             "processes": processes,
             "plain_s": plain,
             "chunked_s": chunked,
+            "chunk": certificates.CHUNK,
             "queue_s": queued,
         }
 
@@ -342,7 +342,7 @@ def main() -> int:
             f"({n / c['plain_s']:5.1f} pages/s)"
         )
         print(
-            f"  (the same process, {25} per document: {c['chunked_s']:6.1f} s, "
+            f"  (the same process, {c['chunk']} per document: {c['chunked_s']:6.1f} s, "
             f"{n / c['chunked_s']:5.1f} pages/s)"
         )
         print(
