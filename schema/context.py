@@ -151,20 +151,25 @@ class Context:
     runtime: Runtime
     user: User | None = None
     session: Session | None = None
-    loaders: Loaders = field(init=False)
     _grants: list[Grant] | None = None
+    _loaders: Loaders | None = None
     connection_params: dict[str, Any] | None = None
     api_client: ApiClient | None = None
 
-    def __post_init__(self) -> None:
-        self.refresh_loaders()
+    @property
+    def loaders(self) -> Loaders:
+        """The request's DataLoaders, made on first use (most operations need none)."""
+        if self._loaders is None:
+            self._loaders = Loaders(
+                user_id=self.user.id if self.user else None, counters=self.runtime.counters
+            )
+        return self._loaders
 
     def refresh_loaders(self) -> None:
-        """Fresh loaders for the current user (a websocket authenticates after the context)."""
+        """Forget what was loaded for an earlier caller (a websocket authenticates after the
+        context is made)."""
         self._grants = None
-        self.loaders = Loaders(
-            user_id=self.user.id if self.user else None, counters=self.runtime.counters
-        )
+        self._loaders = None
 
     @property
     def public_base_url(self) -> str:
