@@ -16,6 +16,7 @@ is an event that changes the counters once. Three paths keep two copies of the c
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -109,6 +110,7 @@ class Counters:
         self.redis = redis
         self._apply = redis.register_script(_APPLY)
         self._warm = redis.register_script(_WARM)
+        self._warming: dict[tuple[int, ...], asyncio.Future[dict[int, dict[str, int]]]] = {}
 
     async def record(self, row: Model) -> dict[str, int]:
         """Apply a just-committed record's event to the live counters (at most once) and return
@@ -156,8 +158,19 @@ class Counters:
             else:
                 missing.append(activity_id)
         if missing:
-            counts.update(await self._warm_from_database(missing))
+            counts.update(await self._warm_once(tuple(missing)))
         return counts
+
+    async def _warm_once(self, ids: tuple[int, ...]) -> dict[int, dict[str, int]]:
+        """Warm cold activities, one database read for all the requests that find the same ones
+        cold at the same moment (the first scans of an activity arrive together)."""
+        running = self._warming.get(ids)
+        if running is None:
+            running = asyncio.ensure_future(self._warm_from_database(list(ids)))
+            self._warming[ids] = running
+            running.add_done_callback(lambda _: self._warming.pop(ids, None))
+        # one waiter that gives up (a client gone) does not cancel the read for the others
+        return await asyncio.shield(running)
 
     async def _warm_from_database(self, ids: list[int]) -> dict[int, dict[str, int]]:
         # Integers and constant table names only: nothing here comes from a request.

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from async_lru import alru_cache
 from tortoise.exceptions import IntegrityError
 
 from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like, Rating, User
@@ -42,23 +42,20 @@ async def _limit(rt: Runtime, user: User, ip: str | None) -> None:
 
 
 _CHECKED = ("id", "status", "starts_at", "ends_at", "qr_token")
+
+
 # The columns above change rarely (review, edits): each process keeps them a few seconds, so that a
-# burst of check-ins on one activity does not read its row every time. A withdrawn activity takes
-# engagement for at most this long.
-_FRESH_FOR = 3.0
-_recent: dict[int, tuple[float, Activity | None]] = {}
+# burst of check-ins on one activity reads its row once, however many requests arrive together
+# (the cache runs one lookup for all of them). A withdrawn activity takes engagement for at most
+# this long.
+@alru_cache(maxsize=10_000, ttl=3)
+async def _engagement_columns(activity_id: int) -> Activity | None:
+    return await Activity.get_or_none(id=activity_id, deleted_at=None).only(*_CHECKED)
 
 
 async def _public_activity(activity_id: int) -> Activity:
     """The few columns engagement needs of an approved activity."""
-    cached = _recent.get(activity_id)
-    if cached is not None and cached[0] > time.monotonic():
-        activity = cached[1]
-    else:
-        activity = await Activity.get_or_none(id=activity_id, deleted_at=None).only(*_CHECKED)
-        if len(_recent) > 10_000:
-            _recent.clear()
-        _recent[activity_id] = (time.monotonic() + _FRESH_FOR, activity)
+    activity = await _engagement_columns(activity_id)
     if activity is None:
         raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId")
     if activity.status is not ActivityStatus.APPROVED:
@@ -68,14 +65,14 @@ async def _public_activity(activity_id: int) -> Activity:
 
 async def _forget(event: DomainEvent) -> None:
     """A change made through this process is seen at once (other processes: within seconds)."""
-    _recent.pop(event.activity_id, None)
+    _engagement_columns.cache_invalidate(event.activity_id)
 
 
 subscribe(_forget)
 
 
 def forget_all() -> None:
-    _recent.clear()
+    _engagement_columns.cache_clear()
 
 
 async def _admitted(rt: Runtime, user: User, activity_id: int, ip: str | None) -> Activity:

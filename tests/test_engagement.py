@@ -410,6 +410,27 @@ async def test_one_check_in_is_one_insert_and_no_update(api: Api, happening):
     assert len(writes) == 1 and writes[0].lstrip().upper().startswith('INSERT INTO "CHECK_INS"')
 
 
+async def test_a_burst_on_a_cold_activity_reads_it_and_its_counts_once(api: Api, happening):
+    """The first scans of an activity arrive together: one read of its row and one of its counts
+    serve them all (this process had neither: no cache, no live hash)."""
+    activity_id = happening["id"]
+    people = [await person(api, f"139777{i:05d}") for i in range(12)]
+
+    with count_queries() as seen:
+        results = await asyncio.gather(
+            *[
+                api.data(CHECK_IN, {"a": activity_id, "nonce": f"burst-{i:05d}"}, token=p.token)
+                for i, p in enumerate(people)
+            ]
+        )
+
+    assert all(r["checkIn"]["errors"] == [] for r in results)
+    assert sorted(r["checkIn"]["engagement"]["checkIns"] for r in results)[-1] == 12
+    activity_reads = [q for q in seen if 'FROM "activities"' in q]
+    count_reads = [q for q in seen if "activity_stats" in q]
+    assert (len(activity_reads), len(count_reads)) == (1, 1)
+
+
 async def flush(app) -> int:
     return await app.state.runtime.live.flush(settle=timedelta(0))
 
