@@ -234,10 +234,18 @@ async def graphql_subscription(
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as socket:
         init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
         await socket.send(json.dumps(init))
-        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        assert (await next_message(socket))["type"] == "connection_ack"
         payload = {"query": query, "variables": variables or {}}
         await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
         yield socket
+
+
+async def next_message(socket: Any, seconds: float = 10) -> Any:
+    """The next graphql-transport-ws message: a text frame (graphql-ws, the protocol's client in
+    browsers and Node, refuses binary ones), holding JSON."""
+    frame = await asyncio.wait_for(socket.recv(), seconds)
+    assert isinstance(frame, str), f"a binary frame: {frame[:60]!r}"
+    return json.loads(frame)
 
 
 async def wait_subscribed(client: Any, channel: str) -> None:

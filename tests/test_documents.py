@@ -20,7 +20,7 @@ from models import Document
 from models.enums import ActivityStatus, DocumentStatus, MemberRole, OrganizationKind
 from schema.ids import to_global_id
 from services import documents as document_rules
-from tests.conftest import Api, china, graphql_subscription, set_now
+from tests.conftest import Api, china, graphql_subscription, next_message, set_now
 from tests.factories import (
     filing_unit,
     make_activity,
@@ -266,7 +266,7 @@ async def test_a_subscriber_follows_a_worker_in_another_process(
     }
     statuses: list[str] = []
     async with graphql_subscription(served, token, SUBSCRIBE, {"id": document_id}) as socket:
-        first = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        first = await next_message(socket, 10)
         statuses.append(first["payload"]["data"]["documentStatus"]["status"])
         worker = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -279,7 +279,7 @@ async def test_a_subscriber_follows_a_worker_in_another_process(
             stderr=asyncio.subprocess.PIPE,
         )
         while True:
-            message = json.loads(await asyncio.wait_for(socket.recv(), 60))
+            message = await next_message(socket, 60)
             if message["type"] == "complete":
                 break
             assert message["type"] == "next", message

@@ -4,7 +4,6 @@ the subscription; each is sent once; preferences and missing addresses are respe
 from __future__ import annotations
 
 import asyncio
-import json
 from email import message_from_bytes
 from email.header import decode_header, make_header
 
@@ -19,6 +18,7 @@ from tests.conftest import (
     china,
     free_port,
     graphql_subscription,
+    next_message,
     set_now,
     wait_subscribed,
 )
@@ -110,7 +110,7 @@ async def test_a_rejection_arrives_in_the_app_by_email_and_on_the_subscription(
         )
         in_app = (await api.data(LIST, token=filer.token))["notifications"]
         await run_worker(app, settings)
-        pushed = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        pushed = await next_message(socket, 10)
 
     assert in_app["totalCount"] == 1
     node = in_app["edges"][0]["node"]

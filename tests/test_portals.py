@@ -3,7 +3,6 @@ subscription that replays what a reconnecting portal missed."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -16,7 +15,7 @@ import pytest
 from models import ActivityChange, Webhook, WebhookAttempt, WebhookDelivery
 from models.enums import MemberRole, OrganizationKind, Phase
 from resolvers import portals as portal_resolvers
-from tests.conftest import Api, china, graphql_subscription, set_now
+from tests.conftest import Api, china, graphql_subscription, next_message, set_now
 from tests.factories import (
     filing_unit,
     make_campaign,
@@ -98,7 +97,7 @@ async def approve_for(api: Api, portal, sockets: list, title: str) -> str:
     await api.data(REVIEW, {"id": pending, "decision": "APPROVE"}, token=portal["reviewer"].token)
     for socket in sockets:
         while True:
-            message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            message = await next_message(socket, 10)
             if message["payload"]["data"]["activityUpdates"]["activity"]["id"] == pending:
                 break
     return pending
@@ -192,9 +191,9 @@ async def test_a_reconnecting_portal_gets_exactly_what_it_missed_then_live_ones(
         served, portal["sichuan"], UPDATES, {"after": cursor}
     ) as socket:
         for _ in range(2):
-            received.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+            received.append(await next_message(socket, 10))
         await approved_activity(api, portal, "四")  # live
-        received.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+        received.append(await next_message(socket, 10))
 
     updates = [m["payload"]["data"]["activityUpdates"] for m in received]
     assert [(u["kind"], u["activity"]["title"]) for u in updates] == [
@@ -373,7 +372,7 @@ async def test_live_subscribers_of_a_process_read_each_change_once_and_see_it_fr
         await api.data(  # a second change of an activity the subscribers have already seen
             UPDATE, {"id": seen_by_all, "input": {"title": "改过的甲"}}, token=portal["filer"].token
         )
-        last = json.loads(await asyncio.wait_for(sockets[0].recv(), 10))
+        last = await next_message(sockets[0], 10)
 
     assert statements[0] == statements[1], statements
     assert last["payload"]["data"]["activityUpdates"]["kind"] == "ACTIVITY_WITHDRAWN"

@@ -3,13 +3,11 @@ receives a change made through the other (the pub/sub fan-out), as in production
 
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
 
 from services import portals
 from tests.cluster import gql, portal_scenario, running_cluster
-from tests.conftest import graphql_subscription, wait_subscribed
+from tests.conftest import graphql_subscription, next_message, wait_subscribed
 
 
 async def test_a_subscriber_on_one_process_hears_a_change_made_through_the_other(
@@ -29,7 +27,7 @@ async def test_a_subscriber_on_one_process_hears_a_change_made_through_the_other
                 {"id": scenario.pending[0]},
                 scenario.admin,
             )
-            message = json.loads(await asyncio.wait_for(socket.recv(), 15))
+            message = await next_message(socket, 15)
 
     assert message["payload"]["data"]["activityUpdates"] == {
         "kind": "ACTIVITY_PUBLISHED",
