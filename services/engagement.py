@@ -148,16 +148,17 @@ async def _toggle(
     return the activity's counts."""
     for _ in range(3):
         latest = (
-            await model.filter(activity_id=activity_id, user_id=user.id).order_by("-seq").first()
+            await model.filter(activity_id=activity_id, user_id=user.id)
+            .order_by("-seq")
+            .first()
+            .values_list("seq", attr)
         )
-        if (getattr(latest, attr) if latest else False) == wanted:
+        seq, state = latest if latest else (0, False)
+        if state == wanted:
             break
         try:
             row = await model.create(
-                activity_id=activity_id,
-                user_id=user.id,
-                seq=(latest.seq if latest else 0) + 1,
-                **_state(attr, wanted),
+                activity_id=activity_id, user_id=user.id, seq=seq + 1, **_state(attr, wanted)
             )
         except IntegrityError:  # another request changed it first: look again
             continue
