@@ -189,55 +189,56 @@ class RecentChanges:
     def __init__(self, keep: int = 2000) -> None:
         self.keep = keep
         self.rows: list[ActivityChange] = []
+        # the rows are every change with floor < id <= upto
         self.floor: int | None = None
-        self.lock = asyncio.Lock()
+        self.upto: int | None = None
+        self._reading: asyncio.Future[None] | None = None
 
     def clear(self) -> None:
-        self.rows, self.floor = [], None
-
-    @property
-    def newest(self) -> int | None:
-        return self.rows[-1].id if self.rows else self.floor
+        self.rows, self.floor, self.upto = [], None, None
 
     async def after(self, last: int, position: int) -> list[ActivityChange] | None:
         """Every change with `last` < id <= `position` (activities loaded), or None when this
         process does not keep them (the caller reads the database)."""
-        newest = self.newest
-        if (
-            self.floor is not None
-            and newest is not None
-            and self.floor <= last <= position <= newest
-        ):
-            return self._between(last, position)  # already read: all but the first reader
-        async with self.lock:
-            if self.floor is None:
-                self.floor = last
+        while True:
+            if self.floor is None or self.upto is None:
+                self.floor = self.upto = last
             if last < self.floor:
                 return None
-            newest = self.newest
-            assert newest is not None
-            if position - newest > self.keep:  # a burst (an import): not worth holding
+            if position <= self.upto:
+                return self._between(last, position)  # already read: all but the first reader
+            if position - self.upto > self.keep:  # a burst (an import): not worth holding
                 self.clear()
-                self.floor = position  # everybody reads the database once, in batches
+                self.floor = self.upto = position  # everybody reads the database once, in batches
                 return None
-            if newest < position:  # one read for everybody waiting on this announcement
-                fresh = await (
-                    ActivityChange.filter(id__gt=newest, id__lte=position)
-                    .order_by("id")
-                    .prefetch_related("activity")
-                )
-                for row in fresh:
-                    # one object for every subscriber: their identical answers are computed
-                    # once (schema.sharing)
-                    row.shared_results = {}
-                self.rows.extend(fresh)
-                if len(self.rows) > self.keep:
-                    dropped = self.rows[: len(self.rows) - self.keep]
-                    self.rows = self.rows[len(dropped) :]
-                    self.floor = dropped[-1].id
-                if last < self.floor:
-                    return None
-        return self._between(last, position)
+            # One read for everybody waiting on this announcement, and they all wake together
+            # when it is done (behind a lock they took the rows one per turn of the event loop).
+            if self._reading is None:
+                self._reading = asyncio.ensure_future(self._read(self.upto, position))
+            # a subscriber that leaves while it waits does not cancel the read for the others
+            await asyncio.shield(self._reading)
+
+    async def _read(self, since: int, position: int) -> None:
+        try:
+            fresh = await (
+                ActivityChange.filter(id__gt=since, id__lte=position)
+                .order_by("id")
+                .prefetch_related("activity")
+            )
+            if self.upto != since:  # cleared meanwhile (a burst): these would leave a gap
+                return
+            for row in fresh:
+                # one object for every subscriber: their identical answers are computed once
+                # (schema.sharing)
+                row.shared_results = {}
+            self.rows.extend(fresh)
+            self.upto = position
+            if len(self.rows) > self.keep:
+                dropped = self.rows[: len(self.rows) - self.keep]
+                self.rows = self.rows[len(dropped) :]
+                self.floor = dropped[-1].id
+        finally:
+            self._reading = None
 
     def _between(self, last: int, position: int) -> list[ActivityChange]:
         start = bisect.bisect_right(self.rows, last, key=lambda row: row.id)

@@ -3,6 +3,7 @@ subscription that replays what a reconnecting portal missed."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -402,6 +403,29 @@ async def test_recent_changes_keep_a_bounded_complete_window(api: Api, portal):
     assert [c.id for c in await recent.after(p3, p5)] == [p4, p5]  # p3 dropped, floor p3
     assert await recent.after(p2, p5) is None
     assert [c.id for c in await recent.after(p4, p5)] == [p5]
+
+    # Subscriptions wake together on one announcement: one read serves them all, and they all
+    # have the rows in the same turn of the event loop (not one after another).
+    recent = RecentChanges()
+    turns = 0
+
+    async def loop_turns() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    async def ask() -> tuple[int, list[int]]:
+        answer = await recent.after(p4, p6)
+        return turns, [c.id for c in answer or []]
+
+    counting = asyncio.create_task(loop_turns())
+    with count_queries() as seen:
+        answers = await asyncio.gather(*[ask() for _ in range(50)])
+    counting.cancel()
+    assert all(ids == [p5, p6] for _, ids in answers)
+    assert len([q for q in seen if "activity_changes" in q]) == 1
+    assert max(t for t, _ in answers) - min(t for t, _ in answers) <= 1
 
 
 async def test_identical_live_subscriptions_execute_a_change_once(
