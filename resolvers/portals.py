@@ -245,9 +245,5 @@ class PortalsSubscription:
                         break  # a reconnect of the bus, or this subscriber is too far behind
                     for row in kept:
                         if portals.in_region(row, region):
-                            # the activity as read with the change (not an older cached copy)
-                            info.context.loaders.activity.prime(
-                                row.activity_id, row.activity, force=True
-                            )
-                            yield row  # type: ignore[misc]
+                            yield row  # type: ignore[misc]  # with its activity as read with it
                     last = max(last, position)

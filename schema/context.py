@@ -155,6 +155,8 @@ class Context:
     _loaders: Loaders | None = None
     connection_params: dict[str, Any] | None = None
     api_client: ApiClient | None = None
+    # per subscription of a connection, the key its events' shared answers go under
+    share_keys: dict[int, Any] = field(default_factory=dict)
 
     @property
     def loaders(self) -> Loaders:
@@ -170,6 +172,7 @@ class Context:
         context is made)."""
         self._grants = None
         self._loaders = None
+        self.share_keys.clear()
 
     @property
     def public_base_url(self) -> str:

@@ -40,16 +40,26 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         location = self.operation.loc
         if location is None:
             return None
-        variables = {
-            k: v for k, v in self.variable_values.coerced.items() if k not in UNSHARED_VARIABLES
-        }
+        # A subscription's key is the same for every event: kept with its connection's context,
+        # under its variables (one dict per subscription, held so that its id stays its own).
         context = self.context_value
+        coerced = self.variable_values.coerced
+        keys: dict[int, tuple[Any, tuple[Any, ...]]] | None = getattr(context, "share_keys", None)
+        kept = keys.get(id(coerced)) if keys is not None else None
+        if kept is not None and kept[0] is coerced:
+            return kept[1]
+        variables = {k: v for k, v in coerced.items() if k not in UNSHARED_VARIABLES}
         user = getattr(context, "user", None)
         client = getattr(context, "api_client", None)
-        return (
+        key = (
             location.source.body,
             self.operation.name.value if self.operation.name else None,
             json.dumps(variables, sort_keys=True, default=str),
             user.id if user is not None else None,
             client.id if client is not None else None,
         )
+        if keys is not None:
+            if len(keys) >= 100:  # a long connection that subscribed again and again
+                keys.clear()
+            keys[id(coerced)] = (coerced, key)
+        return key
