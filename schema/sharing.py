@@ -20,7 +20,32 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 UNSHARED_VARIABLES = frozenset({"after"})
 
 
+def _taken(result: Any) -> Any:
+    # a subscriber that leaves while it waits must not cancel the others' execution
+    return asyncio.shield(result) if isinstance(result, asyncio.Future) else result
+
+
+class _Answered:
+    """The per-event "executor" of a subscriber whose answer another one's execution gave."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        return _taken(self.result)
+
+
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    def build_per_event_executor(self, payload: Any) -> Any:
+        """For an event already answered for the same key, that answer (graphql-core would copy
+        this executor for every subscriber and event); else a copy that will execute it."""
+        shared = getattr(payload, "shared_results", None)
+        if isinstance(shared, dict):
+            key = self._share_key()
+            if key is not None and key in shared:
+                return _Answered(shared[key])
+        return super().build_per_event_executor(payload)
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         shared = getattr(self.root_value, "shared_results", None)
         key = self._share_key() if isinstance(shared, dict) else None
@@ -32,9 +57,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             if self.is_awaitable(result):  # the others await the same execution
                 result = asyncio.ensure_future(result)
             shared[key] = result
-        result = shared[key]
-        # a subscriber that leaves while it waits must not cancel the others' execution
-        return asyncio.shield(result) if isinstance(result, asyncio.Future) else result
+        return _taken(shared[key])
 
     def _share_key(self) -> tuple[Any, ...] | None:
         location = self.operation.loc
