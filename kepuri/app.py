@@ -337,7 +337,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             bus.configure(app.state.redis)
             app.state.runtime.counters = Counters(app.state.redis)
             app.state.hub = Hub(app.state.redis)
-            app.state.recent_changes = RecentChanges()
+            app.state.recent_changes = RecentChanges(app.state.hub)
             await app.state.hub.start()
             worker_task = None
             if settings.run_worker_in_process:
@@ -353,6 +353,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker_task
                     await worker.close()
+                await app.state.recent_changes.stop()
                 await app.state.hub.stop()
                 await app.state.queue.aclose()
                 await app.state.redis.aclose()

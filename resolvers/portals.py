@@ -220,11 +220,10 @@ class PortalsSubscription:
     ) -> AsyncGenerator[ActivityChangeType, None]:
         region = await _region(info, region_code)
         changes = portals.changes_in(region)
-        hub = info.context.request.app.state.hub
         # Listen first, then read the log: a change committed in between is in one or the other,
         # and reading by position after the last one sent never repeats or skips.
         recent: portals.RecentChanges = info.context.request.app.state.recent_changes
-        async with hub.subscribe(portals.CHANNEL) as live:
+        async with recent.follow() as live:
             if after:
                 last = decode_cursor(after, (exact_int,))[0]
             else:

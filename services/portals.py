@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import hashlib
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
+import structlog
 from tortoise import connections
 from tortoise.queryset import QuerySet
 
@@ -29,6 +34,8 @@ from services.regions import get_region, subtree
 TOKEN_PREFIX = "kpc_"  # noqa: S105 (tells API client tokens from session tokens)
 CHANNEL = "changes"
 OUTBOX_LOCK = 7_114_201  # pg_advisory_xact_lock key of the change log
+
+log = structlog.get_logger(__name__)
 
 
 def change_kind(event: DomainEvent) -> ChangeKind | None:
@@ -176,23 +183,86 @@ def in_region(change: ActivityChange, region: Region | None) -> bool:
     return change.region_code == region.code
 
 
+class Listener(Protocol):
+    """What follows the bus for this process (`kepuri.hub.Hub`)."""
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[asyncio.Queue[Any]]: ...
+
+
 class RecentChanges:
     """The newest changes, read once per process for all its live subscriptions.
 
     Every subscription of a process wakes on the same bus message; without this each would read
-    the log (and the activity) itself, a query or two per subscriber per change. Here the first
-    one to ask reads every change up to the announced position, with its activity, and the others
-    take them from memory. The kept rows are complete from `floor` (exclusive) to the newest: a
-    reader that is further behind, or a change not yet read, goes to the database as before.
+    the log (and the activity) itself, a query or two per subscriber per change. Here the changes
+    an announcement names are read first, once, and only then is it passed on to the
+    subscriptions (`follow`), which take them from memory, each straight on to its delivery. The
+    kept rows are complete from `floor` (exclusive) to `upto`: a reader that is further behind,
+    or a change not read yet, goes to the database as before.
     """
 
-    def __init__(self, keep: int = 2000) -> None:
+    def __init__(self, bus_listener: Listener | None = None, keep: int = 2000) -> None:
         self.keep = keep
         self.rows: list[ActivityChange] = []
         # the rows are every change with floor < id <= upto
         self.floor: int | None = None
         self.upto: int | None = None
         self._reading: asyncio.Future[None] | None = None
+        self.bus_listener = bus_listener
+        self.followers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._listening = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def follow(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        """The bus's announcements of changes, each once the changes it names are read here (or
+        failed to be). Listening has begun when the block starts: read the log after that."""
+        if self._pump is None or self._pump.done():
+            self._listening.clear()
+            self._pump = asyncio.create_task(self._pass_on(), name="recent-changes")
+        await self._listening.wait()
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        self.followers.add(queue)
+        try:
+            yield queue
+        finally:
+            self.followers.discard(queue)
+
+    async def stop(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+
+    async def _pass_on(self) -> None:
+        if self.bus_listener is None:
+            raise RuntimeError("RecentChanges.follow needs the process's bus listener")
+        while True:
+            try:
+                async with self.bus_listener.subscribe(CHANNEL) as announcements:
+                    self._listening.set()
+                    while True:
+                        message = await announcements.get()
+                        await self._read_ahead(message)
+                        for queue in list(self.followers):
+                            with contextlib.suppress(asyncio.QueueFull):
+                                queue.put_nowait(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # listening failed (Redis away): followers read on anew
+                log.warning("recent_changes_listen_failed", error=type(exc).__name__)
+                for queue in list(self.followers):
+                    with contextlib.suppress(asyncio.QueueFull):
+                        queue.put_nowait({"reconnected": True})
+                await asyncio.sleep(1.0)
+
+    async def _read_ahead(self, message: dict[str, Any]) -> None:
+        position = message.get("position")
+        if type(position) is not int or self.upto is None:
+            return  # nobody has asked yet: the first follower sets where the kept rows start
+        try:
+            await self.after(self.upto, position)
+        except Exception as exc:  # the followers will each try (and fail) themselves
+            log.warning("recent_changes_read_failed", error=type(exc).__name__)
 
     def clear(self) -> None:
         self.rows, self.floor, self.upto = [], None, None

@@ -4,6 +4,7 @@ subscription that replays what a reconnecting portal missed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -426,6 +427,39 @@ async def test_recent_changes_keep_a_bounded_complete_window(api: Api, portal):
     assert all(ids == [p5, p6] for _, ids in answers)
     assert len([q for q in seen if "activity_changes" in q]) == 1
     assert max(t for t, _ in answers) - min(t for t, _ in answers) <= 1
+
+
+async def test_an_announcement_reaches_subscriptions_once_its_changes_are_read(api: Api, portal):
+    """The process reads what an announcement names before it wakes the subscriptions: each then
+    takes the changes from memory and goes straight on to its delivery."""
+    from services.portals import RecentChanges
+
+    class Bus:  # the process's hub, for one channel
+        def __init__(self) -> None:
+            self.queue: asyncio.Queue = asyncio.Queue()
+
+        @contextlib.asynccontextmanager
+        async def subscribe(self, channel: str):
+            assert channel == "changes"
+            yield self.queue
+
+    await approved_activity(api, portal, "一")
+    first = (await ActivityChange.all().order_by("-id").first()).id
+    bus = Bus()
+    recent = RecentChanges(bus)
+    assert await recent.after(first, first) == []  # a subscription caught up at `first`
+    async with recent.follow() as announcements:
+        await approved_activity(api, portal, "二")
+        await approved_activity(api, portal, "三")
+        newest = (await ActivityChange.all().order_by("-id").first()).id
+        await bus.queue.put({"position": newest})
+        message = await asyncio.wait_for(announcements.get(), 10)
+        with count_queries() as seen:
+            kept = await recent.after(first, message["position"])
+    await recent.stop()
+
+    assert [c.activity.title for c in kept] == ["二", "三"]
+    assert seen == []
 
 
 async def test_identical_live_subscriptions_execute_a_change_once(
