@@ -15,7 +15,7 @@ import asyncio
 import json
 from typing import Any
 
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from schema.execution import Execution
 
 UNSHARED_VARIABLES = frozenset({"after"})
 
@@ -35,7 +35,7 @@ class _Answered:
         return _taken(self.result)
 
 
-class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+class SharedEventExecutor(Execution):
     def build_per_event_executor(self, payload: Any) -> Any:
         """For an event already answered for the same key, that answer (graphql-core would copy
         this executor for every subscriber and event); else a copy that will execute it."""

@@ -462,6 +462,16 @@ async def test_an_announcement_reaches_subscriptions_once_its_changes_are_read(a
     assert seen == []
 
 
+async def test_a_row_a_resolver_returns_is_a_value_not_something_to_await():
+    """A Tortoise model has `__await__`; taken for an awaitable, every field returning a row
+    made its whole operation asynchronous (and each live subscriber wait a turn for its answer)."""
+    from schema.execution import is_awaitable
+
+    assert not is_awaitable(ActivityChange(id=1))
+    assert is_awaitable(ActivityChange.filter(id=1).first())  # a query still is
+    assert is_awaitable(asyncio.get_running_loop().create_future())
+
+
 async def test_identical_live_subscriptions_execute_a_change_once(
     api: Api, portal, served, monkeypatch
 ):
