@@ -101,11 +101,9 @@ class Hub:
         except ValueError:
             return
         for queue in list(self.queues.get(channel, ())):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(message)
+            bus.offer(queue, message)
 
     def _deliver_all(self, message: dict[str, Any]) -> None:
         for queues in self.queues.values():
             for queue in list(queues):
-                with contextlib.suppress(asyncio.QueueFull):
-                    queue.put_nowait(message)
+                bus.offer(queue, message)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 
 _redis: aioredis.Redis | None = None
+T = TypeVar("T")
 
 
 def configure(redis: aioredis.Redis | None, *, keep: bool = False) -> None:
@@ -24,3 +26,13 @@ async def publish(
     if client is None:
         raise RuntimeError("no Redis for pub/sub in this process")
     await client.publish(f"kepuri:{channel}", json.dumps(message, ensure_ascii=False))
+
+
+def offer(queue: asyncio.Queue[T], message: T) -> None:
+    """Put a message on a subscriber's bounded queue; a subscriber that fell that far behind loses
+    the oldest one. The change feed's and a document's messages each say "read on from where you
+    are", so it is the newest that must not be lost (with the newest dropped, the changes it
+    announced would wait for the next one); a notification lost either way is still in the list."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(message)

@@ -244,15 +244,13 @@ class RecentChanges:
                         message = await announcements.get()
                         await self._read_ahead(message)
                         for queue in list(self.followers):
-                            with contextlib.suppress(asyncio.QueueFull):
-                                queue.put_nowait(message)
+                            bus.offer(queue, message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # listening failed (Redis away): followers read on anew
                 log.warning("recent_changes_listen_failed", error=type(exc).__name__)
                 for queue in list(self.followers):
-                    with contextlib.suppress(asyncio.QueueFull):
-                        queue.put_nowait({"reconnected": True})
+                    bus.offer(queue, {"reconnected": True})
                 await asyncio.sleep(1.0)
 
     async def _read_ahead(self, message: dict[str, Any]) -> None:

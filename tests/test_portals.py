@@ -462,6 +462,33 @@ async def test_an_announcement_reaches_subscriptions_once_its_changes_are_read(a
     assert seen == []
 
 
+async def test_a_subscription_far_behind_keeps_the_newest_announcement():
+    """A follower's queue is bounded; when it is full the oldest announcement gives way, so the
+    last one (which covers every change before it) is never the one lost."""
+    from services.portals import RecentChanges
+
+    class Bus:
+        def __init__(self) -> None:
+            self.queue: asyncio.Queue = asyncio.Queue()
+
+        @contextlib.asynccontextmanager
+        async def subscribe(self, channel: str):
+            yield self.queue
+
+    bus = Bus()
+    recent = RecentChanges(bus)
+    async with recent.follow() as announcements:
+        for position in range(1, 1206):
+            bus.queue.put_nowait({"position": position})
+        for _ in range(10):  # the listener passes them all on in a turn or two
+            await asyncio.sleep(0)
+        assert bus.queue.empty()
+        seen = [announcements.get_nowait()["position"] for _ in range(announcements.qsize())]
+    await recent.stop()
+
+    assert len(seen) == 1000 and seen[-1] == 1205
+
+
 async def test_a_row_a_resolver_returns_is_a_value_not_something_to_await():
     """A Tortoise model has `__await__`; taken for an awaitable, every field returning a row
     made its whole operation asynchronous (and each live subscriber wait a turn for its answer)."""
