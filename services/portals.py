@@ -216,6 +216,8 @@ class RecentChanges:
     async def follow(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
         """The bus's announcements of changes, each once the changes it names are read here (or
         failed to be). Listening has begun when the block starts: read the log after that."""
+        if self.bus_listener is None:
+            raise RuntimeError("RecentChanges.follow needs the process's bus listener")
         if self._pump is None or self._pump.done():
             self._listening.clear()
             self._pump = asyncio.create_task(self._pass_on(), name="recent-changes")
@@ -234,8 +236,7 @@ class RecentChanges:
                 await self._pump
 
     async def _pass_on(self) -> None:
-        if self.bus_listener is None:
-            raise RuntimeError("RecentChanges.follow needs the process's bus listener")
+        assert self.bus_listener is not None
         while True:
             try:
                 async with self.bus_listener.subscribe(CHANNEL) as announcements:
@@ -279,8 +280,8 @@ class RecentChanges:
                 self.clear()
                 self.floor = self.upto = position  # everybody reads the database once, in batches
                 return None
-            # One read for everybody waiting on this announcement, and they all wake together
-            # when it is done (behind a lock they took the rows one per turn of the event loop).
+            # One read for everybody waiting on this announcement; they all wake together when
+            # it is done.
             if self._reading is None:
                 self._reading = asyncio.ensure_future(self._read(self.upto, position))
             # a subscriber that leaves while it waits does not cancel the read for the others
