@@ -307,17 +307,21 @@ async def test_datetimes_compare_by_instant_whatever_their_offset(api: Api):
 
 async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
     """Messages reach subscribers; after Redis restarts, subscribers are told (to re-read) and
-    messages flow again (broadcaster hung forever here)."""
+    messages flow again (broadcaster hung forever here). The portals' change listener passes the
+    news on to its live subscriptions too."""
     from kepuri.hub import RECONNECTED, Hub, publish
+    from services.portals import RecentChanges
 
     server = EmbeddedRedis(tmp_path)
     await asyncio.to_thread(server.start)
     client = aioredis.Redis(unix_socket_path=str(server.socket_path))
     hub = Hub(client)
     await hub.start()
+    recent = RecentChanges(hub)
     try:
-        async with hub.subscribe("document:1") as queue:
+        async with hub.subscribe("document:1") as queue, recent.follow() as changes:
             await wait_subscribed(client, "kepuri:document:1")
+            await wait_subscribed(client, "kepuri:changes")
             await publish(client, "document:1", {"status": "RUNNING"})
             assert await asyncio.wait_for(queue.get(), 5) == {"status": "RUNNING"}
 
@@ -326,10 +330,15 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
             await asyncio.to_thread(server.start)
 
             assert await asyncio.wait_for(queue.get(), 15) == RECONNECTED
+            assert await asyncio.wait_for(changes.get(), 5) == RECONNECTED
             await wait_subscribed(client, "kepuri:document:1")
             await publish(client, "document:1", {"status": "READY"})
             assert await asyncio.wait_for(queue.get(), 5) == {"status": "READY"}
+            await wait_subscribed(client, "kepuri:changes")
+            await publish(client, "changes", {"position": 7})
+            assert await asyncio.wait_for(changes.get(), 5) == {"position": 7}
     finally:
+        await recent.stop()
         await hub.stop()
         await client.aclose()
         server.stop()
