@@ -342,3 +342,24 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
         await hub.stop()
         await client.aclose()
         server.stop()
+
+
+def test_log_lines_follow_the_level(base_settings: Settings, capsys):
+    """JSON lines at or above the level; below it nothing is written (nor stamped)."""
+    import structlog
+
+    from kepuri.logs import configure_logging
+
+    try:
+        configure_logging(base_settings.with_overrides(log_level="INFO", log_format="json"))
+        log = structlog.get_logger("kepuri.test")
+        log.info("http_request", path="/graphql", status=200)
+        log.debug("not_shown")
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    finally:
+        configure_logging(base_settings)
+
+    assert [(line["event"], line["level"], line["path"]) for line in lines] == [
+        ("http_request", "info", "/graphql")
+    ]
+    assert lines[0]["timestamp"].endswith("Z")
