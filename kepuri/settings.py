@@ -90,6 +90,7 @@ class Settings:
     recommendation_quota_activities: int = 30
     notice_working_days: int = 3
     holidays: tuple[date, ...] = ()
+    workdays: tuple[date, ...] = ()  # weekend days worked in exchange for a holiday (调休)
 
     @property
     def production(self) -> bool:
@@ -144,6 +145,11 @@ def _bool(value: str) -> bool:
 
 
 # environment variable -> (field name, parser)
+def _dates(value: str) -> tuple[date, ...]:
+    """Dates as settings give them: `2026-10-01,2026-10-02`."""
+    return tuple(date.fromisoformat(d.strip()) for d in value.split(",") if d.strip())
+
+
 _ENV: dict[str, tuple[str, object]] = {
     "KEPURI_ENV": ("env", str),
     "SECRET_KEY": ("secret_key", str),
@@ -200,10 +206,8 @@ _ENV: dict[str, tuple[str, object]] = {
     "RECOMMENDATION_QUOTA_UNITS": ("recommendation_quota_units", int),
     "RECOMMENDATION_QUOTA_ACTIVITIES": ("recommendation_quota_activities", int),
     "NOTICE_WORKING_DAYS": ("notice_working_days", int),
-    "HOLIDAYS": (
-        "holidays",
-        lambda v: tuple(date.fromisoformat(d.strip()) for d in v.split(",") if d.strip()),
-    ),
+    "HOLIDAYS": ("holidays", _dates),
+    "WORKDAYS": ("workdays", _dates),
 }
 
 

@@ -40,15 +40,20 @@ PUBLIC_STATUSES = (CommendationStatus.PROPOSED, CommendationStatus.FINAL)
 SERIAL_LETTERS = {CommendationKind.UNIT: "U", CommendationKind.ACTIVITY: "A"}
 
 
-def notice_end(start: datetime, working_days: int, holidays: tuple[date, ...]) -> datetime:
+def notice_end(
+    start: datetime,
+    working_days: int,
+    holidays: tuple[date, ...],
+    workdays: tuple[date, ...] = (),
+) -> datetime:
     """The end of a public notice that starts at `start`: midnight (China time) after the
     `working_days`-th working day following the day of publication. Saturdays, Sundays and the
-    configured holidays are not counted."""
+    configured holidays are not counted; a weekend day worked in exchange for a holiday is."""
     day = start.astimezone(CHINA).date()
     counted = 0
     while counted < working_days:
         day += timedelta(days=1)
-        if day.weekday() < 5 and day not in holidays:
+        if day in workdays or (day.weekday() < 5 and day not in holidays):
             counted += 1
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHINA).astimezone(UTC)
 
@@ -124,7 +129,8 @@ async def decide(
         .values_list("id", "active_target")
     }
     start = now()
-    ends = notice_end(start, rt.settings.notice_working_days, rt.settings.holidays)
+    settings = rt.settings
+    ends = notice_end(start, settings.notice_working_days, settings.holidays, settings.workdays)
     rows = [
         Commendation(
             campaign_id=campaign.id,

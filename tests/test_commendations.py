@@ -622,6 +622,13 @@ def test_a_notice_counts_working_days_only():
     wednesday = china("2026-09-30 09:00")
     assert notice_end(wednesday, 3, holidays) == china("2026-10-09 00:00")  # 6th, 7th, 8th
     assert notice_end(china("2026-11-02 23:59"), 1, ()) == china("2026-11-04 00:00")
+    # National Day 2026: 1-7 October off, Sunday 27 September and Saturday 10 October worked
+    golden_week = tuple(date(2026, 10, d) for d in range(1, 8))
+    worked = (date(2026, 9, 27), date(2026, 10, 10))
+    friday = china("2026-09-25 10:00")
+    assert notice_end(friday, 3, golden_week, worked) == china("2026-09-30 00:00")  # 27, 28, 29
+    thursday = china("2026-10-08 10:00")
+    assert notice_end(thursday, 2, golden_week, worked) == china("2026-10-11 00:00")  # 9, 10
 
 
 async def test_the_evaluation_costs_a_few_queries_however_many_activities(api: Api, season):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -144,6 +144,15 @@ def test_development_defaults_are_safe_to_start():
     assert settings.redis_url == ""
     assert settings.public_base_url == "http://127.0.0.1:8000"
     assert load_settings({"PORT": "9000"}).public_base_url == "http://127.0.0.1:9000"
+
+
+def test_the_working_calendar_comes_from_settings():
+    settings = load_settings({"HOLIDAYS": "2026-10-01, 2026-10-02", "WORKDAYS": "2026-10-10,"})
+
+    assert settings.holidays == (date(2026, 10, 1), date(2026, 10, 2))
+    assert settings.workdays == (date(2026, 10, 10),)
+    with pytest.raises(SettingsError, match="WORKDAYS"):
+        load_settings({"WORKDAYS": "10月10日"})
 
 
 @pytest.mark.parametrize(
