@@ -275,15 +275,18 @@ async def finalize(user: User, grants: list[Grant], year: int) -> list[Commendat
                     "id", flat=True
                 )
             )
-            for offset, commendation_id in enumerate(ids, start=1):
-                await Commendation.filter(
+            for commendation_id in ids:
+                # guarded: an entry removed meanwhile stays removed, and takes no number
+                changed = await Commendation.filter(
                     id=commendation_id, status=CommendationStatus.PROPOSED
                 ).update(
                     status=CommendationStatus.FINAL,
-                    serial=serial_for(year, kind, numbered + offset),
+                    serial=serial_for(year, kind, numbered + 1),
                     finalized_at=moment,
                 )
-                finalized.append(commendation_id)
+                if changed:
+                    numbered += 1
+                    finalized.append(commendation_id)
         await audit.record(
             "commendations_finalized", actor=user, target=campaign, count=len(finalized)
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -20,13 +20,17 @@ from models import Activity, ActivityStats, Commendation, Notification, Organiza
 from models.enums import (
     ActivityForm,
     ActivityStatus,
+    CommendationKind,
+    CommendationStatus,
     MemberRole,
     NotificationKind,
     OrganizationKind,
     Phase,
 )
 from schema.ids import to_global_id
+from services.clock import now
 from services.commendations import notice_end
+from services.permissions import grants_of
 from tests.conftest import Api, china, set_now
 from tests.factories import (
     association,
@@ -718,3 +722,43 @@ async def test_information_service_counts_by_the_provinces_own_deadline(api: Api
         for i in x["inputs"]
     }
     assert information == {"approved": 2, "supplemented_on_time": 0, "summarized_on_time": 1}
+
+
+async def test_an_entry_removed_while_the_list_is_finalized_takes_no_number(api: Api, monkeypatch):
+    """Finalizing numbers the entries one by one; one removed in the meantime stays removed, is
+    not reported as final, and leaves no gap in the numbers."""
+    from services import commendations as service
+
+    campaign = await make_campaign()
+    staff = await member(api, "13911112222", await national_organizer(), MemberRole.ADMIN)
+    moment = now()
+    entries = [
+        await Commendation.create(
+            campaign=campaign,
+            kind=CommendationKind.UNIT,
+            organization=await make_unit(f"第{i}中学"),
+            holder_name=f"第{i}中学",
+            unit_name=f"第{i}中学",
+            notice_starts_at=moment - timedelta(days=10),
+            notice_ends_at=moment - timedelta(days=1),
+        )
+        for i in range(3)
+    ]
+    numbering = service.serial_for
+    removals = []
+
+    def remove_the_second_on_the_first_number(year, kind, number):
+        if number == 1:  # runs while this first update is awaited, before the next one
+            removal = Commendation.filter(id=entries[1].id).update(
+                status=CommendationStatus.REMOVED, removed_reason="异议成立"
+            )
+            removals.append(asyncio.ensure_future(removal))
+        return numbering(year, kind, number)
+
+    monkeypatch.setattr(service, "serial_for", remove_the_second_on_the_first_number)
+    done = await service.finalize(staff.user, await grants_of(staff.user), 2026)
+    await asyncio.gather(*removals)
+
+    assert [c.id for c in done] == [entries[0].id, entries[2].id]
+    assert [c.serial.split("-")[2] for c in done] == ["00001", "00002"]
+    assert (await Commendation.get(id=entries[1].id)).status is CommendationStatus.REMOVED
