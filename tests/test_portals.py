@@ -429,19 +429,22 @@ async def test_recent_changes_keep_a_bounded_complete_window(api: Api, portal):
     assert max(t for t, _ in answers) - min(t for t, _ in answers) <= 1
 
 
+class Bus:
+    """The process's bus listener (`kepuri.hub.Hub`) for the change channel, fed by the test."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue = asyncio.Queue()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str):
+        assert channel == "changes"
+        yield self.queue
+
+
 async def test_an_announcement_reaches_subscriptions_once_its_changes_are_read(api: Api, portal):
     """The process reads what an announcement names before it wakes the subscriptions: each then
     takes the changes from memory and goes straight on to its delivery."""
     from services.portals import RecentChanges
-
-    class Bus:  # the process's hub, for one channel
-        def __init__(self) -> None:
-            self.queue: asyncio.Queue = asyncio.Queue()
-
-        @contextlib.asynccontextmanager
-        async def subscribe(self, channel: str):
-            assert channel == "changes"
-            yield self.queue
 
     await approved_activity(api, portal, "一")
     first = (await ActivityChange.all().order_by("-id").first()).id
@@ -466,14 +469,6 @@ async def test_a_subscription_far_behind_keeps_the_newest_announcement():
     """A follower's queue is bounded; when it is full the oldest announcement gives way, so the
     last one (which covers every change before it) is never the one lost."""
     from services.portals import RecentChanges
-
-    class Bus:
-        def __init__(self) -> None:
-            self.queue: asyncio.Queue = asyncio.Queue()
-
-        @contextlib.asynccontextmanager
-        async def subscribe(self, channel: str):
-            yield self.queue
 
     bus = Bus()
     recent = RecentChanges(bus)
