@@ -240,6 +240,24 @@ async def graphql_subscription(
         yield socket
 
 
+async def run_worker(app, settings) -> int:
+    """Run a burst worker until the queue is empty; returns how many processes its render pool
+    started."""
+    from workers.main import build_worker
+
+    worker = build_worker(
+        settings, app.state.runtime.queue, with_cron=False, burst=True, poll_delay=0.02
+    )
+    try:
+        await worker.async_run()
+    finally:
+        pool = worker.ctx.get("pool")
+        processes = len(pool._processes or {}) if pool is not None else 0
+        if pool is not None:
+            pool.shutdown()
+    return processes
+
+
 async def next_message(socket: Any, seconds: float = 10) -> Any:
     """The next graphql-transport-ws message: a text frame (graphql-ws, the protocol's client in
     browsers and Node, refuses binary ones), holding JSON."""

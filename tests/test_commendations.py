@@ -31,7 +31,7 @@ from schema.ids import to_global_id
 from services.clock import now
 from services.commendations import notice_end
 from services.permissions import grants_of
-from tests.conftest import Api, china, set_now
+from tests.conftest import Api, china, run_worker, set_now
 from tests.factories import (
     association,
     filing_unit,
@@ -44,7 +44,7 @@ from tests.factories import (
     regional_window,
 )
 from tests.test_browsing import count_queries
-from tests.test_documents import fetch, run_worker
+from tests.test_documents import fetch
 
 RECOMMEND = """
 mutation($input: RecommendationInput!) {

@@ -20,7 +20,7 @@ from models import Document
 from models.enums import ActivityStatus, DocumentStatus, MemberRole, OrganizationKind
 from schema.ids import to_global_id
 from services import documents as document_rules
-from tests.conftest import Api, china, graphql_subscription, next_message, set_now
+from tests.conftest import Api, china, graphql_subscription, next_message, run_worker, set_now
 from tests.factories import (
     filing_unit,
     make_activity,
@@ -30,7 +30,6 @@ from tests.factories import (
     person,
     reviewer_of,
 )
-from workers.main import build_worker
 
 REQUEST = """
 mutation($a: ID!) {
@@ -59,21 +58,6 @@ async def summarized(api: Api):
     await activity.save()
     set_now(china("2026-09-22 10:00"))
     return {"activity": activity, "id": to_global_id("Activity", activity.id), "filer": filer}
-
-
-async def run_worker(app, settings) -> int:
-    """Run a burst worker; returns how many processes its render pool started."""
-    worker = build_worker(
-        settings, app.state.runtime.queue, with_cron=False, burst=True, poll_delay=0.05
-    )
-    try:
-        await worker.async_run()
-    finally:
-        pool = worker.ctx.get("pool")
-        processes = len(pool._processes or {}) if pool is not None else 0
-        if pool is not None:
-            pool.shutdown()
-    return processes
 
 
 async def fetch(api: Api, url: str) -> httpx.Response:

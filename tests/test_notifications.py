@@ -19,12 +19,12 @@ from tests.conftest import (
     free_port,
     graphql_subscription,
     next_message,
+    run_worker,
     set_now,
     wait_subscribed,
 )
 from tests.factories import filing_unit, make_campaign, reviewer_of
 from tests.test_activities import CREATE, REVIEW, SUBMIT, activity_input
-from workers.main import build_worker
 
 LIST = """
 query($unread: Boolean) {
@@ -80,16 +80,6 @@ async def reviewed(api: Api):
     ]["activity"]["id"]
     await api.data(SUBMIT, {"id": created}, token=filer.token)
     return {"id": created, "filer": filer, "reviewer": reviewer}
-
-
-async def run_worker(app, settings) -> None:
-    worker = build_worker(
-        settings, app.state.runtime.queue, with_cron=False, burst=True, poll_delay=0.02
-    )
-    try:
-        await worker.async_run()
-    finally:
-        worker.ctx["pool"].shutdown()
 
 
 async def test_a_rejection_arrives_in_the_app_by_email_and_on_the_subscription(

@@ -17,7 +17,7 @@ import pytest
 from models import ActivityChange, Webhook, WebhookAttempt, WebhookDelivery
 from models.enums import MemberRole, OrganizationKind, Phase
 from resolvers import portals as portal_resolvers
-from tests.conftest import Api, china, graphql_subscription, next_message, set_now
+from tests.conftest import Api, china, graphql_subscription, next_message, run_worker, set_now
 from tests.factories import (
     filing_unit,
     make_campaign,
@@ -246,18 +246,6 @@ def receiver():
     thread.start()
     yield server.server_port, _Receiver
     server.shutdown()
-
-
-async def run_worker(app, settings) -> None:
-    from workers.main import build_worker
-
-    worker = build_worker(
-        settings, app.state.runtime.queue, with_cron=False, burst=True, poll_delay=0.02
-    )
-    try:
-        await worker.async_run()
-    finally:
-        worker.ctx["pool"].shutdown()
 
 
 async def hook(api: Api, portal, port: int) -> dict:

@@ -16,7 +16,7 @@ from models.enums import (
     Phase,
 )
 from services import reminders
-from tests.conftest import Api, china, set_now, sms_messages
+from tests.conftest import Api, china, run_worker, set_now, sms_messages
 from tests.factories import (
     association,
     filing_unit,
@@ -82,8 +82,6 @@ async def test_filing_reminders_go_to_units_with_drafts_naming_their_deadline(
 async def test_a_reminder_is_sent_once_even_by_concurrent_sweeps(
     api: Api, season, app, base_settings
 ):
-    from tests.test_notifications import run_worker
-
     set_now(china("2026-09-20 10:00"))
     await asyncio.gather(reminders.sweep(), reminders.sweep())
     await reminders.sweep()
