@@ -35,8 +35,12 @@ class Hub:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
         self.queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
-        self.pubsub: Any = None
+        self.pubsub: Any = None  # set once connected and subscribed
         self.task: asyncio.Task[None] | None = None
+        # One (un)subscription at a time, connecting included: two concurrent first commands on
+        # a new PubSub each open a connection, and the one the hub reads is then only the
+        # second; the channels subscribed on the first go silent.
+        self._subscribing = asyncio.Lock()
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="pubsub-hub")
@@ -57,26 +61,34 @@ class Hub:
         first = not self.queues[key]
         self.queues[key].add(queue)
         try:
-            if first and self.pubsub is not None:
-                await self.pubsub.subscribe(key)
+            if first:
+                async with self._subscribing:
+                    if self.pubsub is not None:  # else the connecting hub subscribes it
+                        await self.pubsub.subscribe(key)
             yield queue
         finally:
             self.queues[key].discard(queue)
             if not self.queues[key]:
                 del self.queues[key]
-                if self.pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        await self.pubsub.unsubscribe(key)
+                async with self._subscribing:
+                    if self.pubsub is not None and not self.queues.get(key):
+                        with contextlib.suppress(Exception):
+                            await self.pubsub.unsubscribe(key)
 
     async def _run(self) -> None:
         delay = 0.1
         reconnect = False
         while True:
             try:
-                self.pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-                await self.pubsub.subscribe("kepuri:hub")  # keeps the connection open
-                if self.queues:
-                    await self.pubsub.subscribe(*self.queues)
+                async with self._subscribing:
+                    pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                    try:  # "kepuri:hub" keeps the connection open when nobody listens
+                        await pubsub.subscribe("kepuri:hub", *self.queues)
+                    except BaseException:
+                        with contextlib.suppress(Exception):
+                            await pubsub.aclose()
+                        raise
+                    self.pubsub = pubsub
                 if reconnect:
                     self._deliver_all(RECONNECTED)
                 delay = 0.1
@@ -88,8 +100,9 @@ class Hub:
                 raise
             except Exception as exc:  # Redis went away: back off and subscribe again
                 log.warning("pubsub_reconnect", error=type(exc).__name__, in_seconds=delay)
-                with contextlib.suppress(Exception):
-                    await self.pubsub.aclose()
+                if self.pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await self.pubsub.aclose()
                 self.pubsub = None
                 reconnect = True
                 await asyncio.sleep(delay)

@@ -9,6 +9,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -312,6 +313,40 @@ async def test_datetimes_compare_by_instant_whatever_their_offset(api: Api):
     assert await Session.filter(
         token_hash=token_hash(someone.token), expires_at__gt=datetime(2026, 9, 10, 9, 0, tzinfo=UTC)
     ).exists()
+
+
+async def test_channels_subscribed_while_the_hub_connects_are_all_heard(tmp_path: Path):
+    """A subscription that arrives while the hub is connecting (at start, or after Redis came
+    back) used to open a second connection under the hub, which then read only that one: the
+    channels subscribed on the first went silent."""
+    from kepuri.hub import Hub, publish
+
+    server = EmbeddedRedis(tmp_path)
+    await asyncio.to_thread(server.start)
+    client = aioredis.Redis(unix_socket_path=str(server.socket_path))
+    connecting = client.connection_pool.get_connection
+
+    async def slowly(*args: Any, **kwargs: Any) -> Any:  # a connection over a slow network
+        await asyncio.sleep(0.1)
+        return await connecting(*args, **kwargs)
+
+    client.connection_pool.get_connection = slowly  # type: ignore[method-assign]
+    hub = Hub(client)
+    try:
+        async with hub.subscribe("early") as early:  # subscribed by the hub as it connects
+            await hub.start()
+            await asyncio.sleep(0.02)  # the hub is connecting now
+            async with hub.subscribe("meanwhile") as meanwhile:
+                await wait_subscribed(client, "kepuri:early")
+                await wait_subscribed(client, "kepuri:meanwhile")
+                await publish(client, "meanwhile", {"n": 1})
+                assert await asyncio.wait_for(meanwhile.get(), 5) == {"n": 1}
+                await publish(client, "early", {"n": 2})
+                assert await asyncio.wait_for(early.get(), 5) == {"n": 2}
+    finally:
+        await hub.stop()
+        await client.aclose()
+        server.stop()
 
 
 async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
