@@ -39,7 +39,6 @@ from models.enums import CommendationStatus, DocumentStatus
 from schema import build_schema
 from schema.context import Context
 from services import (
-    accounts,
     bus,
     certificates,
     documents,
@@ -49,6 +48,7 @@ from services import (
     passwords,
     portals,
     qr,
+    sessions,
     storage,
 )
 from services.clock import clock
@@ -108,7 +108,7 @@ class GraphQLView(GraphQL[Context, None]):
         if token.startswith(portals.TOKEN_PREFIX):
             context.api_client = await portals.client_for(token)
             return context.api_client is not None
-        found = await accounts.authenticate(token)
+        found = await sessions.authenticate(context.runtime.sessions, token)
         if found is None:
             return False
         context.user, context.session = found
@@ -337,6 +337,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             bus.configure(app.state.redis)
             app.state.runtime.counters = Counters(app.state.redis)
             app.state.hub = Hub(app.state.redis)
+            session_cache = sessions.SessionCache(settings.session_cache_seconds)
+            app.state.hub.watch(sessions.CHANNEL, session_cache)
+            app.state.runtime.sessions = session_cache
+            sessions.configure(session_cache)
             app.state.recent_changes = RecentChanges(app.state.hub)
             await app.state.hub.start()
             worker_task = None
@@ -355,6 +359,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                     await worker.close()
                 await app.state.recent_changes.stop()
                 await app.state.hub.stop()
+                sessions.configure(None)
                 await app.state.queue.aclose()
                 await app.state.redis.aclose()
     finally:

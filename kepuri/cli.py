@@ -88,16 +88,28 @@ async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from kepuri.db import database
+    from kepuri.redis import ensure_redis, redis_client
+    from services import bus
     from services.errors import ServiceError
     from services.organizations import create_national_admin
 
-    async with database(settings):
-        try:
-            user = await create_national_admin(args.phone, args.password, args.name)
-        except ServiceError as exc:
-            for error in exc.errors:
-                print(f"{error.field}: {error.message}", file=sys.stderr)
-            return 2
+    # A reset password ends the person's sessions: the API processes hear it on the bus.
+    embedded = ensure_redis(settings)
+    redis = redis_client(settings)
+    bus.configure(redis)
+    try:
+        async with database(settings):
+            try:
+                user = await create_national_admin(args.phone, args.password, args.name)
+            except ServiceError as exc:
+                for error in exc.errors:
+                    print(f"{error.field}: {error.message}", file=sys.stderr)
+                return 2
+    finally:
+        bus.configure(None)
+        await redis.aclose()
+        if embedded is not None:
+            embedded.stop()
     print(f"national admin {user.phone} ({user.name}) is ready")
     return 0
 

@@ -5,6 +5,10 @@ backoff: after Redis comes back every channel is subscribed again and each subsc
 `RECONNECTED`, so that it can re-read the state it follows (messages published while the
 connection was down are gone). `broadcaster` was tried on these machines and hung forever after a
 Redis restart, hence this small module.
+
+A `Watcher` is for state that must never act on a missed message (the session cache): it is
+called for each message of its channel as the message is read, with no queue that could drop
+one, and told when Redis has confirmed the channel's subscription and when the connection is lost.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import contextlib
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 import structlog
@@ -31,16 +35,29 @@ async def publish(redis: aioredis.Redis, channel: str, message: dict[str, Any]) 
     await bus.publish(channel, message, redis)
 
 
+class Watcher(Protocol):
+    def heard(self, message: dict[str, Any]) -> None: ...
+
+    def listening(self, yes: bool) -> None: ...
+
+
 class Hub:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
         self.queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self.watchers: dict[str, list[Watcher]] = defaultdict(list)
         self.pubsub: Any = None  # set once connected and subscribed
         self.task: asyncio.Task[None] | None = None
         # One (un)subscription at a time, connecting included: two concurrent first commands on
         # a new PubSub each open a connection, and the one the hub reads is then only the
         # second; the channels subscribed on the first go silent.
         self._subscribing = asyncio.Lock()
+
+    def watch(self, channel: str, watcher: Watcher) -> None:
+        """Call `watcher` for every message of `channel` (register before `start`)."""
+        if self.task is not None:
+            raise RuntimeError("Hub.watch is for before the hub starts")
+        self.watchers[f"kepuri:{channel}"].append(watcher)
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="pubsub-hub")
@@ -50,6 +67,7 @@ class Hub:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
+        self._tell_watchers(None, listening=False)
         if self.pubsub is not None:
             await self.pubsub.aclose()
 
@@ -58,7 +76,8 @@ class Hub:
         """A queue of the channel's messages, subscribed before the block starts."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
         key = f"kepuri:{channel}"
-        first = not self.queues[key]
+        # a watched channel stays subscribed for the watchers, whoever comes and goes
+        first = not self.queues[key] and key not in self.watchers
         self.queues[key].add(queue)
         try:
             if first:
@@ -70,10 +89,11 @@ class Hub:
             self.queues[key].discard(queue)
             if not self.queues[key]:
                 del self.queues[key]
-                async with self._subscribing:
-                    if self.pubsub is not None and not self.queues.get(key):
-                        with contextlib.suppress(Exception):
-                            await self.pubsub.unsubscribe(key)
+                if key not in self.watchers:
+                    async with self._subscribing:
+                        if self.pubsub is not None and not self.queues.get(key):
+                            with contextlib.suppress(Exception):
+                                await self.pubsub.unsubscribe(key)
 
     async def _run(self) -> None:
         delay = 0.1
@@ -81,9 +101,10 @@ class Hub:
         while True:
             try:
                 async with self._subscribing:
-                    pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                    pubsub = self.redis.pubsub()
                     try:  # "kepuri:hub" keeps the connection open when nobody listens
-                        await pubsub.subscribe("kepuri:hub", *self.queues)
+                        channels = dict.fromkeys(["kepuri:hub", *self.queues, *self.watchers])
+                        await pubsub.subscribe(*channels)
                     except BaseException:
                         with contextlib.suppress(Exception):
                             await pubsub.aclose()
@@ -94,11 +115,16 @@ class Hub:
                 delay = 0.1
                 while True:
                     message = await self.pubsub.get_message(timeout=1.0)
-                    if message is not None and message["type"] == "message":
+                    kind = message["type"] if message is not None else None
+                    if kind == "message":
                         self._deliver(message["channel"].decode(), message["data"])
+                    elif kind in ("subscribe", "unsubscribe"):  # as Redis now has it
+                        channel = message["channel"].decode()
+                        self._tell_watchers(channel, listening=kind == "subscribe")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis went away: back off and subscribe again
+                self._tell_watchers(None, listening=False)
                 log.warning("pubsub_reconnect", error=type(exc).__name__, in_seconds=delay)
                 if self.pubsub is not None:
                     with contextlib.suppress(Exception):
@@ -112,9 +138,20 @@ class Hub:
         try:
             message = json.loads(data)
         except ValueError:
-            return
-        for queue in list(self.queues.get(channel, ())):
-            bus.offer(queue, message)
+            message = None
+        for watcher in self.watchers.get(channel, ()):
+            # a message it cannot read is still news to a watcher (it then forgets more)
+            watcher.heard(message if isinstance(message, dict) else {})
+        if message is not None:
+            for queue in list(self.queues.get(channel, ())):
+                bus.offer(queue, message)
+
+    def _tell_watchers(self, channel: str | None, *, listening: bool) -> None:
+        """Watchers of `channel` (all when None) learn that listening began or ended."""
+        for key, watchers in self.watchers.items():
+            if channel is None or key == channel:
+                for watcher in watchers:
+                    watcher.listening(listening)
 
     def _deliver_all(self, message: dict[str, Any]) -> None:
         for queues in self.queues.values():

@@ -51,6 +51,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
 
     session_ttl: timedelta = timedelta(days=30)
+    session_cache_seconds: float = 60.0  # how long a process keeps a session it read (0: never)
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"  # noqa: S105
     verification_code_ttl: timedelta = timedelta(minutes=10)
     verification_code_max_attempts: int = 5
@@ -168,6 +169,7 @@ _ENV: dict[str, tuple[str, object]] = {
         lambda v: tuple(o.strip() for o in v.split(",") if o.strip()),
     ),
     "SESSION_TTL_DAYS": ("session_ttl", lambda v: timedelta(days=int(v))),
+    "SESSION_CACHE_SECONDS": ("session_cache_seconds", float),
     "PASSWORD_HASH_PROFILE": ("password_hash_profile", str),
     "SMS_BACKEND": ("sms_backend", str),
     "SMS_OUTBOX": ("sms_outbox", str),

@@ -18,6 +18,7 @@ from services.clock import now
 from services.errors import Collector, ErrorCode, ServiceError
 from services.passwords import hash_password, verify_password
 from services.runtime import Runtime
+from services.sessions import forget_user, token_hash
 from services.sms import SmsError
 from services.validation import check_email, check_mobile, check_password, check_text
 
@@ -28,10 +29,6 @@ CODE_TEXT = "【全国科普日】您的验证码是{code}，{minutes}分钟内�
 class SignedIn:
     user: User
     token: str
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _code_hash(rt: Runtime, phone: str, purpose: VerificationPurpose, code: str) -> str:
@@ -239,25 +236,14 @@ async def sign_in_with_code(
     return SignedIn(user, token)
 
 
-async def authenticate(token: str) -> tuple[User, Session] | None:
-    """The active user behind a bearer token, or None."""
-    if not token or len(token) > 128:
-        return None
-    session = (
-        await Session.filter(token_hash=token_hash(token), revoked_at=None, expires_at__gt=now())
-        .select_related("user")
-        .first()
-    )
-    if session is None or not session.user.is_active:
-        return None
-    return session.user, session
-
-
 async def logout(session: Session) -> None:
     await Session.filter(id=session.id, revoked_at=None).update(revoked_at=now())
+    await forget_user(session.user_id)  # type: ignore[attr-defined]
 
 
-async def _revoke_all(user: User) -> None:
+async def revoke_all(user: User) -> None:
+    """End every session of the person (inside the caller's transaction: call `forget_user`
+    once it has committed)."""
     await Session.filter(user_id=user.id, revoked_at=None).update(revoked_at=now())
 
 
@@ -275,8 +261,9 @@ async def reset_password(
     password_hash = await hash_password(new_password)
     async with in_transaction():
         await User.filter(id=user.id).update(password_hash=password_hash, password_changed_at=now())
-        await _revoke_all(user)
+        await revoke_all(user)
         await audit.record("password_reset", actor=user, target=user, ip=ip)
+    await forget_user(user.id)
 
 
 async def change_password(
@@ -292,8 +279,9 @@ async def change_password(
     password_hash = await hash_password(new_password)
     async with in_transaction():
         await User.filter(id=user.id).update(password_hash=password_hash, password_changed_at=now())
-        await _revoke_all(user)
+        await revoke_all(user)
         await audit.record("password_changed", actor=user, target=user, ip=ip)
+    await forget_user(user.id)
 
 
 _UNSET = object()
@@ -313,4 +301,5 @@ async def update_profile(user: User, *, name: object = _UNSET, email: object = _
         for key, value in changes.items():
             setattr(user, key, value)
         await audit.record("profile_updated", actor=user, target=user, fields=sorted(changes))
+        await forget_user(user.id)
     return user

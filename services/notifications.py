@@ -19,7 +19,7 @@ from tortoise.exceptions import IntegrityError
 
 from models import Activity, Membership, Notification, User
 from models.enums import DeliveryStatus, MemberRole, NotificationKind
-from services import jobs
+from services import jobs, sessions
 from services.clock import now
 from services.email import EmailError, send_email
 from services.events import DomainEvent, EventKind, later, subscribe, unsubscribe
@@ -198,4 +198,5 @@ async def set_preferences(user: User, *, email: bool | None, sms: bool | None) -
         await User.filter(id=user.id).update(**changes)
         for key, value in changes.items():
             setattr(user, key, value)
+        await sessions.forget_user(user.id)
     return user

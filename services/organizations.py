@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from models import Membership, Organization, Region, User
 from models.enums import MemberRole, OrganizationKind, RegionLevel
-from services import audit
+from services import accounts, audit, sessions
 from services.clock import now
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.passwords import hash_password
@@ -374,10 +374,11 @@ async def create_national_admin(phone: str, password: str, name: str) -> User:
                 agreement_accepted_at=moment,
                 password_changed_at=moment,
             )
-        else:
+        else:  # a password reset: the sessions opened with the old password end
             await User.filter(id=user.id).update(
                 name=name, password_hash=password_hash, password_changed_at=moment
             )
+            await accounts.revoke_all(user)
         _, created = await Membership.get_or_create(
             user=user, organization=organizer, role=MemberRole.ADMIN
         )
@@ -390,4 +391,5 @@ async def create_national_admin(phone: str, password: str, name: str) -> User:
                 role=MemberRole.ADMIN.value,
                 via="create-admin",
             )
+    await sessions.forget_user(user.id)
     return user

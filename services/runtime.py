@@ -15,6 +15,7 @@ from kepuri.settings import Settings
 from services import jobs
 from services.counters import Counters
 from services.ratelimit import Limiter
+from services.sessions import SessionCache
 from services.sms import SmsBackend, make_backend
 
 
@@ -25,6 +26,7 @@ class Runtime:
     sms: SmsBackend
     queue: ArqRedis | None = None
     counters: Counters | None = None
+    sessions: SessionCache | None = None  # API processes only (see kepuri.app)
 
     @property
     def live(self) -> Counters:

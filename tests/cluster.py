@@ -58,6 +58,7 @@ class Cluster:
     bases: list[str]  # the API processes
     outbox: Path  # the console SMS backend's messages
     redis: Any  # a client of the Redis they share
+    env: dict[str, str]  # the processes' environment (for `kepuri` commands beside them)
 
 
 @asynccontextmanager
@@ -102,7 +103,7 @@ async def running_cluster(
         else:
             client = redis.asyncio.Redis(unix_socket_path=str(directory / "var" / "redis.sock"))
         try:
-            yield Cluster(bases=bases, outbox=directory / "sms.jsonl", redis=client)
+            yield Cluster(bases=bases, outbox=directory / "sms.jsonl", redis=client, env=env)
         finally:
             await client.aclose()
     finally:

@@ -185,6 +185,7 @@ async def clean(app: Starlette, base_settings: Settings) -> AsyncIterator[None]:
     app.state.settings = base_settings
     clock.set_offset(base_settings.clock_offset)
     engagement.forget_all()
+    app.state.runtime.sessions.clear()
     app.state.recent_changes.clear()  # ids start again in an emptied SQLite table
     yield
 

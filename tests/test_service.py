@@ -301,14 +301,14 @@ async def test_sqlite_runs_in_wal_mode(app, backend):
 async def test_datetimes_compare_by_instant_whatever_their_offset(api: Api):
     """17:30 in Beijing is 09:30 UTC: before 10:00 UTC, though "17:30" sorts after "10:00" as
     text (SQLite compares stored datetimes as text, so they are all stored in UTC)."""
-    from services.accounts import authenticate, token_hash
+    from services.sessions import authenticate, token_hash
     from tests.conftest import china, set_now
 
     someone = await person(api, "13912345678")
     set_now(datetime(2026, 9, 10, 10, 0, tzinfo=UTC))
     await Session.filter(user_id=someone.user.id).update(expires_at=china("2026-09-10 17:30"))
 
-    assert await authenticate(someone.token) is None
+    assert await authenticate(None, someone.token) is None
     assert await Session.filter(expires_at__lt=clock.now()).count() == 1
     assert await Session.filter(
         token_hash=token_hash(someone.token), expires_at__gt=datetime(2026, 9, 10, 9, 0, tzinfo=UTC)
@@ -349,10 +349,27 @@ async def test_channels_subscribed_while_the_hub_connects_are_all_heard(tmp_path
         server.stop()
 
 
+class _Watcher:
+    """Records what a hub tells a watcher, in order."""
+
+    def __init__(self) -> None:
+        self.told: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    def heard(self, message: dict[str, Any]) -> None:
+        self.told.put_nowait(("heard", message))
+
+    def listening(self, yes: bool) -> None:
+        self.told.put_nowait(("listening", yes))
+
+    async def next(self) -> tuple[str, Any]:
+        return await asyncio.wait_for(self.told.get(), 15)
+
+
 async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
     """Messages reach subscribers; after Redis restarts, subscribers are told (to re-read) and
     messages flow again (broadcaster hung forever here). The portals' change listener passes the
-    news on to its live subscriptions too."""
+    news on to its live subscriptions too. A watcher (the session cache) hears that listening
+    ended when the connection dropped, and began again only once Redis confirmed it."""
     from kepuri.hub import RECONNECTED, Hub, publish
     from services.portals import RecentChanges
 
@@ -360,6 +377,8 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
     await asyncio.to_thread(server.start)
     client = aioredis.Redis(unix_socket_path=str(server.socket_path))
     hub = Hub(client)
+    watcher = _Watcher()
+    hub.watch("sessions", watcher)
     await hub.start()
     recent = RecentChanges(hub)
     try:
@@ -368,12 +387,20 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
             await wait_subscribed(client, "kepuri:changes")
             await publish(client, "document:1", {"status": "RUNNING"})
             assert await asyncio.wait_for(queue.get(), 5) == {"status": "RUNNING"}
+            assert await watcher.next() == ("listening", True)
+            await publish(client, "sessions", {"user": 3})
+            assert await watcher.next() == ("heard", {"user": 3})
 
             server.stop()
-            await asyncio.sleep(0.5)
+            assert await watcher.next() == ("listening", False)
             await asyncio.to_thread(server.start)
 
             assert await asyncio.wait_for(queue.get(), 15) == RECONNECTED
+            while (told := await watcher.next()) == ("listening", False):  # retries while away
+                pass
+            assert told == ("listening", True)
+            await publish(client, "sessions", {"user": 4})
+            assert await watcher.next() == ("heard", {"user": 4})
             assert await asyncio.wait_for(changes.get(), 5) == RECONNECTED
             await wait_subscribed(client, "kepuri:document:1")
             await publish(client, "document:1", {"status": "READY"})

@@ -3,10 +3,12 @@ receives a change made through the other (the pub/sub fan-out), as in production
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 from services import portals
-from tests.cluster import gql, portal_scenario, running_cluster
+from tests.cluster import ADMIN_PASSWORD, ADMIN_PHONE, KEPURI, gql, portal_scenario, running_cluster
 from tests.conftest import graphql_subscription, next_message, wait_subscribed
 
 
@@ -33,3 +35,53 @@ async def test_a_subscriber_on_one_process_hears_a_change_made_through_the_other
         "kind": "ACTIVITY_PUBLISHED",
         "activity": {"title": "第1个跨进程的活动"},
     }
+
+
+LOGIN = "mutation($p: String!, $w: String!) { login(phone: $p, password: $w) { token } }"
+ME = "query { me { id } }"
+
+
+async def refused_within(base: str, token: str, seconds: float) -> None:
+    """Until `base` no longer knows the token (another process revoked it: it hears that on
+    the bus, a moment later), at most `seconds`."""
+    started = time.monotonic()
+    while (await gql(base, ME, token=token))["me"] is not None:
+        assert time.monotonic() - started < seconds, "the session is still kept"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_session_ended_through_one_process_is_refused_by_the_other(
+    tmp_path: Path, backend: dict[str, str]
+):
+    """Each process keeps the sessions it read for SESSION_CACHE_SECONDS (60): a logout through
+    B, and an admin's password reset from the command line, end them on A at once."""
+    async with running_cluster(tmp_path, backend) as cluster:
+        a, b = cluster.bases
+        login = {"p": ADMIN_PHONE, "w": ADMIN_PASSWORD}
+        laptop = (await gql(b, LOGIN, login))["login"]["token"]
+        phone = (await gql(b, LOGIN, login))["login"]["token"]
+        for token in (laptop, phone):
+            assert (await gql(a, ME, token=token))["me"] is not None  # A keeps both now
+
+        await gql(b, "mutation { logout { ok } }", token=laptop)
+        await refused_within(a, laptop, 5)
+        assert (await gql(a, ME, token=phone))["me"] is not None
+
+        reset = await asyncio.create_subprocess_exec(
+            *KEPURI,
+            *(
+                "create-admin",
+                "--phone",
+                ADMIN_PHONE,
+                "--password",
+                "Changed2026pw",
+                "--name",
+                "管理员",
+            ),
+            env=cluster.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, errors = await reset.communicate()
+        assert reset.returncode == 0, errors.decode()
+        await refused_within(a, phone, 5)
