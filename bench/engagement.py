@@ -282,6 +282,8 @@ async def run(backend: str, seconds: int) -> dict[str, Any]:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                "--loop",
+                "asyncio",  # the loop `kepuri serve` runs on
             ],
             0,
         ),

@@ -434,3 +434,20 @@ def test_log_lines_follow_the_level(base_settings: Settings, capsys):
         ("http_request", "info", "/graphql")
     ]
     assert lines[0]["timestamp"].endswith("Z")
+
+
+def test_the_api_is_served_on_asyncio_s_own_loop(
+    base_settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """uvloop starved some connections of a saturated process for about a second (see
+    kepuri.cli._serve): `kepuri serve`, which the images run too, asks for asyncio's loop."""
+    import uvicorn
+
+    from kepuri import cli
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+
+    args = cli._parser().parse_args(["serve", "--no-worker", "--port", "8765"])
+    assert cli._serve(base_settings, args) == 0
+    assert (seen["loop"], seen["port"]) == ("asyncio", 8765)
