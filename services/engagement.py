@@ -18,7 +18,7 @@ from tortoise.exceptions import IntegrityError
 
 from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like, Rating, User
 from models.enums import ActivityStatus
-from services import audit
+from services import audit, sql
 from services.activities import REVIEWING_ROLES, member_org_ids
 from services.clock import CHINA, local_date, now, today
 from services.counters import Counters
@@ -136,6 +136,28 @@ def _clock(moment: datetime) -> str:
     return f"{local_date(moment)} {local:%H:%M}"
 
 
+def _next_state(model: type[Like] | type[Favorite], attr: str) -> sql.Statement:
+    """Insert the person's next row of `model` with `attr` = :wanted, unless their latest row
+    already says so (then nothing): the read and the write in one statement."""
+    table = model._meta.db_table  # identifiers of the code, never input
+    return sql.Statement(
+        f"""
+        INSERT INTO {table} (activity_id, user_id, seq, {attr}, counted, created_at)
+        SELECT :activity, :user, COALESCE(MAX(seq), 0) + 1, :wanted, FALSE, :now
+        FROM {table} WHERE activity_id = :activity AND user_id = :user
+        HAVING COALESCE(
+            (SELECT {attr} FROM {table} WHERE activity_id = :activity AND user_id = :user
+             ORDER BY seq DESC LIMIT 1),
+            FALSE
+        ) <> :wanted
+        RETURNING id
+        """  # noqa: S608
+    )
+
+
+_TOGGLES = {Like: _next_state(Like, "liked"), Favorite: _next_state(Favorite, "favorite")}
+
+
 async def _toggle(
     model: type[Like] | type[Favorite],
     attr: str,
@@ -144,30 +166,23 @@ async def _toggle(
     activity_id: int,
     wanted: bool,
 ) -> Counts:
-    """Insert the next row of the person's sequence unless the state is already `wanted`;
-    return the activity's counts."""
+    """Make the person's state `wanted` (a new row of their sequence, or nothing when it
+    already is); return the activity's counts."""
+    created = model._meta.fields_map["created_at"].to_db_value(now(), model)
     for _ in range(3):
-        latest = (
-            await model.filter(activity_id=activity_id, user_id=user.id)
-            .order_by("-seq")
-            .first()
-            .values_list("seq", attr)
-        )
-        seq, state = latest if latest else (0, False)
-        if state == wanted:
-            break
         try:
-            row = await model.create(
-                activity_id=activity_id, user_id=user.id, seq=seq + 1, **_state(attr, wanted)
+            inserted = await _TOGGLES[model].rows(
+                activity=activity_id, user=user.id, wanted=wanted, now=created
             )
-        except IntegrityError:  # another request changed it first: look again
+        except IntegrityError:  # another request took the same place in the sequence: again
             continue
+        if not inserted:  # already in that state
+            break
+        row = model(
+            id=inserted[0]["id"], activity_id=activity_id, user_id=user.id, **{attr: wanted}
+        )
         return await counters.record(row)
     return (await counters.read([activity_id]))[activity_id]
-
-
-def _state(attr: str, value: bool) -> dict[str, Any]:
-    return {attr: value}
 
 
 async def set_like(

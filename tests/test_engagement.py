@@ -410,6 +410,30 @@ async def test_one_check_in_is_one_insert_and_no_update(api: Api, happening):
     assert len(writes) == 1 and writes[0].lstrip().upper().startswith('INSERT INTO "CHECK_INS"')
 
 
+async def test_a_like_is_one_statement_whatever_the_state(api: Api, happening):
+    """The person's latest state is read by the statement that writes the next one: a like, a
+    like again (nothing to change) and an unlike are one statement each, and only the two
+    changes write a row."""
+    token, activity_id = happening["public"].token, happening["id"]
+    await api.data("query { me { id } }", token=token)  # the session is kept from now on
+    await api.data(ENGAGEMENT, {"a": activity_id})  # warm the counters
+
+    statements, likes = [], []
+    for on in (True, True, False):
+        with count_queries() as seen:
+            result = (await api.data(LIKE, {"a": activity_id, "on": on}, token=token))["setLike"]
+        statements.append(seen)
+        likes.append(result["engagement"]["likes"])
+
+    assert likes == [1, 1, 0]
+    on_likes = [[q for q in seen if "likes" in q] for seen in statements]
+    assert [len(qs) for qs in on_likes] == [1, 1, 1]
+    assert all(qs[0].lstrip().upper().startswith("INSERT INTO LIKES") for qs in on_likes)
+    # the activity's columns are read by the first only (this process keeps them a while)
+    assert [len(seen) for seen in statements] == [2, 1, 1]
+    assert await Like.filter(activity_id=happening["activity"].id).count() == 2
+
+
 async def test_a_burst_on_a_cold_activity_reads_it_and_its_counts_once(api: Api, happening):
     """The first scans of an activity arrive together: one read of its row and one of its counts
     serve them all (this process had neither: no cache, no live hash)."""
