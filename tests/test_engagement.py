@@ -396,6 +396,23 @@ async def test_engagement_is_rate_limited_per_address(api: Api, happening, setti
     assert codes(results[2]) == ["RATE_LIMITED"]
 
 
+async def test_a_refused_request_costs_the_database_nothing(api: Api, happening, settings):
+    """Over the limit, made-up activity ids (each a cache miss) reach no query."""
+    settings(rate_limit_engage_account="1/minute")
+    token = happening["public"].token
+    await api.data("query { me { id } }", token=token)  # the session is kept from now on
+    first = await api.data(LIKE, {"a": to_global_id("Activity", 999001), "on": True}, token=token)
+
+    with count_queries() as seen:
+        refused = (
+            await api.data(LIKE, {"a": to_global_id("Activity", 999002), "on": True}, token=token)
+        )["setLike"]
+
+    assert codes(first["setLike"]) == ["NOT_FOUND"]
+    assert codes(refused) == ["RATE_LIMITED"]
+    assert seen == []
+
+
 async def test_one_check_in_is_one_insert_and_no_update(api: Api, happening):
     token, activity_id = happening["public"].token, happening["id"]
     await api.data(ENGAGEMENT, {"a": activity_id})  # warm the counters
