@@ -451,3 +451,29 @@ def test_the_api_is_served_on_asyncio_s_own_loop(
     args = cli._parser().parse_args(["serve", "--no-worker", "--port", "8765"])
     assert cli._serve(base_settings, args) == 0
     assert (seen["loop"], seen["port"]) == ("asyncio", 8765)
+
+
+async def test_a_request_leaves_nothing_for_the_cyclic_collector(api: Api):
+    """Each request's executor, context and person go when the request does (graphql-core's
+    executor was a reference cycle: see schema/execution.py)."""
+    import gc
+
+    from schema.context import Context
+    from schema.execution import Execution
+
+    someone = await person(api, "13912345678")
+    query = "query { me { id name } }"
+    await api.data(query, token=someone.token)
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(3):
+            await api.data(query, token=someone.token)
+            await api.data("mutation { logout { ok } }")
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, Execution | Context)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+    assert left == []
