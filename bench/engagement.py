@@ -1,11 +1,12 @@
 """Burst of check-ins and likes from 64 concurrent signed-in users against one server process.
 
-    .venv/bin/python -m bench.engagement [--backend embedded|servers] [--requests N]
+    .venv/bin/python -m bench.engagement [--backend embedded|servers] [--seconds N]
 
 Prints, from one run: throughput and p50/p99 of the real `checkIn` and `setLike` mutations, of the
-`me` query by the same users (the floor every signed-in request pays), and of a bare Starlette
-endpoint that only increments a Redis counter (the ceiling of one Python process); then flushes
-the counters and checks that nothing was lost or counted twice.
+`me` query by the same users (the floor every signed-in request pays: authentication, from the
+process's session cache once a token has been seen), and of a bare Starlette endpoint that only
+increments a Redis counter (the ceiling of one Python process); then flushes the counters and
+checks that nothing was lost or counted twice.
 
 `servers` uses PostgreSQL and Redis from BENCH_DATABASE_URL / BENCH_REDIS_URL (defaults: the local
 servers, a fresh database `kepuri_bench`).
