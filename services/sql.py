@@ -14,7 +14,7 @@ from typing import Any
 
 from tortoise import connections
 
-_PARAMETER = re.compile(r":([a-z_]+)\b")
+_PARAMETER = re.compile(r"(?<!:):([a-z_]+)\b")  # not a PostgreSQL cast (`x::int`)
 
 
 class Statement:
