@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -78,11 +79,30 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.asynccontextmanager
+async def _telling_api_processes(settings: Settings) -> AsyncIterator[None]:
+    """For commands that change people's accounts: the API processes keep the sessions they
+    have read and hear of such changes on Redis (services/sessions.py)."""
+    from kepuri.redis import ensure_redis, redis_client
+    from services import bus
+
+    embedded = ensure_redis(settings)
+    redis = redis_client(settings)
+    bus.configure(redis)
+    try:
+        yield
+    finally:
+        bus.configure(None)
+        await redis.aclose()
+        if embedded is not None:
+            embedded.stop()
+
+
 async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from kepuri.db import database
     from services.demo import DEMO_PASSWORD, seed_demo
 
-    async with database(settings):
+    async with _telling_api_processes(settings), database(settings):
         accounts = await seed_demo()
     print(f"demo accounts (password {DEMO_PASSWORD}):")
     for account in accounts:
@@ -92,28 +112,17 @@ async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from kepuri.db import database
-    from kepuri.redis import ensure_redis, redis_client
-    from services import bus
     from services.errors import ServiceError
     from services.organizations import create_national_admin
 
-    # A reset password ends the person's sessions: the API processes hear it on the bus.
-    embedded = ensure_redis(settings)
-    redis = redis_client(settings)
-    bus.configure(redis)
-    try:
-        async with database(settings):
-            try:
-                user = await create_national_admin(args.phone, args.password, args.name)
-            except ServiceError as exc:
-                for error in exc.errors:
-                    print(f"{error.field}: {error.message}", file=sys.stderr)
-                return 2
-    finally:
-        bus.configure(None)
-        await redis.aclose()
-        if embedded is not None:
-            embedded.stop()
+    # a reset password ends the person's sessions, in the API processes too
+    async with _telling_api_processes(settings), database(settings):
+        try:
+            user = await create_national_admin(args.phone, args.password, args.name)
+        except ServiceError as exc:
+            for error in exc.errors:
+                print(f"{error.field}: {error.message}", file=sys.stderr)
+            return 2
     print(f"national admin {user.phone} ({user.name}) is ready")
     return 0
 

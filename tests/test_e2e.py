@@ -3,6 +3,7 @@ processes, then a newcomer's first steps over HTTP against the served API."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -34,6 +35,17 @@ def gql(base: str, query: str, variables: dict | None = None, token: str | None 
     return body["data"]
 
 
+def _errors_logged(output: str) -> list[dict]:
+    """The JSON log lines at error level or above in a command's output."""
+    lines = []
+    for text in output.splitlines():
+        with contextlib.suppress(ValueError):
+            line = json.loads(text)
+            if isinstance(line, dict) and line.get("level") in ("error", "critical"):
+                lines.append(line)
+    return lines
+
+
 @pytest.fixture
 async def served(tmp_path: Path, backend: dict[str, str]):
     env = {
@@ -61,6 +73,7 @@ async def served(tmp_path: Path, backend: dict[str, str]):
             KEPURI + command, env=env, capture_output=True, text=True, timeout=120, check=False
         )
         assert done.returncode == 0, done.stderr
+        assert not _errors_logged(done.stderr), done.stderr
     server = subprocess.Popen(
         [*KEPURI, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
