@@ -16,6 +16,7 @@ from models.enums import VerificationPurpose
 from services import audit
 from services.clock import now
 from services.errors import Collector, ErrorCode, ServiceError
+from services.events import later, transaction
 from services.passwords import hash_password, verify_password
 from services.runtime import Runtime
 from services.sessions import forget_user, token_hash
@@ -242,9 +243,10 @@ async def logout(session: Session) -> None:
 
 
 async def revoke_all(user: User) -> None:
-    """End every session of the person (inside the caller's transaction: call `forget_user`
-    once it has committed)."""
+    """End every session of the person; the API processes forget them once the caller's
+    `events.transaction()` has committed."""
     await Session.filter(user_id=user.id, revoked_at=None).update(revoked_at=now())
+    await later(lambda: forget_user(user.id))
 
 
 async def reset_password(
@@ -259,11 +261,10 @@ async def reset_password(
         raise ServiceError.of(ErrorCode.PHONE_NOT_REGISTERED, "该手机号尚未注册", "phone")
     await _consume_code(rt, phone, VerificationPurpose.RESET_PASSWORD, code)
     password_hash = await hash_password(new_password)
-    async with in_transaction():
+    async with transaction():
         await User.filter(id=user.id).update(password_hash=password_hash, password_changed_at=now())
         await revoke_all(user)
         await audit.record("password_reset", actor=user, target=user, ip=ip)
-    await forget_user(user.id)
 
 
 async def change_password(
@@ -277,11 +278,10 @@ async def change_password(
     if not await verify_password(fresh.password_hash, old_password or ""):
         raise ServiceError.of(ErrorCode.INVALID_CREDENTIALS, "原密码错误", "oldPassword")
     password_hash = await hash_password(new_password)
-    async with in_transaction():
+    async with transaction():
         await User.filter(id=user.id).update(password_hash=password_hash, password_changed_at=now())
         await revoke_all(user)
         await audit.record("password_changed", actor=user, target=user, ip=ip)
-    await forget_user(user.id)
 
 
 _UNSET = object()

@@ -11,9 +11,10 @@ from tortoise.transactions import in_transaction
 
 from models import Membership, Organization, Region, User
 from models.enums import MemberRole, OrganizationKind, RegionLevel
-from services import accounts, audit, sessions
+from services import accounts, audit
 from services.clock import now
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.events import transaction
 from services.passwords import hash_password
 from services.permissions import Grant, can_manage_members, is_national_admin
 from services.regions import check_region, get_region, subtree
@@ -364,7 +365,7 @@ async def create_national_admin(phone: str, password: str, name: str) -> User:
     organizer = await national_organizer()
     password_hash = await hash_password(password)
     moment = now()
-    async with in_transaction():
+    async with transaction():  # revoke_all forgets the sessions once it commits
         user = await User.get_or_none(phone=phone)
         if user is None:
             user = await User.create(
@@ -391,5 +392,4 @@ async def create_national_admin(phone: str, password: str, name: str) -> User:
                 role=MemberRole.ADMIN.value,
                 via="create-admin",
             )
-    await sessions.forget_user(user.id)
     return user
