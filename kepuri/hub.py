@@ -57,7 +57,7 @@ class Hub:
         """Call `watcher` for every message of `channel` (register before `start`)."""
         if self.task is not None:
             raise RuntimeError("Hub.watch is for before the hub starts")
-        self.watchers[f"kepuri:{channel}"].append(watcher)
+        self.watchers[bus.channel_key(channel, self.redis)].append(watcher)
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="pubsub-hub")
@@ -75,7 +75,7 @@ class Hub:
     async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
         """A queue of the channel's messages, subscribed before the block starts."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
-        key = f"kepuri:{channel}"
+        key = bus.channel_key(channel, self.redis)
         # a watched channel stays subscribed for the watchers, whoever comes and goes
         first = not self.queues[key] and key not in self.watchers
         self.queues[key].add(queue)
@@ -102,8 +102,9 @@ class Hub:
             try:
                 async with self._subscribing:
                     pubsub = self.redis.pubsub()
-                    try:  # "kepuri:hub" keeps the connection open when nobody listens
-                        channels = dict.fromkeys(["kepuri:hub", *self.queues, *self.watchers])
+                    try:  # the "hub" channel keeps the connection open when nobody listens
+                        own = bus.channel_key("hub", self.redis)
+                        channels = dict.fromkeys([own, *self.queues, *self.watchers])
                         await pubsub.subscribe(*channels)
                     except BaseException:
                         with contextlib.suppress(Exception):

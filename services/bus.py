@@ -18,6 +18,14 @@ def configure(redis: aioredis.Redis | None, *, keep: bool = False) -> None:
         _redis = redis
 
 
+def channel_key(channel: str, redis: aioredis.Redis) -> str:
+    """The name Redis knows `channel` by. Pub/sub ignores the database number: deployments (or
+    test runs) on one server, each in its own database, would hear each other's messages (and a
+    portal's position, or a person's id, from the other database), so the number is in the name."""
+    database = redis.connection_pool.connection_kwargs.get("db", 0)
+    return f"kepuri:{database}:{channel}"
+
+
 async def publish(
     channel: str, message: dict[str, Any], redis: aioredis.Redis | None = None
 ) -> None:
@@ -25,7 +33,7 @@ async def publish(
     client = redis or _redis
     if client is None:
         raise RuntimeError("no Redis for pub/sub in this process")
-    await client.publish(f"kepuri:{channel}", json.dumps(message, ensure_ascii=False))
+    await client.publish(channel_key(channel, client), json.dumps(message, ensure_ascii=False))
 
 
 def offer(queue: asyncio.Queue[T], message: T) -> None:

@@ -32,7 +32,7 @@ from kepuri.app import configure_process, create_app
 from kepuri.db import migrate, normalize_db_url
 from kepuri.settings import Settings
 from models import Organization
-from services import engagement
+from services import bus, engagement
 from services.clock import clock
 from services.organizations import sync_reference_organizations
 from services.regions import sync_regions
@@ -268,10 +268,10 @@ async def next_message(socket: Any, seconds: float = 10) -> Any:
 
 
 async def wait_subscribed(client: Any, channel: str) -> None:
-    """Until Redis counts a subscriber on `channel` (a hub subscribes on its own task; the
-    subscription protocol acknowledges nothing)."""
+    """Until Redis counts a subscriber on the bus's `channel` (a hub subscribes on its own task;
+    the subscription protocol acknowledges nothing)."""
     for _ in range(250):
-        numbers = await client.pubsub_numsub(channel)
+        numbers = await client.pubsub_numsub(bus.channel_key(channel, client))
         if numbers and numbers[0][1]:
             return
         await asyncio.sleep(0.02)

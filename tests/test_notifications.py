@@ -91,7 +91,7 @@ async def test_a_rejection_arrives_in_the_app_by_email_and_on_the_subscription(
     async with graphql_subscription(
         served, filer.token, "subscription { notificationReceived { id kind title body } }"
     ) as socket:
-        await wait_subscribed(app.state.redis, f"kepuri:user:{filer.user.id}")
+        await wait_subscribed(app.state.redis, f"user:{filer.user.id}")
 
         await api.data(
             REVIEW,

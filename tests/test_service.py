@@ -337,8 +337,8 @@ async def test_channels_subscribed_while_the_hub_connects_are_all_heard(tmp_path
             await hub.start()
             await asyncio.sleep(0.02)  # the hub is connecting now
             async with hub.subscribe("meanwhile") as meanwhile:
-                await wait_subscribed(client, "kepuri:early")
-                await wait_subscribed(client, "kepuri:meanwhile")
+                await wait_subscribed(client, "early")
+                await wait_subscribed(client, "meanwhile")
                 await publish(client, "meanwhile", {"n": 1})
                 assert await asyncio.wait_for(meanwhile.get(), 5) == {"n": 1}
                 await publish(client, "early", {"n": 2})
@@ -346,6 +346,33 @@ async def test_channels_subscribed_while_the_hub_connects_are_all_heard(tmp_path
     finally:
         await hub.stop()
         await client.aclose()
+        server.stop()
+
+
+async def test_deployments_in_two_databases_of_one_redis_do_not_hear_each_other(tmp_path: Path):
+    """Pub/sub ignores the database number: a staging deployment in database 1 of the production
+    Redis would have sent its portals' change positions, and its people's ids to forget, to
+    production's processes (and test runs beside each other, to each other)."""
+    from kepuri.hub import Hub, publish
+
+    server = EmbeddedRedis(tmp_path)
+    await asyncio.to_thread(server.start)
+    ours, theirs = (
+        aioredis.Redis(unix_socket_path=str(server.socket_path), db=database) for database in (0, 1)
+    )
+    hub = Hub(ours)
+    await hub.start()
+    try:
+        async with hub.subscribe("changes") as heard:
+            await wait_subscribed(ours, "changes")
+            await publish(theirs, "changes", {"position": 1_000_000})
+            await publish(ours, "changes", {"position": 7})
+            assert await asyncio.wait_for(heard.get(), 5) == {"position": 7}
+            assert heard.empty()
+    finally:
+        await hub.stop()
+        for client in (ours, theirs):
+            await client.aclose()
         server.stop()
 
 
@@ -383,8 +410,8 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
     recent = RecentChanges(hub)
     try:
         async with hub.subscribe("document:1") as queue, recent.follow() as changes:
-            await wait_subscribed(client, "kepuri:document:1")
-            await wait_subscribed(client, "kepuri:changes")
+            await wait_subscribed(client, "document:1")
+            await wait_subscribed(client, "changes")
             await publish(client, "document:1", {"status": "RUNNING"})
             assert await asyncio.wait_for(queue.get(), 5) == {"status": "RUNNING"}
             assert await watcher.next() == ("listening", True)
@@ -402,10 +429,10 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
             await publish(client, "sessions", {"user": 4})
             assert await watcher.next() == ("heard", {"user": 4})
             assert await asyncio.wait_for(changes.get(), 5) == RECONNECTED
-            await wait_subscribed(client, "kepuri:document:1")
+            await wait_subscribed(client, "document:1")
             await publish(client, "document:1", {"status": "READY"})
             assert await asyncio.wait_for(queue.get(), 5) == {"status": "READY"}
-            await wait_subscribed(client, "kepuri:changes")
+            await wait_subscribed(client, "changes")
             await publish(client, "changes", {"position": 7})
             assert await asyncio.wait_for(changes.get(), 5) == {"position": 7}
     finally:

@@ -134,7 +134,9 @@ async def test_an_unreadable_bus_message_forgets_everyone(app, api: Api):
     assert len(cache(app)) == 1
 
     async with app.state.hub.subscribe(sessions.CHANNEL) as heard:
-        await app.state.redis.publish(f"kepuri:{sessions.CHANNEL}", b'{"user": "1"}')
+        await app.state.redis.publish(
+            bus.channel_key(sessions.CHANNEL, app.state.redis), b'{"user": "1"}'
+        )
         await asyncio.wait_for(heard.get(), 5)
 
     assert len(cache(app)) == 0
