@@ -7,34 +7,43 @@ import asyncio
 import time
 from pathlib import Path
 
-from services import portals
 from tests.cluster import ADMIN_PASSWORD, ADMIN_PHONE, KEPURI, gql, portal_scenario, running_cluster
-from tests.conftest import graphql_subscription, next_message, wait_subscribed
+from tests.conftest import graphql_subscription, next_message
+
+APPROVE = (
+    """mutation($id: ID!) { reviewActivity(id: $id, decision: APPROVE) { errors { code } } }"""
+)
+UPDATES = """subscription($after: String) { activityUpdates(after: $after)
+{ kind activity { title } } }"""
 
 
 async def test_a_subscriber_on_one_process_hears_a_change_made_through_the_other(
     tmp_path: Path, backend: dict[str, str]
 ):
+    """A portal follows from its cursor on A while a reviewer approves through B.
+
+    Nothing here waits for A to be subscribed: without a cursor a subscription begins at the
+    change log's newest entry as A reads it, so a change committed before that read is rightly
+    never sent, and a test that raced it would fail now and then. From a cursor the first change
+    arrives whenever A gets to it (replayed or heard). The second is approved only once the first
+    has arrived, when A can only hear it: B's announcement on the bus."""
     async with running_cluster(tmp_path, backend) as cluster:
         a, b = cluster.bases
-        scenario = await portal_scenario(cluster)
-        async with graphql_subscription(
-            a, scenario.portal, "subscription { activityUpdates { kind activity { title } } }"
-        ) as socket:
-            await wait_subscribed(cluster.redis, f"kepuri:{portals.CHANNEL}")
-            await gql(
-                b,
-                """mutation($id: ID!) { reviewActivity(id: $id, decision: APPROVE)
-                { errors { code } } }""",
-                {"id": scenario.pending[0]},
-                scenario.admin,
-            )
-            message = await next_message(socket, 15)
+        scenario = await portal_scenario(cluster, activities=3)
+        first, second, third = scenario.pending
+        await gql(b, APPROVE, {"id": first}, scenario.admin)
+        feed = await gql(a, "{ activityChanges { pageInfo { endCursor } } }", token=scenario.portal)
+        cursor = feed["activityChanges"]["pageInfo"]["endCursor"]
+        async with graphql_subscription(a, scenario.portal, UPDATES, {"after": cursor}) as socket:
+            heard = []
+            for activity in (second, third):
+                await gql(b, APPROVE, {"id": activity}, scenario.admin)
+                heard.append((await next_message(socket, 15))["payload"]["data"])
 
-    assert message["payload"]["data"]["activityUpdates"] == {
-        "kind": "ACTIVITY_PUBLISHED",
-        "activity": {"title": "第1个跨进程的活动"},
-    }
+    assert heard == [
+        {"activityUpdates": {"kind": "ACTIVITY_PUBLISHED", "activity": {"title": title}}}
+        for title in ("第2个跨进程的活动", "第3个跨进程的活动")
+    ]
 
 
 LOGIN = "mutation($p: String!, $w: String!) { login(phone: $p, password: $w) { token } }"
