@@ -42,8 +42,12 @@ class Watcher(Protocol):
 
 
 class Hub:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, heartbeat: float = 5.0) -> None:
         self.redis = redis
+        # After this many quiet seconds the hub pings Redis on its connection, and after as many
+        # again without an answer it connects anew. A connection that died without a word (a
+        # restarted NAT, a failed-over host) only ever reads nothing: TCP tells a reader nothing.
+        self.heartbeat = heartbeat
         self.queues: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
         self.watchers: dict[str, list[Watcher]] = defaultdict(list)
         self.pubsub: Any = None  # set once connected and subscribed
@@ -114,26 +118,43 @@ class Hub:
                 if reconnect:
                     self._deliver_all(RECONNECTED)
                 delay = 0.1
-                while True:
-                    message = await self.pubsub.get_message(timeout=1.0)
-                    kind = message["type"] if message is not None else None
-                    if kind == "message":
-                        self._deliver(message["channel"].decode(), message["data"])
-                    elif kind in ("subscribe", "unsubscribe"):  # as Redis now has it
-                        channel = message["channel"].decode()
-                        self._tell_watchers(channel, listening=kind == "subscribe")
+                await self._listen()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis went away: back off and subscribe again
                 self._tell_watchers(None, listening=False)
                 log.warning("pubsub_reconnect", error=type(exc).__name__, in_seconds=delay)
                 if self.pubsub is not None:
-                    with contextlib.suppress(Exception):
-                        await self.pubsub.aclose()
+                    with contextlib.suppress(Exception):  # a dead peer may never confirm a close
+                        await asyncio.wait_for(self.pubsub.aclose(), 5)
                 self.pubsub = None
                 reconnect = True
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    async def _listen(self) -> None:
+        """Hand out what the connection reads, until it fails or falls silent (an exception)."""
+        loop = asyncio.get_running_loop()
+        heard = loop.time()  # when the connection last said anything
+        pinged: float | None = None  # when the hub asked, if it is still waiting for an answer
+        while True:
+            message = await self.pubsub.get_message(timeout=min(1.0, self.heartbeat))
+            moment = loop.time()
+            if message is None:
+                if pinged is not None and moment - pinged > self.heartbeat:
+                    raise TimeoutError("Redis did not answer the hub's PING")
+                if pinged is None and moment - heard > self.heartbeat:
+                    async with self._subscribing:
+                        await self.pubsub.ping()
+                    pinged = moment
+                continue
+            heard, pinged = moment, None
+            kind = message["type"]
+            if kind == "message":
+                self._deliver(message["channel"].decode(), message["data"])
+            elif kind in ("subscribe", "unsubscribe"):  # as Redis now has it
+                channel = message["channel"].decode()
+                self._tell_watchers(channel, listening=kind == "subscribe")
 
     def _deliver(self, channel: str, data: bytes) -> None:
         try:

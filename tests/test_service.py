@@ -4,6 +4,7 @@ embedded Redis."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -390,6 +391,75 @@ class _Watcher:
 
     async def next(self) -> tuple[str, Any]:
         return await asyncio.wait_for(self.told.get(), 15)
+
+
+class _Silenceable:
+    """A TCP way to Redis's socket whose connections can fall silent without closing, as when a
+    NAT forgets them or a host dies: neither side is told, and nothing more gets through."""
+
+    def __init__(self, socket_path: Path) -> None:
+        self.socket_path = socket_path
+        self.links: list[dict[str, bool]] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    def silence(self) -> None:
+        for link in self.links:
+            link["silent"] = True
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_unix_connection(self.socket_path)
+        link = {"silent": False}
+        self.links.append(link)
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                if not link["silent"]:
+                    sink.write(data)
+            sink.close()
+
+        with contextlib.suppress(OSError):
+            await asyncio.gather(pump(reader, upstream_writer), pump(upstream_reader, writer))
+
+
+async def test_the_hub_connects_anew_when_its_connection_falls_silent(tmp_path: Path):
+    """Nothing tells a reader that its peer is gone: the hub pings Redis after a quiet while,
+    and connects anew when no answer comes. Its subscribers are told to read on (what was
+    published meanwhile is gone), and hear what comes next."""
+    from kepuri.hub import RECONNECTED, Hub, publish
+
+    server = EmbeddedRedis(tmp_path)
+    await asyncio.to_thread(server.start)
+    way = _Silenceable(server.socket_path)
+    through = aioredis.Redis(host="127.0.0.1", port=await way.start())
+    direct = aioredis.Redis(unix_socket_path=str(server.socket_path))
+    hub = Hub(through, heartbeat=0.2)
+    watcher = _Watcher()
+    hub.watch("changes", watcher)
+    await hub.start()
+    try:
+        async with hub.subscribe("changes") as heard:
+            assert await watcher.next() == ("listening", True)
+            way.silence()
+            await publish(direct, "changes", {"position": 1})  # lost on the silent connection
+            assert await asyncio.wait_for(heard.get(), 5) == RECONNECTED
+            assert await watcher.next() == ("listening", False)
+            assert await watcher.next() == ("listening", True)  # confirmed on the new one
+            await publish(direct, "changes", {"position": 2})
+            assert await asyncio.wait_for(heard.get(), 5) == {"position": 2}
+    finally:
+        await hub.stop()
+        await way.stop()
+        for client in (through, direct):
+            await client.aclose()
+        server.stop()
 
 
 async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
