@@ -455,11 +455,13 @@ async def test_the_hub_connects_anew_when_its_connection_falls_silent(tmp_path: 
             await publish(direct, "changes", {"position": 2})
             assert await asyncio.wait_for(heard.get(), 5) == {"position": 2}
     finally:
-        await hub.stop()
-        await way.stop()
-        for client in (through, direct):
-            await client.aclose()
-        server.stop()
+        try:
+            await hub.stop()
+            await way.stop()
+            for client in (through, direct):
+                await client.aclose()
+        finally:
+            server.stop()  # a redis-server left running would outlive the suite
 
 
 async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
