@@ -24,9 +24,9 @@ async def test_a_subscriber_on_one_process_hears_a_change_made_through_the_other
 
     Nothing here waits for A to be subscribed: without a cursor a subscription begins at the
     change log's newest entry as A reads it, so a change committed before that read is rightly
-    never sent, and a test that raced it would fail now and then. From a cursor the first change
-    arrives whenever A gets to it (replayed or heard). The second is approved only once the first
-    has arrived, when A can only hear it: B's announcement on the bus."""
+    never sent, and a test that raced it would fail now and then. From a cursor the next change
+    arrives whenever A gets to it (replayed or heard). The one after is approved only once that
+    one has arrived, when A can only hear it: B's announcement on the bus."""
     async with running_cluster(tmp_path, backend) as cluster:
         a, b = cluster.bases
         scenario = await portal_scenario(cluster, activities=3)
