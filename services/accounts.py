@@ -16,7 +16,7 @@ from models.enums import VerificationPurpose
 from services import audit
 from services.clock import now
 from services.errors import Collector, ErrorCode, ServiceError
-from services.events import later, transaction
+from services.events import transaction
 from services.passwords import hash_password, verify_password
 from services.runtime import Runtime
 from services.sessions import forget_user, token_hash
@@ -244,9 +244,9 @@ async def logout(session: Session) -> None:
 
 async def revoke_all(user: User) -> None:
     """End every session of the person; the API processes forget them once the caller's
-    `events.transaction()` has committed."""
+    `events.transaction()` has committed (see `forget_user`)."""
     await Session.filter(user_id=user.id, revoked_at=None).update(revoked_at=now())
-    await later(lambda: forget_user(user.id))
+    await forget_user(user.id)
 
 
 async def reset_password(

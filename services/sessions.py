@@ -5,9 +5,9 @@ about half of what the cheapest signed-in request (`me`) cost. A process keeps w
 `SESSION_CACHE_SECONDS`, under these rules:
 
 - A change to a person's sessions or account (logout, a password changed or reset, the profile,
-  notification preferences, an admin reset from the command line) calls `forget_user` once it
-  has committed: this process forgets the person at once, and every other process when it hears
-  the person's id on the bus (`CHANNEL`), milliseconds later.
+  notification preferences, an admin reset from the command line) calls `forget_user`, which acts
+  once the change has committed: this process forgets the person at once, and every other process
+  when it hears the person's id on the bus (`CHANNEL`), milliseconds later.
 - A process trusts its cache only while it is certain to hear those messages: from the moment
   Redis confirms its subscription until the connection drops (`listening`). Before, and after a
   drop, every request reads the database, and what was kept is gone.
@@ -31,6 +31,7 @@ import structlog
 from models import Session, User
 from services import bus
 from services.clock import now
+from services.events import later
 
 log = structlog.get_logger(__name__)
 
@@ -158,7 +159,13 @@ def configure(cache: SessionCache | None) -> None:
 
 
 async def forget_user(user_id: int) -> None:
-    """Call after a change to a person's sessions or account has committed."""
+    """Call on a change to a person's sessions or account: every process forgets them once the
+    surrounding `events.transaction()` has committed (at once outside one), so that none reads
+    the old state again and keeps it."""
+    await later(lambda: _forget_everywhere(user_id))
+
+
+async def _forget_everywhere(user_id: int) -> None:
     if _local is not None:
         _local.forget(user_id)
     try:
