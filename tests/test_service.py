@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import threading
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -316,15 +317,25 @@ async def test_datetimes_compare_by_instant_whatever_their_offset(api: Api):
     ).exists()
 
 
-async def test_channels_subscribed_while_the_hub_connects_are_all_heard(tmp_path: Path):
+@pytest.fixture
+async def redis_server(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
+    """A Redis of the test's own, stopped whatever the test meets (a redis-server left running
+    would outlive the suite)."""
+    server = EmbeddedRedis(tmp_path)
+    await asyncio.to_thread(server.start)
+    yield server
+    server.stop()
+
+
+async def test_channels_subscribed_while_the_hub_connects_are_all_heard(
+    redis_server: EmbeddedRedis,
+):
     """A subscription that arrives while the hub is connecting (at start, or after Redis came
     back) used to open a second connection under the hub, which then read only that one: the
     channels subscribed on the first went silent."""
     from kepuri.hub import Hub, publish
 
-    server = EmbeddedRedis(tmp_path)
-    await asyncio.to_thread(server.start)
-    client = aioredis.Redis(unix_socket_path=str(server.socket_path))
+    client = aioredis.Redis(unix_socket_path=str(redis_server.socket_path))
     connecting = client.connection_pool.get_connection
 
     async def slowly(*args: Any, **kwargs: Any) -> Any:  # a connection over a slow network
@@ -347,19 +358,19 @@ async def test_channels_subscribed_while_the_hub_connects_are_all_heard(tmp_path
     finally:
         await hub.stop()
         await client.aclose()
-        server.stop()
 
 
-async def test_deployments_in_two_databases_of_one_redis_do_not_hear_each_other(tmp_path: Path):
+async def test_deployments_in_two_databases_of_one_redis_do_not_hear_each_other(
+    redis_server: EmbeddedRedis,
+):
     """Pub/sub ignores the database number: a staging deployment in database 1 of the production
     Redis would have sent its portals' change positions, and its people's ids to forget, to
     production's processes (and test runs beside each other, to each other)."""
     from kepuri.hub import Hub, publish
 
-    server = EmbeddedRedis(tmp_path)
-    await asyncio.to_thread(server.start)
     ours, theirs = (
-        aioredis.Redis(unix_socket_path=str(server.socket_path), db=database) for database in (0, 1)
+        aioredis.Redis(unix_socket_path=str(redis_server.socket_path), db=database)
+        for database in (0, 1)
     )
     hub = Hub(ours)
     await hub.start()
@@ -374,7 +385,6 @@ async def test_deployments_in_two_databases_of_one_redis_do_not_hear_each_other(
         await hub.stop()
         for client in (ours, theirs):
             await client.aclose()
-        server.stop()
 
 
 class _Watcher:
@@ -429,17 +439,15 @@ class _Silenceable:
             await asyncio.gather(pump(reader, upstream_writer), pump(upstream_reader, writer))
 
 
-async def test_the_hub_connects_anew_when_its_connection_falls_silent(tmp_path: Path):
+async def test_the_hub_connects_anew_when_its_connection_falls_silent(redis_server: EmbeddedRedis):
     """Nothing tells a reader that its peer is gone: the hub pings Redis after a quiet while,
     and connects anew when no answer comes. Its subscribers are told to read on (what was
     published meanwhile is gone), and hear what comes next."""
     from kepuri.hub import RECONNECTED, Hub, publish
 
-    server = EmbeddedRedis(tmp_path)
-    await asyncio.to_thread(server.start)
-    way = _Silenceable(server.socket_path)
+    way = _Silenceable(redis_server.socket_path)
     through = aioredis.Redis(host="127.0.0.1", port=await way.start())
-    direct = aioredis.Redis(unix_socket_path=str(server.socket_path))
+    direct = aioredis.Redis(unix_socket_path=str(redis_server.socket_path))
     hub = Hub(through, heartbeat=0.2)
     watcher = _Watcher()
     hub.watch("changes", watcher)
@@ -455,16 +463,13 @@ async def test_the_hub_connects_anew_when_its_connection_falls_silent(tmp_path: 
             await publish(direct, "changes", {"position": 2})
             assert await asyncio.wait_for(heard.get(), 5) == {"position": 2}
     finally:
-        try:
-            await hub.stop()
-            await way.stop()
-            for client in (through, direct):
-                await client.aclose()
-        finally:
-            server.stop()  # a redis-server left running would outlive the suite
+        await hub.stop()
+        await way.stop()
+        for client in (through, direct):
+            await client.aclose()
 
 
-async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
+async def test_the_pubsub_hub_survives_a_redis_restart(redis_server: EmbeddedRedis):
     """Messages reach subscribers; after Redis restarts, subscribers are told (to re-read) and
     messages flow again (broadcaster hung forever here). The portals' change listener passes the
     news on to its live subscriptions too. A watcher (the session cache) hears that listening
@@ -472,9 +477,7 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
     from kepuri.hub import RECONNECTED, Hub, publish
     from services.portals import RecentChanges
 
-    server = EmbeddedRedis(tmp_path)
-    await asyncio.to_thread(server.start)
-    client = aioredis.Redis(unix_socket_path=str(server.socket_path))
+    client = aioredis.Redis(unix_socket_path=str(redis_server.socket_path))
     hub = Hub(client)
     watcher = _Watcher()
     hub.watch("sessions", watcher)
@@ -490,9 +493,9 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
             await publish(client, "sessions", {"user": 3})
             assert await watcher.next() == ("heard", {"user": 3})
 
-            server.stop()
+            redis_server.stop()
             assert await watcher.next() == ("listening", False)
-            await asyncio.to_thread(server.start)
+            await asyncio.to_thread(redis_server.start)
 
             assert await asyncio.wait_for(queue.get(), 15) == RECONNECTED
             while (told := await watcher.next()) == ("listening", False):  # retries while away
@@ -511,7 +514,6 @@ async def test_the_pubsub_hub_survives_a_redis_restart(tmp_path: Path):
         await recent.stop()
         await hub.stop()
         await client.aclose()
-        server.stop()
 
 
 def test_log_lines_follow_the_level(base_settings: Settings, capsys):
