@@ -30,6 +30,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models import ActivityStats, CheckIn, Comment, CommentModeration, Favorite, Like, Rating
+from services.batching import Batcher
 
 FIELDS = ("check_ins", "likes", "comments", "favorites", "rating_sum", "rating_count")
 GUARD_TTL = 2 * 24 * 3600
@@ -37,13 +38,25 @@ GUARD_TTL = 2 * 24 * 3600
 # within milliseconds); the job only finishes what a request did not.
 SETTLE = timedelta(seconds=30)
 
+# KEYS: the live hash and the guard set of each event, in pairs; ARGV: the guards' TTL, then for
+# each event its id, the number of its deltas and the deltas as field, value pairs. Returns the
+# hash after each event, or an empty list where the hash is missing (nothing applied).
 _APPLY = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-  for i = 3, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local ttl, at, out = ARGV[1], 2, {}
+for k = 1, #KEYS, 2 do
+  local event, n = ARGV[at], tonumber(ARGV[at + 1])
+  if redis.call('EXISTS', KEYS[k]) == 0 then
+    out[#out + 1] = {}
+  else
+    if redis.call('SADD', KEYS[k + 1], event) == 1 then
+      redis.call('EXPIRE', KEYS[k + 1], ttl)
+      for i = at + 2, at + 2 * n, 2 do redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1]) end
+    end
+    out[#out + 1] = redis.call('HGETALL', KEYS[k])
+  end
+  at = at + 2 + 2 * n
 end
-return redis.call('HGETALL', KEYS[1])
+return out
 """
 _WARM = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -53,6 +66,16 @@ for i = 2 * n + 2, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
 redis.call('EXPIRE', KEYS[2], 172800)
 return 1
 """
+
+
+Counts = dict[str, int]
+Event = tuple[int, str, dict[str, int]]  # the activity, the event's id, its deltas
+
+
+def _counts(flat: list[bytes]) -> Counts:
+    """The counts of a hash as HGETALL gives it (field, value, field, value...)."""
+    found = dict(zip(flat[::2], flat[1::2], strict=True))
+    return {f: int(found.get(f.encode(), 0)) for f in FIELDS}
 
 
 def live_key(activity_id: int) -> str:
@@ -109,6 +132,8 @@ class Counters:
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
         self._apply = redis.register_script(_APPLY)
+        # the events of concurrent requests go to Redis together, in one script call
+        self._applying: Batcher[Event, Counts | None] = Batcher(self._apply_events)
         self._warm = redis.register_script(_WARM)
         self._warming: dict[tuple[int, ...], asyncio.Future[dict[int, dict[str, int]]]] = {}
 
@@ -130,16 +155,22 @@ class Counters:
 
     async def _apply_event(
         self, activity_id: int, event_id: str, deltas: dict[str, int]
-    ) -> dict[str, int] | None:
-        args: list[Any] = [event_id, GUARD_TTL]
-        for name, value in deltas.items():
-            if value:
+    ) -> Counts | None:
+        return await self._applying((activity_id, event_id, deltas))
+
+    async def _apply_events(self, events: list[Event]) -> list[Counts | None]:
+        """Apply each event to its activity's hash (at most once); the counts after each, or
+        None where the hash is missing. One round trip for all."""
+        keys: list[str] = []
+        args: list[Any] = [GUARD_TTL]
+        for activity_id, event_id, deltas in events:
+            keys += [live_key(activity_id), guard_key(activity_id)]
+            changes = [(name, value) for name, value in deltas.items() if value]
+            args += [event_id, len(changes)]
+            for name, value in changes:
                 args += [name, value]
-        flat = await self._apply(keys=[live_key(activity_id), guard_key(activity_id)], args=args)
-        if not flat:
-            return None
-        found = dict(zip(flat[::2], flat[1::2], strict=True))
-        return {f: int(found.get(f.encode(), 0)) for f in FIELDS}
+        replies = await self._apply(keys=keys, args=args)
+        return [_counts(flat) if flat else None for flat in replies]
 
     async def read(self, activity_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         """Counts of each activity: from Redis, the missing ones from the database (one query)."""
@@ -228,13 +259,15 @@ class Counters:
             if not rows:
                 return 0
             sums: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
+            events: list[Event] = []
             for row in rows:
                 deltas = source.deltas(row)
-                # Redis first: if the request died before applying the event, apply it now.
-                await self._apply_event(row.activity_id, source.event_id(row), deltas)
+                events.append((row.activity_id, source.event_id(row), deltas))
                 applied.append((row.activity_id, source.event_id(row)))
                 for name, value in deltas.items():
                     sums[row.activity_id][name] += value
+            # Redis first: the events a request died before applying are applied now.
+            await self._apply_events(events)
             for activity_id, deltas in sums.items():
                 changes = {name: F(name) + value for name, value in deltas.items() if value}
                 if changes:
