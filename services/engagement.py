@@ -8,6 +8,7 @@ requests race; a retried check-in with the same client nonce returns the first r
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import re
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like
 from models.enums import ActivityStatus
 from services import audit, sql
 from services.activities import REVIEWING_ROLES, member_org_ids
+from services.batching import Batcher
 from services.clock import CHINA, local_date, now, today
 from services.counters import Counters
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
@@ -111,18 +113,49 @@ async def check_in(
             f"{_clock(activity.ends_at + CHECK_IN_MARGIN)}",
             "activityId",
         )
-    try:
-        row = await CheckIn.create(
-            activity_id=activity.id, user_id=user.id, day=today(), client_nonce=nonce
-        )
-    except IntegrityError:
+    wanted = CheckIn(
+        activity_id=activity.id,
+        user_id=user.id,
+        day=today(),
+        client_nonce=nonce,
+        created_at=timezone.now(),
+    )
+    if sql.in_transaction():  # its statements wait for its commit: not for a shared batch
+        row = (await _insert_check_ins([wanted]))[0]
+    else:
+        row = await _check_ins(wanted)
+    if row is None:
         earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
         if earlier is not None:  # a retry (or the same request racing itself)
             return await _same_request(counters, earlier, activity_id)
-        raise ServiceError.of(
-            ErrorCode.ALREADY_CHECKED_IN, "您今天已在此活动打卡", "activityId"
-        ) from None
+        raise ServiceError.of(ErrorCode.ALREADY_CHECKED_IN, "您今天已在此活动打卡", "activityId")
     return row, await counters.record(row)
+
+
+_CHECK_IN_COLUMNS = ("activity_id", "user_id", "day", "client_nonce", "created_at")
+
+
+async def _insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | None]:
+    """Insert check-ins in one statement: each comes back with its id, or None where it
+    collides with one already there (the same nonce, or the person's check-in of that day)."""
+    stamp = CheckIn._meta.fields_map["created_at"].to_db_value
+    inserted = await sql.insert_new(
+        CheckIn._meta.db_table,
+        _CHECK_IN_COLUMNS,
+        [(c.activity_id, c.user_id, c.day, c.client_nonce, stamp(c.created_at, c)) for c in wanted],
+        returning=("id", "user_id", "client_nonce"),
+    )
+    ids = {(r["user_id"], r["client_nonce"]): r["id"] for r in inserted}
+    rows: list[CheckIn | None] = []
+    for c in wanted:
+        # the same nonce twice in one batch: the first is inserted, the second finds it after
+        c.id = ids.pop((c.user_id, c.client_nonce), None)
+        rows.append(c if c.id is not None else None)
+    return rows
+
+
+# The check-ins of concurrent requests are inserted together (one statement per batch).
+_check_ins: Batcher[CheckIn, CheckIn | None] = Batcher(_insert_check_ins)
 
 
 async def _same_request(
@@ -157,7 +190,96 @@ def _next_state(model: type[Like] | type[Favorite], attr: str) -> sql.Statement:
     )
 
 
-_TOGGLES = {Like: _next_state(Like, "liked"), Favorite: _next_state(Favorite, "favorite")}
+@functools.cache
+def _next_states(model: type[Like] | type[Favorite], attr: str, size: int) -> sql.Statement:
+    """`_next_state` for `size` people at once (no two of them the same person and activity):
+    the i-th takes :a<i>, :u<i>, :w<i>."""
+    table = model._meta.db_table  # identifiers of the code, never input
+    values = ", ".join(
+        f"(CAST(:a{i} AS INTEGER), CAST(:u{i} AS INTEGER), CAST(:w{i} AS BOOLEAN))"
+        for i in range(size)
+    )
+    same = "t.activity_id = v.column1 AND t.user_id = v.column2"
+    return sql.Statement(
+        f"""
+        INSERT INTO {table} (activity_id, user_id, seq, {attr}, counted, created_at)
+        SELECT v.column1, v.column2,
+            COALESCE((SELECT MAX(seq) FROM {table} t WHERE {same}), 0) + 1,
+            v.column3, FALSE, :now
+        FROM (VALUES {values}) AS v
+        WHERE COALESCE(
+            (SELECT {attr} FROM {table} t WHERE {same} ORDER BY seq DESC LIMIT 1), FALSE
+        ) <> v.column3
+        RETURNING id, activity_id, user_id
+        """  # noqa: S608
+    )
+
+
+Toggle = tuple[int, int, bool]  # the activity, the person, the state they want
+
+
+class _Toggles:
+    """The toggles of `model` by concurrent requests, one statement for a batch."""
+
+    def __init__(self, model: type[Like] | type[Favorite], attr: str) -> None:
+        self.model, self.attr = model, attr
+        self.one = _next_state(model, attr)
+        self.batched: Batcher[Toggle, int | None] = Batcher(self.run)
+
+    async def __call__(self, toggle: Toggle) -> int | None:
+        """The id of the row that made the person's state `wanted`, or None when it was."""
+        if sql.in_transaction():  # its statements wait for its commit: not for a shared batch
+            return await self.alone(toggle)
+        return await self.batched(toggle)
+
+    async def alone(self, toggle: Toggle) -> int | None:
+        activity_id, user_id, wanted = toggle
+        # the wall clock, as Tortoise stamps every other record: the write-behind settles by it,
+        # and the demo clock (KEPURI_CLOCK_OFFSET) may run ahead of it
+        created = self._stamp()
+        for _ in range(3):
+            try:
+                inserted = await self.one.rows(
+                    activity=activity_id, user=user_id, wanted=wanted, now=created
+                )
+            except IntegrityError:  # another request took the same place in the sequence: again
+                continue
+            return int(inserted[0]["id"]) if inserted else None
+        return None
+
+    async def run(self, toggles: list[Toggle]) -> list[int | None]:
+        """One statement for the first toggle of each person and activity; the others (the same
+        person twice in a batch), and all of them when another process took a place in a
+        sequence, one after the other."""
+        first: dict[tuple[int, int], int] = {}
+        for i, (activity_id, user_id, _) in enumerate(toggles):
+            first.setdefault((activity_id, user_id), i)
+        results: list[int | None] = [None] * len(toggles)
+        together = list(first.values())
+        if len(together) > 1:
+            values: dict[str, Any] = {"now": self._stamp()}
+            for n, i in enumerate(together):
+                values[f"a{n}"], values[f"u{n}"], values[f"w{n}"] = toggles[i]
+            try:
+                inserted = await _next_states(self.model, self.attr, len(together)).rows(**values)
+            except IntegrityError:
+                pass
+            else:
+                ids = {(r["activity_id"], r["user_id"]): int(r["id"]) for r in inserted}
+                for key, i in first.items():
+                    results[i] = ids.get(key)
+                together = []
+        done = set(first.values()) - set(together)
+        for i, toggle in enumerate(toggles):
+            if i not in done:
+                results[i] = await self.alone(toggle)
+        return results
+
+    def _stamp(self) -> Any:
+        return self.model._meta.fields_map["created_at"].to_db_value(timezone.now(), self.model)
+
+
+_TOGGLES = {Like: _Toggles(Like, "liked"), Favorite: _Toggles(Favorite, "favorite")}
 
 
 async def _toggle(
@@ -170,23 +292,11 @@ async def _toggle(
 ) -> Counts:
     """Make the person's state `wanted` (a new row of their sequence, or nothing when it
     already is); return the activity's counts."""
-    # the wall clock, as Tortoise stamps every other record: the write-behind settles by it, and
-    # the demo clock (KEPURI_CLOCK_OFFSET) may run ahead of it
-    created = model._meta.fields_map["created_at"].to_db_value(timezone.now(), model)
-    for _ in range(3):
-        try:
-            inserted = await _TOGGLES[model].rows(
-                activity=activity_id, user=user.id, wanted=wanted, now=created
-            )
-        except IntegrityError:  # another request took the same place in the sequence: again
-            continue
-        if not inserted:  # already in that state
-            break
-        row = model(
-            id=inserted[0]["id"], activity_id=activity_id, user_id=user.id, **{attr: wanted}
-        )
-        return await counters.record(row)
-    return (await counters.read([activity_id]))[activity_id]
+    inserted = await _TOGGLES[model]((activity_id, user.id, wanted))
+    if inserted is None:  # already in that state
+        return (await counters.read([activity_id]))[activity_id]
+    row = model(id=inserted, activity_id=activity_id, user_id=user.id, **{attr: wanted})
+    return await counters.record(row)
 
 
 async def set_like(

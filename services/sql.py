@@ -10,11 +10,13 @@ constants of the code, never input.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.base.client import TransactionalDBClient
 
-_PARAMETER = re.compile(r"(?<!:):([a-z_]+)\b")  # not a PostgreSQL cast (`x::int`)
+_PARAMETER = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)\b")  # not a PostgreSQL cast (`x::int`)
 
 
 class Statement:
@@ -50,3 +52,30 @@ class Statement:
         connection = connections.get("default")
         sql, names = self.render(connection.capabilities.dialect)
         return await connection.execute_query_dict(sql, [values[name] for name in names])
+
+
+def in_transaction() -> bool:
+    """Whether the current context runs in a transaction (its statements wait for its commit)."""
+    return isinstance(connections.get("default"), TransactionalDBClient)
+
+
+async def insert_new(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], returning: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Insert `rows` in one statement, leaving out those that would break a unique constraint
+    (against the table or an earlier row of the same statement); the `returning` columns of the
+    rows inserted. Values go to the driver as they are: give them as the database stores them."""
+    connection = connections.get("default")
+    width = len(columns)
+    if connection.capabilities.dialect == "postgres":
+        numbers = iter(range(1, width * len(rows) + 1))
+        tuples = ", ".join(
+            "(" + ", ".join(f"${next(numbers)}" for _ in range(width)) + ")" for _ in rows
+        )
+    else:
+        tuples = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(rows))
+    text = (
+        f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES {tuples} '  # noqa: S608
+        f"ON CONFLICT DO NOTHING RETURNING {', '.join(returning)}"
+    )
+    return await connection.execute_query_dict(text, [value for row in rows for value in row])

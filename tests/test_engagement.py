@@ -472,6 +472,70 @@ async def test_a_burst_on_a_cold_activity_reads_it_and_its_counts_once(api: Api,
     assert (len(activity_reads), len(count_reads)) == (1, 1)
 
 
+async def test_concurrent_check_ins_and_likes_share_their_statements(api: Api, happening):
+    """Requests that reach the database together are written together: fewer statements than
+    requests, and each still gets its own row and exact counts."""
+    activity_id = happening["id"]
+    people = [await person(api, f"139888{i:05d}") for i in range(12)]
+    await api.data(ENGAGEMENT, {"a": activity_id})  # warm the counters
+
+    with count_queries() as seen:
+        checked = await asyncio.gather(
+            *[
+                api.data(CHECK_IN, {"a": activity_id, "nonce": f"share-{i:05d}"}, token=p.token)
+                for i, p in enumerate(people)
+            ]
+        )
+        liked = await asyncio.gather(
+            *[api.data(LIKE, {"a": activity_id, "on": True}, token=p.token) for p in people]
+        )
+
+    check_in_inserts = [q for q in seen if q.lstrip().upper().startswith('INSERT INTO "CHECK_INS"')]
+    like_inserts = [q for q in seen if q.lstrip().upper().startswith("INSERT INTO LIKES")]
+    assert 1 <= len(check_in_inserts) < len(people)
+    assert 1 <= len(like_inserts) < len(people)
+    assert len({r["checkIn"]["checkIn"]["id"] for r in checked}) == len(people)
+    assert sorted(r["checkIn"]["engagement"]["checkIns"] for r in checked) == list(range(1, 13))
+    assert sorted(r["setLike"]["engagement"]["likes"] for r in liked) == list(range(1, 13))
+    assert await CheckIn.filter(activity_id=happening["activity"].id).count() == 12
+    assert await Like.filter(activity_id=happening["activity"].id, liked=True).count() == 12
+
+
+async def test_a_shared_toggle_that_meets_another_process_is_done_one_by_one(
+    api: Api, happening, monkeypatch
+):
+    """When another process takes a place in a person's sequence while a shared statement runs,
+    the statement fails as a whole and each toggle of it is made alone (none lost)."""
+    from services import engagement
+
+    activity_id = happening["id"]
+    people = [await person(api, f"139999{i:05d}") for i in range(6)]
+    raced = []
+
+    real = engagement._next_states
+
+    def racing(model, attr, size):
+        statement = real(model, attr, size)
+
+        class Raced:
+            async def rows(self, **values):
+                raced.append(size)
+                await Like.create(activity_id=values["a0"], user_id=values["u0"], seq=1, liked=True)
+                return await statement.rows(**values)
+
+        return Raced()
+
+    monkeypatch.setattr(engagement, "_next_states", racing)
+    results = await asyncio.gather(
+        *[api.data(LIKE, {"a": activity_id, "on": True}, token=p.token) for p in people]
+    )
+
+    assert raced  # a shared statement ran, and met the other process
+    assert all(r["setLike"]["errors"] == [] for r in results)
+    assert await Like.filter(activity_id=happening["activity"].id).count() == len(people)
+    assert (await engagement_of(api, activity_id))["engagement"]["likes"] == len(people)
+
+
 async def flush(app) -> int:
     return await app.state.runtime.live.flush(settle=timedelta(0))
 

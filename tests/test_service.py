@@ -583,13 +583,13 @@ async def test_a_request_leaves_nothing_for_the_cyclic_collector(api: Api):
 def test_a_statement_names_its_parameters_once_for_every_dialect():
     from services.sql import Statement
 
-    statement = Statement("SELECT :a::int, x FROM t WHERE b = :b AND c = :a")
+    statement = Statement("SELECT :a::int, x FROM t WHERE b = :b2 AND c = :a")
 
     assert statement.render("postgres") == (
         "SELECT $1::int, x FROM t WHERE b = $2 AND c = $1",
-        ["a", "b"],
+        ["a", "b2"],
     )
     assert statement.render("sqlite") == (
         "SELECT ?::int, x FROM t WHERE b = ? AND c = ?",
-        ["a", "b", "a"],
+        ["a", "b2", "a"],
     )
