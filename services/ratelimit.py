@@ -1,10 +1,16 @@
 """Rate limits on top of the `limits` package (moving windows in Redis, shared by all processes).
 
 A limit is a setting in `limits` notation, several separated by ";" ("1/minute;10/day").
+
+Hits made at the same moment are counted together (`services.batching`): the hits of one identity
+(a school's address) go to Redis as one hit of that many when they all fit, and one by one, in
+the order they came, when they do not. Besides the round trips saved, the requests of a burst
+then leave this first step together, and share the round trips of the next ones too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 
@@ -12,7 +18,10 @@ from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from services.batching import Batcher
 from services.errors import ErrorCode, FieldError, ServiceError
+
+Call = tuple[str, tuple[str, ...]]  # a spec and an identity
 
 
 def _wait_message(seconds: int) -> str:
@@ -38,6 +47,7 @@ class Limiter:
         )
         self.strategy = MovingWindowRateLimiter(self.storage)
         self._parsed: dict[str, list[RateLimitItem]] = {}
+        self._consuming: Batcher[Call, int] = Batcher(self._consume_together)
 
     def _items(self, spec: str) -> list[RateLimitItem]:
         if spec not in self._parsed:
@@ -64,8 +74,34 @@ class Limiter:
             await self.strategy.hit(item, *identity)
 
     async def consume(self, spec: str, *identity: str, field: str | None = None) -> None:
-        """Count one more hit, or refuse (naming the wait) when it would exceed `spec`: one
-        atomic Redis call per limit when the hit fits."""
+        """Count one more hit, or refuse (naming the wait) when it would exceed `spec`."""
+        wait = await self._consuming((spec, identity))
+        if wait:
+            raise RateLimited(wait, field)
+
+    async def _consume_together(self, calls: list[Call]) -> list[int]:
+        """The wait of each call (0: counted), the calls of one identity counted at once."""
+        same: dict[Call, list[int]] = {}
+        for i, call in enumerate(calls):
+            same.setdefault(call, []).append(i)
+        waits = [0] * len(calls)
+
+        async def consume(call: Call, members: list[int]) -> None:
+            spec, identity = call
+            items = self._items(spec)
+            # one atomic hit of that many, when they all fit
+            together = len(members) > 1 and len(items) == 1
+            if together and await self.strategy.hit(items[0], *identity, cost=len(members)):
+                return
+            for i in members:
+                waits[i] = await self._consume_one(spec, identity)
+
+        await asyncio.gather(*(consume(call, members) for call, members in same.items()))
+        return waits
+
+    async def _consume_one(self, spec: str, identity: tuple[str, ...]) -> int:
+        """One hit under every limit of `spec` (one atomic Redis call each), or the wait."""
         for item in self._items(spec):
             if not await self.strategy.hit(item, *identity):
-                raise RateLimited(await self.wait_seconds(spec, *identity) or 1, field)
+                return await self.wait_seconds(spec, *identity) or 1
+        return 0

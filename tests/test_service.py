@@ -593,3 +593,39 @@ def test_a_statement_names_its_parameters_once_for_every_dialect():
         "SELECT ?::int, x FROM t WHERE b = ? AND c = ?",
         ["a", "b2", "a"],
     )
+
+
+async def test_hits_of_one_identity_at_once_are_counted_together_and_exactly(app, monkeypatch):
+    """Concurrent hits of one address go to Redis as one hit of that many when they all fit;
+    when they do not, one by one, so that exactly the limit is admitted."""
+    from services.ratelimit import RateLimited
+
+    limiter = app.state.runtime.limiter
+    costs: list[int] = []
+    hit = limiter.strategy.hit
+
+    async def counting(item, *identity, cost=1):
+        costs.append(cost)
+        return await hit(item, *identity, cost=cost)
+
+    monkeypatch.setattr(limiter.strategy, "hit", counting)
+
+    async def attempt(spec: str, identity: str) -> int:
+        try:
+            await limiter.consume(spec, "test-addr", identity)
+        except RateLimited as refused:
+            return int(refused.retry_after or 0)
+        return 0
+
+    fits = await asyncio.gather(*[attempt("10/minute", "10.0.0.1") for _ in range(6)])
+    assert fits == [0] * 6 and costs == [6]
+
+    costs.clear()
+    over = await asyncio.gather(*[attempt("5/minute", "10.0.0.2") for _ in range(8)])
+    assert over[:5] == [0] * 5
+    assert all(0 < wait <= 60 for wait in over[5:])
+    assert costs == [8, 1, 1, 1, 1, 1, 1, 1, 1]  # all at once refused, then one by one
+
+    # each admitted hit is in the window: the first address has room for 4 more, not 5
+    admitted = await asyncio.gather(*[attempt("10/minute", "10.0.0.1") for _ in range(5)])
+    assert sorted(admitted)[:4] == [0] * 4 and sorted(admitted)[4] > 0
