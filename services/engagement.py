@@ -7,7 +7,6 @@ requests race; a retried check-in with the same client nonce returns the first r
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import html
 import re
@@ -38,9 +37,9 @@ _SPACES = re.compile(r"[ \t\u3000]+")
 
 async def _limit(rt: Runtime, user: User, ip: str | None) -> None:
     settings = rt.settings
-    await asyncio.gather(
-        rt.limiter.consume(settings.rate_limit_engage_account, "engage-user", str(user.id)),
-        rt.limiter.consume(settings.rate_limit_engage_address, "engage-addr", ip or "unknown"),
+    await rt.limiter.consume_each(
+        (settings.rate_limit_engage_account, ("engage-user", str(user.id))),
+        (settings.rate_limit_engage_address, ("engage-addr", ip or "unknown")),
     )
 
 

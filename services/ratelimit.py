@@ -47,7 +47,7 @@ class Limiter:
         )
         self.strategy = MovingWindowRateLimiter(self.storage)
         self._parsed: dict[str, list[RateLimitItem]] = {}
-        self._consuming: Batcher[Call, int] = Batcher(self._consume_together)
+        self._consuming: Batcher[tuple[Call, ...], int] = Batcher(self._consume_together)
 
     def _items(self, spec: str) -> list[RateLimitItem]:
         if spec not in self._parsed:
@@ -75,16 +75,23 @@ class Limiter:
 
     async def consume(self, spec: str, *identity: str, field: str | None = None) -> None:
         """Count one more hit, or refuse (naming the wait) when it would exceed `spec`."""
-        wait = await self._consuming((spec, identity))
+        await self.consume_each((spec, identity), field=field)
+
+    async def consume_each(self, *calls: Call, field: str | None = None) -> None:
+        """`consume` under each (spec, identity) at once: every hit is counted, and the longest
+        wait refuses the request."""
+        wait = await self._consuming(calls)
         if wait:
             raise RateLimited(wait, field)
 
-    async def _consume_together(self, calls: list[Call]) -> list[int]:
-        """The wait of each call (0: counted), the calls of one identity counted at once."""
+    async def _consume_together(self, requests: list[tuple[Call, ...]]) -> list[int]:
+        """The longest wait of each request's calls (0: all counted); the calls of one spec and
+        identity are counted at once."""
         same: dict[Call, list[int]] = {}
-        for i, call in enumerate(calls):
-            same.setdefault(call, []).append(i)
-        waits = [0] * len(calls)
+        for i, calls in enumerate(requests):
+            for call in calls:
+                same.setdefault(call, []).append(i)
+        waits = [0] * len(requests)
 
         async def consume(call: Call, members: list[int]) -> None:
             spec, identity = call
@@ -94,7 +101,7 @@ class Limiter:
             if together and await self.strategy.hit(items[0], *identity, cost=len(members)):
                 return
             for i in members:
-                waits[i] = await self._consume_one(spec, identity)
+                waits[i] = max(waits[i], await self._consume_one(spec, identity))
 
         await asyncio.gather(*(consume(call, members) for call, members in same.items()))
         return waits

@@ -629,3 +629,21 @@ async def test_hits_of_one_identity_at_once_are_counted_together_and_exactly(app
     # each admitted hit is in the window: the first address has room for 4 more, not 5
     admitted = await asyncio.gather(*[attempt("10/minute", "10.0.0.1") for _ in range(5)])
     assert sorted(admitted)[:4] == [0] * 4 and sorted(admitted)[4] > 0
+
+
+async def test_a_request_under_several_limits_counts_each_and_waits_for_the_longest(app):
+    from limits import parse
+
+    from services.ratelimit import RateLimited
+
+    limiter = app.state.runtime.limiter
+    account, address = ("1/minute", ("test-user", "7")), ("5/hour", ("test-addr", "10.0.0.3"))
+
+    await limiter.consume_each(account, address)
+    with pytest.raises(RateLimited) as refused:
+        await limiter.consume_each(account, address)
+
+    assert 0 < (refused.value.retry_after or 0) <= 60
+    # the refused request's hit on the address counted all the same, as each hit does
+    stats = await limiter.strategy.get_window_stats(parse("5/hour"), "test-addr", "10.0.0.3")
+    assert stats.remaining == 3
