@@ -22,9 +22,13 @@ R = TypeVar("R")
 
 class Batcher(Generic[T, R]):
     """`await batcher(item)` gives `run`'s result for that item; `run` takes the items of a
-    batch in the order they came and returns one result for each, in the same order."""
+    batch in the order they came and returns one result for each, in the same order. A result
+    that is an exception is raised to that item's caller alone; an exception `run` raises, to
+    every caller of the batch."""
 
-    def __init__(self, run: Callable[[list[T]], Awaitable[Sequence[R]]], max_size: int = 128):
+    def __init__(
+        self, run: Callable[[list[T]], Awaitable[Sequence[R | Exception]]], max_size: int = 128
+    ) -> None:
         self._run = run
         self._max_size = max_size
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -55,7 +59,11 @@ class Batcher(Generic[T, R]):
                             future.set_exception(error)
                     continue
                 for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
                         future.set_result(result)
                 batch = []
         finally:

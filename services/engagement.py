@@ -119,10 +119,10 @@ async def check_in(
         client_nonce=nonce,
         created_at=timezone.now(),
     )
-    if sql.in_transaction():  # its statements wait for its commit: not for a shared batch
-        row = (await _insert_check_ins([wanted]))[0]
-    else:
-        row = await _check_ins(wanted)
+    try:
+        row = await _insert_check_in(wanted)
+    except IntegrityError:  # the activity was deleted since it was read
+        raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId") from None
     if row is None:
         earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
         if earlier is not None:  # a retry (or the same request racing itself)
@@ -134,18 +134,28 @@ async def check_in(
 _CHECK_IN_COLUMNS = ("activity_id", "user_id", "day", "client_nonce", "created_at")
 
 
-async def _insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | None]:
+async def _insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception | None]:
     """Insert check-ins in one statement: each comes back with its id, or None where it
-    collides with one already there (the same nonce, or the person's check-in of that day)."""
+    collides with one already there (the same nonce, or the person's check-in of that day).
+    When the statement fails on one of them (a person or activity deleted meanwhile), each is
+    inserted alone, so that only that one fails."""
     stamp = CheckIn._meta.fields_map["created_at"].to_db_value
-    inserted = await sql.insert_new(
-        CheckIn._meta.db_table,
-        _CHECK_IN_COLUMNS,
-        [(c.activity_id, c.user_id, c.day, c.client_nonce, stamp(c.created_at, c)) for c in wanted],
-        returning=("id", "user_id", "client_nonce"),
-    )
+    try:
+        inserted = await sql.insert_new(
+            CheckIn._meta.db_table,
+            _CHECK_IN_COLUMNS,
+            [
+                (c.activity_id, c.user_id, c.day, c.client_nonce, stamp(c.created_at, c))
+                for c in wanted
+            ],
+            returning=("id", "user_id", "client_nonce"),
+        )
+    except IntegrityError as error:
+        if len(wanted) == 1:
+            return [error]
+        return [row for c in wanted for row in await _insert_check_ins([c])]
     ids = {(r["user_id"], r["client_nonce"]): r["id"] for r in inserted}
-    rows: list[CheckIn | None] = []
+    rows: list[CheckIn | Exception | None] = []
     for c in wanted:
         # the same nonce twice in one batch: the first is inserted, the second finds it after
         c.id = ids.pop((c.user_id, c.client_nonce), None)
@@ -155,6 +165,16 @@ async def _insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | None]:
 
 # The check-ins of concurrent requests are inserted together (one statement per batch).
 _check_ins: Batcher[CheckIn, CheckIn | None] = Batcher(_insert_check_ins)
+
+
+async def _insert_check_in(wanted: CheckIn) -> CheckIn | None:
+    if not sql.in_transaction():
+        return await _check_ins(wanted)
+    # in a transaction, its statement waits for its commit: not for a shared batch
+    (row,) = await _insert_check_ins([wanted])
+    if isinstance(row, Exception):
+        raise row
+    return row
 
 
 async def _same_request(

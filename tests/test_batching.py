@@ -85,3 +85,14 @@ async def test_a_caller_that_gives_up_leaves_the_batch_to_the_others():
     assert await staying == 4
     assert leaving.cancelled()
     assert run.batches == [[1, 2]]  # its call was made all the same, as a sent statement is
+
+
+async def test_an_exception_as_a_result_is_raised_to_its_caller_alone():
+    async def run(items: list[int]) -> list[int | Exception]:
+        return [ValueError(item) if item < 0 else item for item in items]
+
+    batcher = Batcher(run)
+    results = await asyncio.gather(batcher(1), batcher(-2), batcher(3), return_exceptions=True)
+
+    assert results[0] == 1 and results[2] == 3
+    assert isinstance(results[1], ValueError)

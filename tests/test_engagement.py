@@ -8,6 +8,7 @@ from datetime import timedelta
 from itertools import chain
 
 import pytest
+from tortoise.exceptions import IntegrityError
 
 from models import ActivityStats, CheckIn, Comment, Like
 from models.enums import ActivityStatus, MemberRole
@@ -534,6 +535,38 @@ async def test_a_shared_toggle_that_meets_another_process_is_done_one_by_one(
     assert all(r["setLike"]["errors"] == [] for r in results)
     assert await Like.filter(activity_id=happening["activity"].id).count() == len(people)
     assert (await engagement_of(api, activity_id))["engagement"]["likes"] == len(people)
+
+
+async def test_a_check_in_that_cannot_be_written_fails_alone(api: Api, happening):
+    """One row of a shared statement that breaks a foreign key (its activity deleted since it
+    was read) fails its own request only: the others of the statement are written."""
+    from services import engagement
+    from services.clock import today
+
+    def wanted(activity_id: int, user_id: int, nonce: str) -> CheckIn:
+        return CheckIn(
+            activity_id=activity_id,
+            user_id=user_id,
+            day=today(),
+            client_nonce=nonce,
+            created_at=happening["activity"].starts_at,
+        )
+
+    people = [await person(api, f"139666{i:05d}") for i in range(3)]
+    gone, *kept = await asyncio.gather(
+        engagement._insert_check_in(wanted(999_999, people[0].user.id, "gone-0001")),
+        *[
+            engagement._insert_check_in(
+                wanted(happening["activity"].id, p.user.id, f"kept-{i:04d}")
+            )
+            for i, p in enumerate(people[1:])
+        ],
+        return_exceptions=True,
+    )
+
+    assert isinstance(gone, IntegrityError)
+    assert all(isinstance(row, CheckIn) and row.id for row in kept)
+    assert await CheckIn.all().count() == 2
 
 
 async def flush(app) -> int:
