@@ -1,10 +1,10 @@
-"""A statement Tortoise's query builder would build anew on every call, written once.
+"""Statements Tortoise's query builder would build anew on every call, written once.
 
-For the hottest statements only (a like is one): Tortoise builds a query through pypika each
-time, several times the cost of running it. The text names its parameters (`:activity`); it is
-rendered once per dialect (PostgreSQL numbers them, SQLite takes `?` in order) and run on the
-connection of the current context, a transaction's included. Identifiers in the text are
-constants of the code, never input.
+For the hottest statements only (a like is one, the inserts of a batch of check-ins another):
+Tortoise builds a query through pypika each time, several times the cost of running it. The text
+names its parameters (`:activity`); it is rendered once per dialect (PostgreSQL numbers them,
+SQLite takes `?` in order) and run on the connection of the current context, a transaction's
+included. Identifiers in the text are constants of the code, never input.
 """
 
 from __future__ import annotations
