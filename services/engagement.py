@@ -2,7 +2,9 @@
 
 Each operation inserts one record (no shared row is updated on this path), then applies its event
 to the live counters (`services.counters`). Unique constraints make duplicates impossible when
-requests race; a retried check-in with the same client nonce returns the first result.
+requests race; a retried check-in with the same client nonce returns the first result. Check-ins
+and likes (and favourites) of requests that arrive together are inserted by one statement
+(`services.batching`); one in a transaction is inserted alone, since it waits for that commit.
 """
 
 from __future__ import annotations
@@ -23,14 +25,13 @@ from services import audit, sql
 from services.activities import REVIEWING_ROLES, member_org_ids
 from services.batching import Batcher
 from services.clock import CHINA, local_date, now, today
-from services.counters import Counters
+from services.counters import Counters, Counts
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.events import DomainEvent, subscribe
 from services.permissions import Grant, is_national_staff
 from services.runtime import Runtime
 
 CHECK_IN_MARGIN = timedelta(hours=1)
-Counts = dict[str, int]
 _TAGS = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\u3000]+")
 
@@ -121,7 +122,7 @@ async def check_in(
     )
     try:
         row = await _insert_check_in(wanted)
-    except IntegrityError:  # the activity was deleted since it was read
+    except IntegrityError:  # the activity was deleted since it was read (a foreign key)
         raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId") from None
     if row is None:
         earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
@@ -238,7 +239,9 @@ Toggle = tuple[int, int, bool]  # the activity, the person, the state they want
 
 
 class _Toggles:
-    """The toggles of `model` by concurrent requests, one statement for a batch."""
+    """The toggles of `model` by concurrent requests, one statement for a batch. When another
+    process takes a place in one of the batch's sequences meanwhile, the statement fails as a
+    whole, and each toggle of the batch is made alone."""
 
     def __init__(self, model: type[Like] | type[Favorite], attr: str) -> None:
         self.model, self.attr = model, attr
@@ -267,32 +270,35 @@ class _Toggles:
         return None
 
     async def run(self, toggles: list[Toggle]) -> list[int | None]:
-        """One statement for the first toggle of each person and activity; the others (the same
-        person twice in a batch), and all of them when another process took a place in a
-        sequence, one after the other."""
-        first: dict[tuple[int, int], int] = {}
+        """One statement for the first toggle of each person and activity in the batch; the
+        others (the same person again) after it, one by one, in the order they came."""
+        firsts: dict[tuple[int, int], int] = {}  # (activity, person): index of their first
         for i, (activity_id, user_id, _) in enumerate(toggles):
-            first.setdefault((activity_id, user_id), i)
+            firsts.setdefault((activity_id, user_id), i)
         results: list[int | None] = [None] * len(toggles)
-        together = list(first.values())
-        if len(together) > 1:
-            values: dict[str, Any] = {"now": self._stamp()}
-            for n, i in enumerate(together):
-                values[f"a{n}"], values[f"u{n}"], values[f"w{n}"] = toggles[i]
-            try:
-                inserted = await _next_states(self.model, self.attr, len(together)).rows(**values)
-            except IntegrityError:
-                pass
-            else:
-                ids = {(r["activity_id"], r["user_id"]): int(r["id"]) for r in inserted}
-                for key, i in first.items():
-                    results[i] = ids.get(key)
-                together = []
-        done = set(first.values()) - set(together)
-        for i, toggle in enumerate(toggles):
-            if i not in done:
-                results[i] = await self.alone(toggle)
+        alone = list(range(len(toggles)))  # all, unless the shared statement writes the firsts
+        if len(firsts) > 1:
+            written = await self._together([toggles[i] for i in firsts.values()])
+            if written is not None:
+                for key, i in firsts.items():
+                    results[i] = written.get(key)
+                shared = set(firsts.values())
+                alone = [i for i in alone if i not in shared]
+        for i in alone:
+            results[i] = await self.alone(toggles[i])
         return results
+
+    async def _together(self, toggles: list[Toggle]) -> dict[tuple[int, int], int] | None:
+        """The ids of the rows written, by (activity, person); None when another process took a
+        place in one of the sequences meanwhile (the statement failed as a whole)."""
+        values: dict[str, Any] = {"now": self._stamp()}
+        for n, (activity_id, user_id, wanted) in enumerate(toggles):
+            values[f"a{n}"], values[f"u{n}"], values[f"w{n}"] = activity_id, user_id, wanted
+        try:
+            inserted = await _next_states(self.model, self.attr, len(toggles)).rows(**values)
+        except IntegrityError:
+            return None
+        return {(r["activity_id"], r["user_id"]): int(r["id"]) for r in inserted}
 
     def _stamp(self) -> Any:
         return self.model._meta.fields_map["created_at"].to_db_value(timezone.now(), self.model)
