@@ -217,3 +217,28 @@ async def test_the_cache_keeps_at_most_its_size(app, api: Api):
         kept.keep(sessions.token_hash(token), session.user, session, kept.ticket())
 
     assert [kept.get(sessions.token_hash(t)) is not None for t, _ in rows] == [True, False, True]
+
+
+@pytest.mark.parametrize("revoke", [change_password, reset_password])
+async def test_sessions_are_forgotten_once_the_change_has_committed(
+    api: Api, base_settings, revoke, monkeypatch
+):
+    """Forgotten before the commit, a session could be read again by another request from the
+    database (still valid there) and kept after the change: the forget waits for the commit."""
+    from services.sql import in_transaction
+
+    forgotten_in_transaction = []
+    forget = sessions._forget_everywhere
+
+    async def spy(user_id: int) -> None:
+        forgotten_in_transaction.append(in_transaction())
+        await forget(user_id)
+
+    monkeypatch.setattr(sessions, "_forget_everywhere", spy)
+    someone = await person(api, "13912345678")
+    await api.data(ME, token=someone.token)  # kept from now on
+
+    await revoke(api, someone.token, base_settings)
+
+    assert forgotten_in_transaction == [False]
+    assert (await api.data(ME, token=someone.token))["me"] is None
