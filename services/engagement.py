@@ -255,27 +255,34 @@ class _Toggles:
         return await self.batched(toggle)
 
     async def alone(self, toggle: Toggle) -> int | None:
+        """The toggle by its own statement. Raises IntegrityError when the statement keeps
+        failing: not a race for a place in the sequence (that is tried again) but a foreign key
+        (the activity deleted since it was read)."""
         activity_id, user_id, wanted = toggle
         # the wall clock, as Tortoise stamps every other record: the write-behind settles by it,
         # and the demo clock (KEPURI_CLOCK_OFFSET) may run ahead of it
         created = self._stamp()
-        for _ in range(3):
+        attempts = 3
+        while True:
             try:
                 inserted = await self.one.rows(
                     activity=activity_id, user=user_id, wanted=wanted, now=created
                 )
             except IntegrityError:  # another request took the same place in the sequence: again
+                attempts -= 1
+                if not attempts:
+                    raise
                 continue
             return int(inserted[0]["id"]) if inserted else None
-        return None
 
-    async def run(self, toggles: list[Toggle]) -> list[int | None]:
+    async def run(self, toggles: list[Toggle]) -> list[int | Exception | None]:
         """One statement for the first toggle of each person and activity in the batch; the
-        others (the same person again) after it, one by one, in the order they came."""
+        others (the same person again) after it, one by one, in the order they came. A toggle
+        that cannot be written fails alone."""
         firsts: dict[tuple[int, int], int] = {}  # (activity, person): index of their first
         for i, (activity_id, user_id, _) in enumerate(toggles):
             firsts.setdefault((activity_id, user_id), i)
-        results: list[int | None] = [None] * len(toggles)
+        results: list[int | Exception | None] = [None] * len(toggles)
         alone = list(range(len(toggles)))  # all, unless the shared statement writes the firsts
         if len(firsts) > 1:
             written = await self._together([toggles[i] for i in firsts.values()])
@@ -285,7 +292,10 @@ class _Toggles:
                 shared = set(firsts.values())
                 alone = [i for i in alone if i not in shared]
         for i in alone:
-            results[i] = await self.alone(toggles[i])
+            try:
+                results[i] = await self.alone(toggles[i])
+            except IntegrityError as error:
+                results[i] = error
         return results
 
     async def _together(self, toggles: list[Toggle]) -> dict[tuple[int, int], int] | None:
@@ -317,7 +327,10 @@ async def _toggle(
 ) -> Counts:
     """Make the person's state `wanted` (a new row of their sequence, or nothing when it
     already is); return the activity's counts."""
-    inserted = await _TOGGLES[model]((activity_id, user.id, wanted))
+    try:
+        inserted = await _TOGGLES[model]((activity_id, user.id, wanted))
+    except IntegrityError:  # the activity was deleted since it was read (a foreign key)
+        raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId") from None
     if inserted is None:  # already in that state
         return (await counters.read([activity_id]))[activity_id]
     row = model(id=inserted, activity_id=activity_id, user_id=user.id, **{attr: wanted})

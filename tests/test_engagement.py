@@ -569,6 +569,30 @@ async def test_a_check_in_that_cannot_be_written_fails_alone(api: Api, happening
     assert await CheckIn.all().count() == 2
 
 
+async def test_a_like_that_cannot_be_written_fails_alone_and_says_so(api: Api, happening, app):
+    """A like on an activity deleted since it was read breaks a foreign key: it is refused with
+    NOT_FOUND (it was taken for "no change" before), and the others of its batch are written."""
+    from services import engagement
+    from services.errors import ServiceError
+
+    people = [await person(api, f"139555{i:05d}") for i in range(3)]
+    activity = happening["activity"]
+    gone, *kept = await asyncio.gather(
+        engagement._TOGGLES[Like]((999_999, people[0].user.id, True)),
+        *[engagement._TOGGLES[Like]((activity.id, p.user.id, True)) for p in people[1:]],
+        return_exceptions=True,
+    )
+    with pytest.raises(ServiceError) as refused:
+        await engagement._toggle(
+            Like, "liked", app.state.runtime.live, people[0].user, 999_999, True
+        )
+
+    assert isinstance(gone, IntegrityError)
+    assert all(isinstance(row_id, int) for row_id in kept)
+    assert refused.value.errors[0].code == "NOT_FOUND"
+    assert await Like.filter(activity_id=activity.id).count() == 2
+
+
 async def flush(app) -> int:
     return await app.state.runtime.live.flush(settle=timedelta(0))
 
