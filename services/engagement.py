@@ -47,13 +47,27 @@ async def _limit(rt: Runtime, user: User, ip: str | None) -> None:
 _CHECKED = ("id", "status", "starts_at", "ends_at", "qr_token")
 
 
+async def _read_engagement_columns(activity_ids: list[int]) -> list[Activity | None]:
+    """The columns above of several activities, in one query."""
+    found = {
+        a.id: a
+        for a in await Activity.filter(id__in=set(activity_ids), deleted_at=None).only(*_CHECKED)
+    }
+    return [found.get(i) for i in activity_ids]
+
+
+_engagement_reads: Batcher[int, Activity | None] = Batcher(_read_engagement_columns)
+
+
 # The columns above change rarely (review, edits): each process keeps them a few seconds, so that a
 # burst of check-ins on one activity reads its row once, however many requests arrive together
-# (the cache runs one lookup for all of them). A withdrawn activity takes engagement for at most
-# this long.
+# (the cache runs one lookup for all of them), and the activities a burst finds missing are read
+# together. A withdrawn activity takes engagement for at most this long.
 @alru_cache(maxsize=10_000, ttl=3)
 async def _engagement_columns(activity_id: int) -> Activity | None:
-    return await Activity.get_or_none(id=activity_id, deleted_at=None).only(*_CHECKED)
+    if sql.in_transaction():  # read where the caller reads, not in a shared batch
+        return (await _read_engagement_columns([activity_id]))[0]
+    return await _engagement_reads(activity_id)
 
 
 async def _public_activity(activity_id: int) -> Activity:

@@ -10,7 +10,7 @@ from itertools import chain
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from models import ActivityStats, CheckIn, Comment, Like
+from models import ActivityStats, Campaign, CheckIn, Comment, Like, Organization
 from models.enums import ActivityStatus, MemberRole
 from schema.ids import to_global_id
 from services.counters import FIELDS, SOURCE_BY_MODEL, guard_key, live_key
@@ -471,6 +471,34 @@ async def test_a_burst_on_a_cold_activity_reads_it_and_its_counts_once(api: Api,
     activity_reads = [q for q in seen if 'FROM "activities"' in q]
     count_reads = [q for q in seen if "activity_stats" in q]
     assert (len(activity_reads), len(count_reads)) == (1, 1)
+
+
+async def test_a_burst_over_several_cold_activities_reads_their_rows_once(api: Api, happening):
+    """Likes spread over activities this process has not read: one query for all their rows."""
+    campaign, unit = happening["activity"].campaign_id, happening["activity"].organization_id
+    others = [
+        await make_activity(
+            await Organization.get(id=unit),
+            await Campaign.get(id=campaign),
+            starts_at="2026-09-20 09:00",
+            ends_at="2026-09-22 17:00",
+            title=f"另一场科普展{i}",
+        )
+        for i in range(4)
+    ]
+    token = happening["public"].token
+    await api.data("query { me { id } }", token=token)  # the session is kept from now on
+
+    with count_queries() as seen:
+        results = await asyncio.gather(
+            *[
+                api.data(LIKE, {"a": to_global_id("Activity", a.id), "on": True}, token=token)
+                for a in others
+            ]
+        )
+
+    assert all(r["setLike"]["errors"] == [] for r in results)
+    assert len([q for q in seen if 'FROM "activities"' in q]) == 1
 
 
 async def test_concurrent_check_ins_and_likes_share_their_statements(api: Api, happening):
