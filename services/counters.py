@@ -72,9 +72,8 @@ Counts = dict[str, int]
 Event = tuple[int, str, dict[str, int]]  # the activity, the event's id, its deltas
 
 
-def _counts(flat: list[bytes]) -> Counts:
-    """The counts of a hash as HGETALL gives it (field, value, field, value...)."""
-    found = dict(zip(flat[::2], flat[1::2], strict=True))
+def _counts(found: dict[bytes, bytes]) -> Counts:
+    """The counts of an activity's hash as Redis gives it."""
     return {f: int(found.get(f.encode(), 0)) for f in FIELDS}
 
 
@@ -170,7 +169,11 @@ class Counters:
             for name, value in changes:
                 args += [name, value]
         replies = await self._apply(keys=keys, args=args)
-        return [_counts(flat) if flat else None for flat in replies]
+        # a script gives a hash as a flat list: field, value, field, value...
+        return [
+            _counts(dict(zip(flat[::2], flat[1::2], strict=True))) if flat else None
+            for flat in replies
+        ]
 
     async def read(self, activity_ids: Iterable[int]) -> dict[int, dict[str, int]]:
         """Counts of each activity: from Redis, the missing ones from the database (one query)."""
@@ -185,7 +188,7 @@ class Counters:
         missing = []
         for activity_id, raw in zip(ids, found, strict=True):
             if raw:
-                counts[activity_id] = {f: int(raw.get(f.encode(), 0)) for f in FIELDS}
+                counts[activity_id] = _counts(raw)
             else:
                 missing.append(activity_id)
         if missing:
