@@ -8,6 +8,8 @@ An idle server adds no delay; a busy one sends fewer, larger batches.
 
 The batch runs in a task of its own: a caller that gives up (its client gone) does not take the
 others' calls with it, and its own call is still made, as a statement already sent would be.
+A call that must not share (`alone`: one in a database transaction, whose statements wait for
+its commit and must see what it wrote) is run by itself, at once, where its caller runs.
 """
 
 from __future__ import annotations
@@ -24,18 +26,29 @@ class Batcher(Generic[T, R]):
     """`await batcher(item)` gives `run`'s result for that item; `run` takes the items of a
     batch in the order they came and returns one result for each, in the same order. A result
     that is an exception is raised to that item's caller alone; an exception `run` raises, to
-    every caller of the batch."""
+    every caller of the batch. When `alone()` is true at a call, the call is a batch of its own,
+    run at once in its caller's context."""
 
     def __init__(
-        self, run: Callable[[list[T]], Awaitable[Sequence[R | Exception]]], max_size: int = 128
+        self,
+        run: Callable[[list[T]], Awaitable[Sequence[R | Exception]]],
+        max_size: int = 128,
+        *,
+        alone: Callable[[], bool] | None = None,
     ) -> None:
         self._run = run
         self._max_size = max_size
+        self._alone = alone
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._sending: asyncio.Task[None] | None = None
 
     async def __call__(self, item: T) -> R:
+        if self._alone is not None and self._alone():
+            (result,) = await self._run([item])
+            if isinstance(result, Exception):
+                raise result
+            return result
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (tests start several): start afresh
             self._loop, self._waiting, self._sending = loop, [], None

@@ -56,7 +56,9 @@ async def _read_engagement_columns(activity_ids: list[int]) -> list[Activity | N
     return [found.get(i) for i in activity_ids]
 
 
-_engagement_reads: Batcher[int, Activity | None] = Batcher(_read_engagement_columns)
+_engagement_reads: Batcher[int, Activity | None] = Batcher(
+    _read_engagement_columns, alone=sql.in_transaction
+)
 
 
 # The columns above change rarely (review, edits): each process keeps them a few seconds, so that a
@@ -65,16 +67,18 @@ _engagement_reads: Batcher[int, Activity | None] = Batcher(_read_engagement_colu
 # together. A withdrawn activity takes engagement for at most this long.
 @alru_cache(maxsize=10_000, ttl=3)
 async def _engagement_columns(activity_id: int) -> Activity | None:
-    if sql.in_transaction():  # read where the caller reads, not in a shared batch
-        return (await _read_engagement_columns([activity_id]))[0]
     return await _engagement_reads(activity_id)
+
+
+def _no_such_activity() -> ServiceError:
+    return ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId")
 
 
 async def _public_activity(activity_id: int) -> Activity:
     """The few columns engagement needs of an approved activity."""
     activity = await _engagement_columns(activity_id)
     if activity is None:
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId")
+        raise _no_such_activity()
     if activity.status is not ActivityStatus.APPROVED:
         raise ServiceError.of(ErrorCode.NOT_PUBLIC, "该活动尚未通过审核", "activityId")
     return activity
@@ -135,9 +139,9 @@ async def check_in(
         created_at=timezone.now(),
     )
     try:
-        row = await _insert_check_in(wanted)
+        row = await _check_ins(wanted)
     except IntegrityError:  # the activity was deleted since it was read (a foreign key)
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId") from None
+        raise _no_such_activity() from None
     if row is None:
         earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
         if earlier is not None:  # a retry (or the same request racing itself)
@@ -179,17 +183,7 @@ async def _insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception |
 
 
 # The check-ins of concurrent requests are inserted together (one statement per batch).
-_check_ins: Batcher[CheckIn, CheckIn | None] = Batcher(_insert_check_ins)
-
-
-async def _insert_check_in(wanted: CheckIn) -> CheckIn | None:
-    if not sql.in_transaction():
-        return await _check_ins(wanted)
-    # in a transaction, its statement waits for its commit: not for a shared batch
-    (row,) = await _insert_check_ins([wanted])
-    if isinstance(row, Exception):
-        raise row
-    return row
+_check_ins: Batcher[CheckIn, CheckIn | None] = Batcher(_insert_check_ins, alone=sql.in_transaction)
 
 
 async def _same_request(
@@ -260,12 +254,10 @@ class _Toggles:
     def __init__(self, model: type[Like] | type[Favorite], attr: str) -> None:
         self.model, self.attr = model, attr
         self.one = _next_state(model, attr)
-        self.batched: Batcher[Toggle, int | None] = Batcher(self.run)
+        self.batched: Batcher[Toggle, int | None] = Batcher(self.run, alone=sql.in_transaction)
 
     async def __call__(self, toggle: Toggle) -> int | None:
         """The id of the row that made the person's state `wanted`, or None when it was."""
-        if sql.in_transaction():  # its statements wait for its commit: not for a shared batch
-            return await self.alone(toggle)
         return await self.batched(toggle)
 
     async def alone(self, toggle: Toggle) -> int | None:
@@ -344,7 +336,7 @@ async def _toggle(
     try:
         inserted = await _TOGGLES[model]((activity_id, user.id, wanted))
     except IntegrityError:  # the activity was deleted since it was read (a foreign key)
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId") from None
+        raise _no_such_activity() from None
     if inserted is None:  # already in that state
         return (await counters.read([activity_id]))[activity_id]
     row = model(id=inserted, activity_id=activity_id, user_id=user.id, **{attr: wanted})

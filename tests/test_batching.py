@@ -96,3 +96,26 @@ async def test_an_exception_as_a_result_is_raised_to_its_caller_alone():
 
     assert results[0] == 1 and results[2] == 3
     assert isinstance(results[1], ValueError)
+
+
+async def test_a_call_that_must_not_share_runs_alone_at_once():
+    run = Recorder()
+    inside = [False]
+    batcher = Batcher(run, alone=lambda: inside[0])
+
+    shared = [asyncio.ensure_future(batcher(i)) for i in range(2)]
+    await asyncio.sleep(0)  # both wait for their batch, not sent yet
+    inside[0] = True
+    assert await batcher(7) == 14
+    inside[0] = False
+
+    assert await asyncio.gather(*shared) == [0, 2]
+    assert run.batches == [[7], [0, 1]]  # it neither joined the waiting batch nor waited for it
+
+
+async def test_an_exception_of_a_call_run_alone_is_raised_to_it():
+    async def run(items: list[int]) -> list[int | Exception]:
+        return [ValueError(item) for item in items]
+
+    with pytest.raises(ValueError):
+        await Batcher(run, alone=lambda: True)(1)

@@ -582,11 +582,9 @@ async def test_a_check_in_that_cannot_be_written_fails_alone(api: Api, happening
 
     people = [await person(api, f"139666{i:05d}") for i in range(3)]
     gone, *kept = await asyncio.gather(
-        engagement._insert_check_in(wanted(999_999, people[0].user.id, "gone-0001")),
+        engagement._check_ins(wanted(999_999, people[0].user.id, "gone-0001")),
         *[
-            engagement._insert_check_in(
-                wanted(happening["activity"].id, p.user.id, f"kept-{i:04d}")
-            )
+            engagement._check_ins(wanted(happening["activity"].id, p.user.id, f"kept-{i:04d}"))
             for i, p in enumerate(people[1:])
         ],
         return_exceptions=True,
