@@ -9,6 +9,7 @@ included. Identifiers in the text are constants of the code, never input.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -65,17 +66,20 @@ async def insert_new(
     """Insert `rows` in one statement, leaving out those that would break a unique constraint
     (against the table or an earlier row of the same statement); the `returning` columns of the
     rows inserted. Values go to the driver as they are: give them as the database stores them."""
-    connection = connections.get("default")
-    width = len(columns)
-    if connection.capabilities.dialect == "postgres":
-        numbers = iter(range(1, width * len(rows) + 1))
-        tuples = ", ".join(
-            "(" + ", ".join(f"${next(numbers)}" for _ in range(width)) + ")" for _ in rows
-        )
-    else:
-        tuples = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(rows))
-    text = (
+    statement = _insert_new(table, tuple(columns), len(rows), tuple(returning))
+    values = {f"v{i}_{j}": value for i, row in enumerate(rows) for j, value in enumerate(row)}
+    return await statement.rows(**values)
+
+
+@functools.cache
+def _insert_new(
+    table: str, columns: tuple[str, ...], size: int, returning: tuple[str, ...]
+) -> Statement:
+    """`insert_new`'s statement for `size` rows: the j-th value of the i-th is :v<i>_<j>."""
+    tuples = ", ".join(
+        "(" + ", ".join(f":v{i}_{j}" for j in range(len(columns))) + ")" for i in range(size)
+    )
+    return Statement(
         f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES {tuples} '  # noqa: S608
         f"ON CONFLICT DO NOTHING RETURNING {', '.join(returning)}"
     )
-    return await connection.execute_query_dict(text, [value for row in rows for value in row])
