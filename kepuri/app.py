@@ -15,7 +15,10 @@ from urllib.parse import quote
 
 import orjson
 import structlog
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -23,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http.exceptions import WebSocketDisconnected
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
@@ -38,10 +42,19 @@ from models import Activity, Commendation, Document
 from models.enums import CommendationStatus, DocumentStatus
 from schema import build_schema
 from schema.context import Context
+from schema.error_codes import (
+    INTERNAL,
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE,
+    UNAVAILABLE_MESSAGE,
+    is_outage,
+)
+from schema.inputs import MAX_KEY, nests_deeper_than
 from services import (
     bus,
     certificates,
     documents,
+    images,
     jobs,
     links,
     notifications,
@@ -66,6 +79,7 @@ def configure_process(settings: Settings) -> None:
     clock.set_offset(settings.clock_offset)
     passwords.configure(settings.password_hash_profile)
     storage.configure(settings.media_dir)
+    images.configure(settings.image_max_pixels, settings.image_max_decoded_bytes)
     notifications.register()
     portals.register()
 
@@ -89,8 +103,125 @@ class TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+# Headers a browser cannot send cross-site without a CORS preflight: a multipart request must
+# carry one (the CSRF prevention of the GraphQL multipart request spec's servers).
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "authorization")
+MAX_JSON_NESTING = 32  # of a request body; variables nest 3 deep at most
+
+# strawberry's refusals of a request, in the words and codes of this API
+_REFUSALS = {
+    "Unsupported content type": (
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "不支持的请求类型：请以application/json或multipart/form-data发送",
+    ),
+    "No GraphQL query found in the request": (400, "BAD_REQUEST", "请求中没有GraphQL查询"),
+    "Batching is not enabled": (400, "BAD_REQUEST", "不支持批量请求：每个请求只含一个操作"),
+    "GraphQL only supports GET and POST requests.": (
+        405,
+        "METHOD_NOT_ALLOWED",
+        "仅支持GET和POST请求",
+    ),
+    "The GraphQL operation's `query` must be a string or null, if provided.": (
+        400,
+        "BAD_REQUEST",
+        "query须为字符串",
+    ),
+    "The GraphQL operation's `variables` must be an object or null, if provided.": (
+        400,
+        "BAD_REQUEST",
+        "variables须为JSON对象",
+    ),
+    "The GraphQL operation's `extensions` must be an object or null, if provided.": (
+        400,
+        "BAD_REQUEST",
+        "extensions须为JSON对象",
+    ),
+    "mutations are not allowed when using GET": (
+        405,
+        "METHOD_NOT_ALLOWED",
+        "变更操作须以POST发送",
+    ),
+}
+
+
+class Refused(HTTPException):
+    """A request refused before GraphQL sees it, with a code and a Chinese message."""
+
+    def __init__(self, message: str, code: str = "BAD_REQUEST", status: int = 400) -> None:
+        super().__init__(status, message)
+        self.code = code
+
+
+def refusal_response(error: HTTPException) -> Response:
+    if isinstance(error, Refused):
+        status, code, message = error.status_code, error.code, error.reason
+    else:
+        status, code, message = _REFUSALS.get(
+            error.reason, (error.status_code, "BAD_REQUEST", f"请求无效：{error.reason}")
+        )
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = TextFrames
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:
+            response = refusal_response(error)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson refuses what is not UTF-8, lone surrogates, and nesting past 1,024."""
+        return orjson.loads(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request's JSON (its body, or the parts of a multipart or GET request): an object."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise Refused("请求内容不是有效的JSON（须为UTF-8编码的JSON对象）") from error
+        if not isinstance(value, dict):
+            raise Refused("请求内容须为JSON对象")
+        if nests_deeper_than(value, MAX_JSON_NESTING):
+            raise Refused("请求内容嵌套层数过多")
+        return value
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, Any]:
+        """The GraphQL multipart request spec, strictly: `operations`, then a `map` of file
+        fields to `variables.` paths, each naming a file that was sent; and only from a client
+        that a browser would have preflighted."""
+        if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
+            raise Refused(
+                "上传请求须带Apollo-Require-Preflight请求头（防止跨站请求伪造）", "CSRF_REFUSED"
+            )
+        try:
+            form = await request.get_form_data()
+        except (ValueError, MultiPartException, StarletteHTTPException) as error:
+            raise Refused("无法解析multipart请求") from error
+        operations, files_map = form.form.get("operations"), form.form.get("map")
+        if not isinstance(operations, str) or not isinstance(files_map, str):
+            raise Refused("multipart请求须含operations和map两个字段")
+        parsed_operations, parsed_map = self.parse_json(operations), self.parse_json(files_map)
+        for name, paths in parsed_map.items():
+            if name not in form.files:
+                raise Refused(f"map中的文件{name}未随请求发送")
+            if not (
+                isinstance(paths, list)
+                and paths
+                and all(isinstance(p, str) and p.startswith("variables.") for p in paths)
+            ):
+                raise Refused("map的每一项须为以variables.开头的路径列表")
+        try:
+            return replace_placeholders_with_files(parsed_operations, parsed_map, form.files)
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            raise Refused("map中的路径与operations不符") from error
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
@@ -128,7 +259,11 @@ class GraphQLView(GraphQL[Context, None]):
 
 
 class AccessLog:
-    """One structured line per HTTP request, with a request id (echoed as X-Request-ID)."""
+    """One structured line per HTTP request, with a request id (echoed as X-Request-ID).
+
+    An exception that escapes a route is answered here, never with a bare 500 page: 503 with
+    Retry-After when the database or Redis cannot be reached, else 500 with the request id that
+    finds the logged traceback. Neither says what failed."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -140,17 +275,25 @@ class AccessLog:
         request_id = uuid.uuid4().hex[:16]
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as error:
+            if response_started:
+                raise
+            outage = is_outage(error)
+            log.error("request_failed", exc_info=not outage, outage=outage, error=repr(error))
+            await _failure(outage, request_id)(scope, receive, send_with_id)
         finally:
             if scope["path"] not in ("/healthz", "/readyz"):
                 log.info(
@@ -161,6 +304,15 @@ class AccessLog:
                     ms=round((time.perf_counter() - started) * 1000, 1),
                 )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+def _failure(outage: bool, request_id: str) -> Response:
+    if outage:
+        error = {"message": UNAVAILABLE_MESSAGE, "extensions": {"code": UNAVAILABLE}}
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        return JSONResponse({"errors": [error]}, status_code=503, headers=headers)
+    error = {"message": "服务器内部错误", "extensions": {"code": INTERNAL, "requestId": request_id}}
+    return JSONResponse({"errors": [error]}, status_code=500)
 
 
 class BodyLimit:
@@ -182,7 +334,9 @@ class BodyLimit:
             else self.max_bytes
         )
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        if declared is not None and (
+            len(declared) > 18 or not declared.isdigit() or int(declared) > limit
+        ):
             await self._refuse(scope, receive, send)
             return
         seen = 0
@@ -261,8 +415,8 @@ def _stored(relative: str | None) -> Path | None:
 
 async def download_document(request: Request) -> Response:
     """A rendered document, by a signed and expiring link (see services.links)."""
-    document_id = int(request.path_params["document_id"])
-    if not _link_is_valid(request, documents.link_subject(document_id)):
+    document_id = request.path_params["document_id"]
+    if document_id > MAX_KEY or not _link_is_valid(request, documents.link_subject(document_id)):
         return JSONResponse({"error": "链接无效或已过期"}, status_code=403)
     document = await Document.get_or_none(id=document_id, status=DocumentStatus.READY)
     path = _stored(document.file) if document else None
@@ -374,6 +528,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_depth=settings.graphql_max_depth,
         max_aliases=settings.graphql_max_aliases,
         max_tokens=settings.graphql_max_tokens,
+        max_cost=settings.graphql_max_cost,
+        max_cost_anonymous=settings.graphql_max_cost_anonymous,
     )
     view = GraphQLView(
         schema,

@@ -68,9 +68,11 @@ class Settings:
     rate_limit_login_address: str = "100/hour"
     rate_limit_engage_account: str = "60/minute"
     rate_limit_engage_address: str = "1000/minute"
+    rate_limit_member_lookup: str = "30/hour"
     blocked_words: tuple[str, ...] = ()
 
     document_retry_seconds: float = 5.0
+    worker_lease_seconds: float = 60.0  # a dead worker's job is taken up after this
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""
@@ -84,9 +86,13 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
     media_dir_setting: str = ""
+    image_max_pixels: int = 50_000_000
+    image_max_decoded_bytes: int = 256 * 1024 * 1024
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
+    graphql_max_cost: int = 5000  # per operation of a caller with a token (schema.cost)
+    graphql_max_cost_anonymous: int = 1000
     recommendation_quota_units: int = 20
     recommendation_quota_activities: int = 30
     notice_working_days: int = 3
@@ -182,11 +188,13 @@ _ENV: dict[str, tuple[str, object]] = {
     "RATE_LIMIT_LOGIN_ADDRESS": ("rate_limit_login_address", str),
     "RATE_LIMIT_ENGAGE_ACCOUNT": ("rate_limit_engage_account", str),
     "RATE_LIMIT_ENGAGE_ADDRESS": ("rate_limit_engage_address", str),
+    "RATE_LIMIT_MEMBER_LOOKUP": ("rate_limit_member_lookup", str),
     "BLOCKED_WORDS": (
         "blocked_words",
         lambda v: tuple(w.strip() for w in v.replace("，", ",").split(",") if w.strip()),
     ),
     "DOCUMENT_RETRY_SECONDS": ("document_retry_seconds", float),
+    "WORKER_LEASE_SECONDS": ("worker_lease_seconds", float),
     "SMTP_HOST": ("smtp_host", str),
     "SMTP_PORT": ("smtp_port", int),
     "SMTP_USER": ("smtp_user", str),
@@ -202,9 +210,13 @@ _ENV: dict[str, tuple[str, object]] = {
     "MAX_BODY_BYTES": ("max_body_bytes", int),
     "MAX_UPLOAD_BYTES": ("max_upload_bytes", int),
     "MEDIA_DIR": ("media_dir_setting", str),
+    "IMAGE_MAX_PIXELS": ("image_max_pixels", int),
+    "IMAGE_MAX_DECODED_BYTES": ("image_max_decoded_bytes", int),
     "GRAPHQL_MAX_DEPTH": ("graphql_max_depth", int),
     "GRAPHQL_MAX_ALIASES": ("graphql_max_aliases", int),
     "GRAPHQL_MAX_TOKENS": ("graphql_max_tokens", int),
+    "GRAPHQL_MAX_COST": ("graphql_max_cost", int),
+    "GRAPHQL_MAX_COST_ANONYMOUS": ("graphql_max_cost_anonymous", int),
     "RECOMMENDATION_QUOTA_UNITS": ("recommendation_quota_units", int),
     "RECOMMENDATION_QUOTA_ACTIVITIES": ("recommendation_quota_activities", int),
     "NOTICE_WORKING_DAYS": ("notice_working_days", int),

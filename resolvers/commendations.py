@@ -13,6 +13,7 @@ from models.enums import CommendationKind, CommendationStatus, Indicator, Recomm
 from resolvers.common import answer, attempt, signed_in
 from schema.activity_types import ActivityType
 from schema.context import Context
+from schema.cost import list_size
 from schema.ids import parse_global_id, to_global_id
 from schema.pagination import Connection, keyset_connection, list_connection
 from schema.permissions import IsAuthenticated, bad_argument
@@ -85,7 +86,8 @@ class IndicatorScoreType:
     note: str | None
     inputs: list[IndicatorInputType] = strawberry.field(
         description="The platform's figures the score was computed from (none when scored by "
-        "staff)."
+        "staff).",
+        metadata=list_size(4),
     )
 
 
@@ -94,7 +96,7 @@ class EvaluationEntryType:
     organization: OrganizationType
     total: float
     rank: int
-    scores: list[IndicatorScoreType]
+    scores: list[IndicatorScoreType] = strawberry.field(metadata=list_size(len(Indicator)))
 
 
 def _entry(entry: evaluation.Entry) -> EvaluationEntryType:

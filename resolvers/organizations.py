@@ -123,6 +123,7 @@ class OrganizationsMutation:
         user, grants = await signed_in(info)
         membership, errors = await attempt(
             lambda: organizations.add_member(
+                info.context.runtime,
                 user,
                 grants,
                 parse_global_id(organization_id, "Organization", "organizationId"),

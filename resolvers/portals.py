@@ -178,7 +178,12 @@ class PortalsMutation:
         grants = await info.context.grants()
         made, errors = await attempt(
             lambda: webhooks.create_webhook(
-                grants, info.context.api_client, input.url, input.events, input.region_code
+                grants,
+                info.context.api_client,
+                input.url,
+                input.events,
+                input.region_code,
+                info.context.runtime.settings.webhook_allowed_hosts,
             )
         )
         if made is None:

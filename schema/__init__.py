@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
@@ -32,6 +32,10 @@ from resolvers.notifications import (
 )
 from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
 from resolvers.portals import PortalsMutation, PortalsQuery, PortalsSubscription
+from schema.context import Context
+from schema.cost import CostLimit
+from schema.error_codes import ErrorCodes, is_expected
+from schema.inputs import SCALAR_OVERRIDES, NoNulInLiterals, VariableGuard
 from schema.sharing import SharedEventExecutor
 
 
@@ -70,10 +74,19 @@ class Subscription(DocumentsSubscription, NotificationsSubscription, PortalsSubs
     pass
 
 
-def _is_unexpected(error: GraphQLError) -> bool:
-    """Mask errors that came from an exception in our code; keep the ones we raise on purpose
-    (permissions, arguments, limits), which are GraphQLErrors without an original error."""
-    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+class ParseCache(ParserCache):
+    """strawberry's parser cache, except that a document that does not parse is left to
+    strawberry's own parse, which reports the syntax error as every other error of the
+    operation (ParserCache raises it from its hook, where no extension sees it: the error
+    went out without a code)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
 
 
 class Schema(strawberry.Schema):
@@ -82,7 +95,7 @@ class Schema(strawberry.Schema):
     ) -> None:
         """Log only unexpected errors: refusals (permissions, bad arguments, limits) are answers
         to the client, not incidents."""
-        unexpected = [e for e in errors if _is_unexpected(e)]
+        unexpected = [e for e in errors if not is_expected(e)]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 
@@ -93,6 +106,8 @@ def build_schema(
     max_depth: int = 12,
     max_aliases: int = 30,
     max_tokens: int = 4000,
+    max_cost: int = 5000,
+    max_cost_anonymous: int = 1000,
 ) -> strawberry.Schema:
     # The limit rules are built once: the validation cache is keyed by the rule classes, and
     # QueryDepthLimiter/MaxAliasesLimiter make new classes per instance (so no request would ever
@@ -100,23 +115,29 @@ def build_schema(
     rules: list[type[ASTValidationRule]] = [
         depth_rule(max_depth, None, None),
         aliases_rule(max_aliases),
+        NoNulInLiterals,
     ]
+
+    def budget(context: Context | None) -> int:
+        signed_in = any(getattr(context, who, None) for who in ("user", "api_client"))
+        return max_cost if signed_in else max_cost_anonymous
+
     extensions: list[Callable[[], SchemaExtension]] = [
-        lambda: ParserCache(maxsize=512),
+        lambda: ParseCache(maxsize=512),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=512),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        VariableGuard,
+        lambda: CostLimit(budget),
+        lambda: ErrorCodes(mask=mask_errors),
     ]
-    if mask_errors:
-        extensions.append(
-            lambda: MaskErrors(should_mask_error=_is_unexpected, error_message="服务器内部错误")
-        )
     return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=SharedEventExecutor,
     )
 

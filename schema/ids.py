@@ -1,9 +1,14 @@
-"""Relay global IDs: base64 of "Type:pk"."""
+"""Relay global IDs: base64 of "Type:pk", one spelling per object.
+
+An ID is accepted only as the API writes it: canonical base64 (no other padding or trailing
+bits), the type, and the key in ASCII digits without a sign or leading zeros, within 64 bits.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from services.errors import ErrorCode, ServiceError
 from services.ids import to_global_id
@@ -11,13 +16,18 @@ from services.ids import to_global_id
 __all__ = ["parse_global_id", "to_global_id"]
 
 
+_KEY = re.compile(r"[1-9][0-9]{0,17}")  # ASCII, no sign, no leading zero, below 2**63
+
+
 def parse_global_id(value: str | None, type_name: str, field: str = "id") -> int:
     """The integer key of a global ID of `type_name`; a payload error for anything else."""
+    text = value or ""
     try:
-        decoded = base64.b64decode((value or "").encode(), validate=True).decode()
-        kind, _, pk = decoded.partition(":")
-        if kind == type_name and pk.isdigit() and len(pk) <= 18:
-            return int(pk)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        if len(text) <= 64:
+            decoded = base64.b64decode(text.encode("ascii"), validate=True).decode("ascii")
+            kind, _, pk = decoded.partition(":")
+            if kind == type_name and _KEY.fullmatch(pk) and to_global_id(kind, pk) == text:
+                return int(pk)
+    except (binascii.Error, UnicodeError, ValueError):
         pass
     raise ServiceError.of(ErrorCode.INVALID, f"无效的{type_name} ID", field)

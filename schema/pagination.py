@@ -14,6 +14,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from schema.inputs import MAX_KEY, moment
 from schema.permissions import bad_argument
 from services.ids import encode_cursor
 
@@ -53,23 +54,24 @@ class Connection(Generic[T]):
 
 
 def exact_int(value: Any) -> int:
-    if type(value) is not int:
-        raise TypeError("not an integer")
+    """A key as the databases hold it: a non-negative 64-bit integer."""
+    if type(value) is not int or not 0 <= value <= MAX_KEY:
+        raise ValueError("not a key")
     return value
 
 
 def iso_datetime(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError("not a string")
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime")
-    return moment
+    """A moment as cursors write it: with its offset, within the platform's years."""
+    if not isinstance(value, str) or len(value) < 20 or value[-6] not in "+-":
+        raise ValueError("not a moment with an offset")
+    return moment(value)
 
 
 def decode_cursor(cursor: str, parsers: Sequence[Callable[[Any], Any]]) -> list[Any]:
     """The key values inside a cursor, each parsed as the column it stands for."""
     try:
+        if len(cursor) > 200:
+            raise ValueError("too long")
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if not isinstance(values, list) or len(values) != len(parsers):
             raise ValueError("wrong shape")

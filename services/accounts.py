@@ -50,7 +50,11 @@ async def request_code(
     """Send a fresh code; return the seconds until another may be requested for this phone."""
     phone = _phone_or_raise(raw_phone)
     limits = rt.settings
+    # Both limits count before the phone is looked up: whether a phone is registered shows in
+    # the answer, so finding it out costs a code request, as limited as the codes themselves.
+    # (The address first: a request refused there does not count against the phone.)
     await rt.limiter.consume(limits.rate_limit_code_address, "code-addr", ip or "unknown")
+    await rt.limiter.consume(limits.rate_limit_code_phone, "code-phone", phone, field="phone")
     registered = await User.filter(phone=phone).exists()
     if purpose is VerificationPurpose.REGISTER and registered:
         raise ServiceError.of(
@@ -58,7 +62,6 @@ async def request_code(
         )
     if purpose is VerificationPurpose.RESET_PASSWORD and not registered:
         raise ServiceError.of(ErrorCode.PHONE_NOT_REGISTERED, "该手机号尚未注册", "phone")
-    await rt.limiter.consume(limits.rate_limit_code_phone, "code-phone", phone, field="phone")
 
     code = f"{secrets.randbelow(1_000_000):06d}"
     ttl = rt.settings.verification_code_ttl
@@ -83,7 +86,9 @@ async def request_code(
 
 
 async def _consume_code(rt: Runtime, phone: str, purpose: VerificationPurpose, code: str) -> None:
-    """Accept the latest unused code once; count a wrong try; refuse expired or exhausted codes."""
+    """Accept the latest unused code once; refuse expired or exhausted codes. A try is counted
+    (one atomic UPDATE) before the code is compared, so concurrent guesses get no more tries
+    than `verification_code_max_attempts` between them."""
     max_tries = rt.settings.verification_code_max_attempts
     latest = (
         await VerificationCode.filter(phone=phone, purpose=purpose, used_at=None)
@@ -94,20 +99,21 @@ async def _consume_code(rt: Runtime, phone: str, purpose: VerificationPurpose, c
         raise ServiceError.of(ErrorCode.CODE_INVALID, "验证码错误，请重新获取", "code")
     if latest.expires_at <= now():
         raise ServiceError.of(ErrorCode.CODE_EXPIRED, "验证码已过期，请重新获取", "code")
-    if latest.attempts >= max_tries:
+    counted = await VerificationCode.filter(
+        id=latest.id, used_at=None, attempts__lt=max_tries
+    ).update(attempts=F("attempts") + 1)
+    if not counted:
         raise ServiceError.of(
             ErrorCode.CODE_TOO_MANY_ATTEMPTS, "验证码错误次数过多，请重新获取", "code"
         )
     given = (code or "").strip()
     if not hmac.compare_digest(latest.code_hash, _code_hash(rt, phone, purpose, given)):
-        await VerificationCode.filter(id=latest.id).update(attempts=F("attempts") + 1)
-        left = max_tries - latest.attempts - 1
-        message = f"验证码错误，还可尝试{left}次" if left else "验证码错误次数过多，请重新获取"
-        code_name = ErrorCode.CODE_INVALID if left else ErrorCode.CODE_TOO_MANY_ATTEMPTS
+        tried = await VerificationCode.get(id=latest.id)
+        left = max_tries - tried.attempts
+        message = f"验证码错误，还可尝试{left}次" if left > 0 else "验证码错误次数过多，请重新获取"
+        code_name = ErrorCode.CODE_INVALID if left > 0 else ErrorCode.CODE_TOO_MANY_ATTEMPTS
         raise ServiceError.of(code_name, message, "code")
-    used = await VerificationCode.filter(id=latest.id, used_at=None, attempts__lt=max_tries).update(
-        used_at=now()
-    )
+    used = await VerificationCode.filter(id=latest.id, used_at=None).update(used_at=now())
     if not used:  # a concurrent request took it first
         raise ServiceError.of(ErrorCode.CODE_INVALID, "验证码已使用，请重新获取", "code")
 
@@ -174,19 +180,20 @@ async def register(
 async def login(
     rt: Runtime, *, phone: str, password: str, ip: str | None = None, user_agent: str | None = None
 ) -> SignedIn:
+    """Every attempt is counted before the password is checked, so concurrent guesses are
+    evaluated no more often than the limit allows; a correct password forgets the phone's."""
     phone = _phone_or_raise(phone)
     specs = rt.settings
-    await rt.limiter.check(specs.rate_limit_login_address, "login-addr", ip or "unknown")
-    await rt.limiter.check(specs.rate_limit_login_phone, "login-phone", phone)
+    await rt.limiter.consume(specs.rate_limit_login_address, "login-addr", ip or "unknown")
+    await rt.limiter.consume(specs.rate_limit_login_phone, "login-phone", phone, field="password")
     user = await User.get_or_none(phone=phone)
     if not await verify_password(user.password_hash if user else None, password or ""):
-        await rt.limiter.hit(specs.rate_limit_login_address, "login-addr", ip or "unknown")
-        await rt.limiter.hit(specs.rate_limit_login_phone, "login-phone", phone)
         await audit.record("login_failed", actor=user, target=user, ip=ip, phone=phone)
         raise ServiceError.of(ErrorCode.INVALID_CREDENTIALS, "手机号或密码错误", "password")
     assert user is not None
     if not user.is_active:
         raise ServiceError.of(ErrorCode.ACCOUNT_DISABLED, "该账号已停用，请联系管理员", "phone")
+    await rt.limiter.clear(specs.rate_limit_login_phone, "login-phone", phone)
     token = await _open_session(rt, user, ip, user_agent)
     await audit.record("login", actor=user, target=user, ip=ip)
     return SignedIn(user, token)

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import timedelta
 
 from services.clock import now
 
 VALID_FOR = timedelta(hours=1)
+_EXPIRES = re.compile(
+    r"[0-9]{1,12}"
+)  # ASCII digits: str.isdigit() also takes "²", which int() refuses
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
 def _signature(secret: str, subject: str, expires: int) -> str:
@@ -27,6 +32,9 @@ def signed_url(base_url: str, secret: str, path: str, subject: str) -> str:
 
 
 def is_valid(secret: str, subject: str, expires: str, signature: str) -> bool:
-    if not expires.isdigit() or int(expires) < now().timestamp():
+    """The link's own parameters, as `signed_url` wrote them: anything else is refused."""
+    if not _EXPIRES.fullmatch(expires) or not _SIGNATURE.fullmatch(signature):
+        return False
+    if int(expires) < now().timestamp():
         return False
     return hmac.compare_digest(_signature(secret, subject, int(expires)), signature)

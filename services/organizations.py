@@ -18,6 +18,7 @@ from services.events import transaction
 from services.passwords import hash_password
 from services.permissions import Grant, can_manage_members, is_national_admin
 from services.regions import check_region, get_region, subtree
+from services.runtime import Runtime
 from services.validation import (
     check_contact_phone,
     check_mobile,
@@ -205,6 +206,7 @@ async def search_supervising_units(
 
 
 async def add_member(
+    rt: Runtime,
     actor: User,
     grants: list[Grant],
     organization_id: int,
@@ -218,6 +220,8 @@ async def add_member(
         raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
     if not can_manage_members(grants, organization):
         raise PermissionDenied("只有本单位管理员可以添加成员")
+    # The answer tells whether a phone is registered: a lookup is counted, as a login is.
+    await rt.limiter.consume(rt.settings.rate_limit_member_lookup, "member-lookup", str(actor.id))
     person = await User.get_or_none(phone=normalize_phone(phone))
     if person is None:
         raise ServiceError.of(

@@ -63,15 +63,10 @@ class Limiter:
                 wait = max(wait, stats.reset_time - time.time(), 1.0)
         return math.ceil(wait)
 
-    async def check(self, spec: str, *identity: str, field: str | None = None) -> None:
-        """Refuse with RATE_LIMITED (naming the wait) when another hit would exceed `spec`."""
-        wait = await self.wait_seconds(spec, *identity)
-        if wait:
-            raise RateLimited(wait, field)
-
-    async def hit(self, spec: str, *identity: str) -> None:
+    async def clear(self, spec: str, *identity: str) -> None:
+        """Forget the hits of `identity` under `spec` (a person who proved who they are)."""
         for item in self._items(spec):
-            await self.strategy.hit(item, *identity)
+            await self.strategy.clear(item, *identity)
 
     async def consume(self, spec: str, *identity: str, field: str | None = None) -> None:
         """Count one more hit, or refuse (naming the wait) when it would exceed `spec`."""

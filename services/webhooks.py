@@ -1,8 +1,12 @@
 """Signed webhooks for portals: a stored payload per delivery, one attempt row per try, retries on
 a schedule for about a day, no retry on 4xx (except 408 and 429), 410 disables the webhook.
 
-The client follows no redirects, waits 5 seconds at most, and refuses private, loopback and
-link-local addresses unless WEBHOOK_ALLOWED_HOSTS names the host (and port).
+Webhooks reach only globally routable addresses (`routable`), unless WEBHOOK_ALLOWED_HOSTS names
+the host (and port): a URL whose host resolves to anything else is refused when the webhook is
+created (ADDRESS_NOT_ALLOWED) and again at every delivery. The delivery connects to the very
+address that was checked (the request goes to that IP, with the host name as Host header and TLS
+server name), so a DNS answer that changes between the check and the connection changes nothing.
+The client follows no redirects and waits 5 seconds at most.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import secrets
 import socket
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -44,12 +49,20 @@ async def create_webhook(
     url: str,
     events: list[str],
     region_code: str | None,
+    allowed: tuple[str, ...] = (),
 ) -> tuple[Webhook, str]:
     if client is None and not is_national_staff(grants):
         raise PermissionDenied("仅限省级平台和主办单位工作人员")
     parsed = urlparse((url or "").strip())
     if parsed.scheme not in ("http", "https") or not parsed.hostname or len(url) > 500:
         raise ServiceError.of(ErrorCode.INVALID_URL, "请填写http或https开头的有效网址", "url")
+    target = await resolve(url.strip(), allowed)
+    if target.refusal is not None:
+        raise ServiceError.of(
+            ErrorCode.ADDRESS_NOT_ALLOWED,
+            f"Webhook只能指向公网地址：{target.refusal}",
+            "url",
+        )
     known = {k.value for k in ChangeKind}
     if not events or len(events) > 10 or not set(events) <= known:
         raise ServiceError.of(ErrorCode.INVALID, f"事件须为：{'、'.join(sorted(known))}", "events")
@@ -108,29 +121,63 @@ def _allowed(host: str, port: int, allowed: tuple[str, ...]) -> bool:
     return host in allowed or f"{host}:{port}" in allowed
 
 
-async def _refusal(url: str, allowed: tuple[str, ...]) -> str | None:
-    """Why the URL may not be called (None: it may)."""
+def routable(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A globally routable address, also when an IPv4 one hides inside an IPv6 form (mapped,
+    6to4, Teredo, NAT64): no private, loopback, link-local, carrier-grade NAT (100.64/10),
+    cloud metadata (169.254.169.254), documentation, multicast or reserved address."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = [address.ipv4_mapped, address.sixtofour]
+        if address.teredo:
+            embedded.extend(address.teredo)
+        if address in _NAT64:
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        return all(routable(inner) for inner in embedded if inner is not None)
+    return True
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a webhook's URL leads: the address to connect to, or why it may not be called."""
+
+    address: str | None = None
+    refusal: str | None = None
+
+
+async def resolve(url: str, allowed: tuple[str, ...]) -> Target:
     parsed = urlparse(url)
     host = parsed.hostname or ""
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    if _allowed(host, port, allowed):
-        return None
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        return Target(refusal="端口无效")
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        return "无法解析地址"
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if (
-            address.is_private
-            or address.is_loopback
-            or address.is_link_local
-            or address.is_reserved
-            or address.is_multicast
-            or address.is_unspecified
-        ):
-            return f"拒绝访问内部地址 {address}"
-    return None
+    except (OSError, UnicodeError):
+        return Target(refusal="无法解析地址")
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    if not addresses:
+        return Target(refusal="无法解析地址")
+    if not _allowed(host, port, allowed):
+        for address in addresses:
+            if not routable(address):
+                return Target(refusal=f"拒绝访问内部地址 {address}")
+    return Target(address=str(addresses[0]))
+
+
+def _pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The URL with its host replaced by the checked address; the Host header and the TLS
+    server name that keep the request what it was."""
+    parsed = urlparse(url)
+    host = parsed.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parsed.port is None else f"{literal}:{parsed.port}"
+    host_header = host if parsed.port is None else f"{host}:{parsed.port}"
+    return parsed._replace(netloc=netloc).geturl(), {"Host": host_header}, {"sni_hostname": host}
 
 
 async def deliver(
@@ -150,13 +197,16 @@ async def deliver(
     body = json.dumps(
         {**json.loads(delivery.payload), "delivery": str(delivery.id)}, ensure_ascii=False
     ).encode()
-    refusal = await _refusal(webhook.url, allowed)
+    target = await resolve(webhook.url, allowed)
+    refusal = target.refusal
     status_code: int | None = None
     error: str | None = refusal
     started = time.perf_counter()
-    if refusal is None:
+    if target.address is not None:
+        url, host, extensions = _pinned(webhook.url, target.address)
         timestamp = now_seconds or int(time.time())
         headers = {
+            **host,
             "Content-Type": "application/json",
             "X-Kepuri-Event": delivery.event,
             "X-Kepuri-Delivery": str(delivery.id),
@@ -164,7 +214,9 @@ async def deliver(
         }
         try:
             async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client:
-                response = await client.post(webhook.url, content=body, headers=headers)
+                response = await client.post(
+                    url, content=body, headers=headers, extensions=extensions
+                )
             status_code = response.status_code
         except httpx.HTTPError as exc:
             error = type(exc).__name__

@@ -12,10 +12,6 @@ from kepuri.db import tortoise_config
 from schema import sdl
 from tests.conftest import ROOT, SHARED
 
-# Operations of ../shared/client-operations.graphql that later issues build. Each issue removes
-# its own; this list only shrinks.
-PENDING: set[str] = set()  # every issue that added operations has built them
-
 
 def client_operations() -> dict[str, str]:
     """Each named operation of the contract, as its own document text."""
@@ -39,26 +35,11 @@ def test_every_built_client_operation_validates_against_the_schema():
     operations = client_operations()
     failures = {}
     for name, text in operations.items():
-        if name in PENDING:
-            continue
         errors = validate(schema, parse(text))
         if errors:
             failures[name] = [e.message for e in errors]
 
-    assert failures == {}
-    assert set(operations) >= PENDING, "a pending name is not in the contract"
-
-
-def test_pending_operations_really_are_missing():
-    """An operation that validates must leave the pending list (it only shrinks)."""
-    schema = build_schema(sdl())
-    built = {
-        name
-        for name, text in client_operations().items()
-        if name in PENDING and not validate(schema, parse(text))
-    }
-
-    assert built == set(), f"remove from PENDING: {sorted(built)}"
+    assert operations and failures == {}
 
 
 async def test_every_model_change_has_its_migration(app):
