@@ -44,4 +44,7 @@ class Document(Model):
 
     class Meta:
         table = "documents"
-        indexes = [Index(fields=["kind", "fingerprint"], name="documents_inputs")]
+        indexes = [
+            Index(fields=["kind", "fingerprint"], name="documents_inputs"),
+            Index(fields=["status", "updated_at"], name="documents_waiting"),
+        ]

@@ -17,6 +17,8 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise import timezone
+
 from models import (
     Activity,
     ActivityMedia,
@@ -431,7 +433,9 @@ async def render_document(
         return False
 
     async def progress(status: DocumentStatus, percent: int, **fields: Any) -> None:
-        await Document.filter(id=document_id).update(status=status, progress=percent, **fields)
+        await Document.filter(id=document_id).update(
+            status=status, progress=percent, updated_at=timezone.now(), **fields
+        )
         await notify({"status": status.value, "progress": percent})
 
     await progress(DocumentStatus.RUNNING, 10, attempts=document.attempts + 1)
@@ -492,15 +496,36 @@ async def render_document(
 
 
 async def mark_failed(document_id: int, error: str, notify: Notify = _nobody) -> None:
-    await Document.filter(id=document_id).update(status=DocumentStatus.FAILED, error=error[:500])
+    await Document.filter(id=document_id).update(
+        status=DocumentStatus.FAILED, progress=0, error=error[:500], updated_at=timezone.now()
+    )
     await notify({"status": DocumentStatus.FAILED.value, "progress": 0})
 
 
 async def mark_retrying(document_id: int, error: str, notify: Notify = _nobody) -> None:
     await Document.filter(id=document_id).update(
-        status=DocumentStatus.QUEUED, progress=0, error=error[:500]
+        status=DocumentStatus.QUEUED, progress=0, error=error[:500], updated_at=timezone.now()
     )
     await notify({"status": DocumentStatus.QUEUED.value, "progress": 0})
+
+
+# A document still QUEUED or RUNNING this long after its last step has lost its job, or never
+# had one: its enqueue failed (Redis away) or Redis restarted empty. (A worker that died holds
+# its job no longer than its lease: `workers.main.Worker`.)
+STRANDED_AFTER = timedelta(minutes=2)
+
+
+async def requeue_stranded() -> int:
+    """Queue the job of every stranded document again, under the job's own id: arq ignores the
+    id while the job still exists, so only lost jobs are queued anew. Returns how many were
+    looked at (an indexed query; the wall clock, as records are stamped by it)."""
+    stranded = await Document.filter(
+        status__in=[DocumentStatus.QUEUED, DocumentStatus.RUNNING],
+        updated_at__lt=timezone.now() - STRANDED_AFTER,
+    ).values_list("id", flat=True)
+    for document_id in stranded:
+        await jobs.enqueue("render_document", document_id, job_id=f"render_document:{document_id}")
+    return len(stranded)
 
 
 # ---------------------------------------------------------------- signed links

@@ -36,11 +36,16 @@ def _write(relative: str, data: bytes) -> None:
     if target is None:
         raise ValueError(f"bad media path {relative!r}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a reader never sees half a file.
+    # Write then rename, so a reader never sees half a file; a write that fails (a full disk)
+    # leaves no temporary file behind.
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(temp, target)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 async def save(relative: str, data: bytes) -> str:

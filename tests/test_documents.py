@@ -230,6 +230,27 @@ async def test_a_job_that_keeps_failing_ends_failed_with_a_readable_error(
     assert failed["downloadUrl"] is None
 
 
+async def test_a_document_that_fails_late_shows_no_progress(
+    api: Api, summarized, app, base_settings, monkeypatch
+):
+    """It failed at 90% (writing the file): FAILED is not "90% done"."""
+
+    async def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(document_rules.storage, "save", disk_full)
+    document_id = (
+        await api.data(REQUEST, {"a": summarized["id"]}, token=summarized["filer"].token)
+    )["requestActivitySummaryPdf"]["document"]["id"]
+
+    await run_worker(app, base_settings.with_overrides(document_retry_seconds=0.01))
+
+    failed = (await api.data(DOCUMENT, {"id": document_id}, token=summarized["filer"].token))[
+        "document"
+    ]
+    assert (failed["status"], failed["progress"]) == ("FAILED", 0)
+
+
 SUBSCRIBE = "subscription($id: ID!) { documentStatus(id: $id) { id status progress downloadUrl } }"
 
 

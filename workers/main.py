@@ -6,15 +6,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+import redis.exceptions
 import structlog
 from arq import Retry, cron, func
 from arq.connections import ArqRedis
-from arq.worker import Worker
+from arq.constants import in_progress_key_prefix
+from arq.worker import Worker as ArqWorker
 
 from kepuri import hub
 from kepuri.queue import QUEUE_NAME
@@ -36,6 +40,80 @@ from services.counters import Counters
 from services.runtime import Runtime
 
 log = structlog.get_logger(__name__)
+
+# Redis errors that mean "not reachable now": the worker waits and carries on
+REDIS_AWAY = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+class Worker(ArqWorker):
+    """arq's worker, with two changes that keep jobs from being lost or stuck.
+
+    - Redis going away pauses the worker instead of ending it: a start or a poll that cannot
+      reach Redis is logged (once per outage) and tried again with a growing wait, and redis-py
+      connects anew when Redis answers (arq's own loop let the error end the process).
+    - A job is claimed for `lease_seconds`, and the claim is renewed while the job runs: a job
+      whose worker died is taken up by another once its claim lapses, within a minute (arq
+      claims every job for the longest timeout of all functions, 30 minutes here). A job is
+      idempotent, so the rare second run after a stall is harmless.
+    """
+
+    def __init__(self, *args: Any, lease_seconds: float = 60.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lease_seconds = lease_seconds
+        self.in_progress_timeout_s = lease_seconds
+        self._renewed_at = 0.0
+        self._away_since: float | None = None
+
+    async def main(self) -> None:
+        started = False
+        original = self.on_startup
+
+        async def startup(ctx: dict[str, Any]) -> None:
+            nonlocal started
+            if original is not None:
+                await original(ctx)
+            started = True
+
+        self.on_startup = startup
+        while True:
+            try:
+                await super().main()
+                return
+            except REDIS_AWAY as error:
+                if started:  # only a burst worker's own loop gets here: it ends
+                    raise
+                await self._away(error)
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+            await self._renew_claims()
+        except REDIS_AWAY as error:
+            await self._away(error)
+            return
+        if self._away_since is not None:
+            log.info("worker_redis_back", seconds=round(time.monotonic() - self._away_since, 1))
+            self._away_since = None
+
+    async def _away(self, error: BaseException) -> None:
+        """Log the first failure of an outage, and wait longer the longer it lasts."""
+        if self._away_since is None:
+            self._away_since = time.monotonic()
+            log.warning("worker_redis_away", error=repr(error))
+        await asyncio.sleep(min(0.5 + (time.monotonic() - self._away_since) / 2, 10.0))
+
+    async def _renew_claims(self) -> None:
+        """Extend the claim of every job this worker runs, every third of a lease."""
+        if time.monotonic() - self._renewed_at < self.lease_seconds / 3:
+            return
+        self._renewed_at = time.monotonic()
+        running = [job_id for job_id, task in self.tasks.items() if not task.done()]
+        if not running:
+            return
+        async with self.pool.pipeline(transaction=False) as pipe:
+            for job_id in running:
+                pipe.pexpire(in_progress_key_prefix + job_id, int(self.lease_seconds * 1000))
+            await pipe.execute()
 
 
 async def purge_expired(ctx: dict[str, Any]) -> dict[str, int]:
@@ -144,6 +222,11 @@ async def render_document(ctx: dict[str, Any], document_id: int) -> bool:
         return False
 
 
+async def requeue_documents(ctx: dict[str, Any]) -> int:
+    """Queue again the jobs of documents whose job was lost (cron; see services.documents)."""
+    return await documents.requeue_stranded()
+
+
 async def _shutdown(ctx: dict[str, Any]) -> None:
     pool = ctx.pop("pool", None)
     if pool is not None:
@@ -160,6 +243,7 @@ FUNCTIONS: list[Any] = [
     announce_commendations,
     remind_deadlines,
     review_sweep,
+    requeue_documents,
     func(deliver_webhook, max_tries=len(webhooks.RETRY_SCHEDULE) + 1),
 ]
 CRON_JOBS = [
@@ -167,6 +251,7 @@ CRON_JOBS = [
     cron(flush_engagement, second={0, 30}, unique=True, run_at_startup=True, timeout=300),
     cron(remind_deadlines, minute=set(range(0, 60, 5)), unique=True, timeout=1800),
     cron(review_sweep, minute={7, 22, 37, 52}, unique=True, timeout=1800),
+    cron(requeue_documents, second={45}, unique=True, timeout=60),
 ]
 
 
@@ -193,5 +278,6 @@ def build_worker(
         job_timeout=300,
         keep_result=3600,
         ctx={"settings": settings},
+        lease_seconds=settings.worker_lease_seconds,
         **options,
     )
