@@ -27,7 +27,7 @@ from services.batching import Batcher
 from services.clock import CHINA, local_date, now, today
 from services.counters import Counters, Counts
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
-from services.events import DomainEvent, subscribe
+from services.events import DomainEvent, later, subscribe, transaction
 from services.permissions import Grant, is_national_staff
 from services.runtime import Runtime
 
@@ -433,17 +433,23 @@ async def hide_comment(
     if comment.hidden_at is not None:
         return
     try:
-        moderation = await CommentModeration.create(
-            comment_id=comment.id,
-            activity_id=comment.activity_id,
-            moderator=user,
-            reason=(reason or "")[:200] or None,
-        )
+        # the moderation record (which the count follows) and the hiding go together or not at all
+        async with transaction():
+            moderation = await CommentModeration.create(
+                comment_id=comment.id,
+                activity_id=comment.activity_id,
+                moderator=user,
+                reason=(reason or "")[:200] or None,
+            )
+            await Comment.filter(id=comment.id).update(hidden_at=now())
+            await audit.record("comment_hidden", actor=user, target=comment, reason=reason)
+
+            async def count() -> None:
+                await counters.record(moderation)
+
+            await later(count)
     except IntegrityError:  # hidden by someone else at the same moment
         return
-    await Comment.filter(id=comment.id).update(hidden_at=now())
-    await audit.record("comment_hidden", actor=user, target=comment, reason=reason)
-    await counters.record(moderation)
 
 
 def visible_comments(activity_id: int) -> Any:

@@ -10,7 +10,7 @@ from itertools import chain
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from models import ActivityStats, Campaign, CheckIn, Comment, Like, Organization
+from models import ActivityStats, Campaign, CheckIn, Comment, CommentModeration, Like, Organization
 from models.enums import ActivityStatus, MemberRole
 from schema.ids import to_global_id
 from services.counters import FIELDS, SOURCE_BY_MODEL, guard_key, live_key
@@ -777,3 +777,28 @@ async def test_a_like_is_counted_when_another_request_warmed_the_cache_from_an_o
     monkeypatch.undo()
 
     assert (await engagement_of(api, activity_id))["engagement"]["likes"] == 2
+
+
+async def test_hiding_a_comment_is_all_or_nothing(api: Api, happening, monkeypatch):
+    """The moderation record (which the count follows) and the comment's hiding are one
+    transaction: a hide that fails half-way leaves the comment shown and counted."""
+    from services import engagement
+
+    token, activity_id = happening["public"].token, happening["id"]
+    comment = (await api.data(COMMENT, {"a": activity_id, "body": "可能被隐藏"}, token=token))[
+        "addComment"
+    ]["comment"]
+    staff = await member(api, "13922229998", await national_organizer(), MemberRole.REVIEWER)
+
+    async def audit_fails(*args, **kwargs):
+        raise OSError("the audit log's disk is full")
+
+    monkeypatch.setattr(engagement.audit, "record", audit_fails)
+    failed = await api.post(HIDE, {"id": comment["id"]}, token=staff.token)
+    monkeypatch.undo()
+
+    assert failed["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert await CommentModeration.all().count() == 0
+    assert (await Comment.get()).hidden_at is None
+    assert len((await api.data(COMMENTS, {"a": activity_id}))["comments"]["edges"]) == 1
+    assert (await engagement_of(api, activity_id))["engagement"]["comments"] == 1
