@@ -12,10 +12,8 @@ from models.enums import ActivityForm, ActivityStatus, MediaKind, Phase, ReviewD
 from schema.context import Context
 from schema.ids import to_global_id
 from schema.types import OrganizationKind, OrganizationType, RegionType
-from services import campaigns as campaign_rules
 from services import qr
 from services.activities import can_view, is_insider
-from services.regions import get_region
 
 for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
     strawberry.enum(_enum)
@@ -61,15 +59,21 @@ class CampaignType:
 
     @strawberry.field(description="The sub-theme that applies in a region (its own or above).")
     async def sub_theme(
-        self, root: strawberry.Parent[Campaign], region_code: str | None = None
+        self,
+        root: strawberry.Parent[Campaign],
+        info: Info[Context, None],
+        region_code: str | None = None,
     ) -> str | None:
-        return await campaign_rules.sub_theme_for(root.id, await get_region(region_code))
+        return await info.context.loaders.sub_theme.load((root.id, region_code))
 
     @strawberry.field(description="The windows that apply in a region (national without one).")
     async def phases(
-        self, root: strawberry.Parent[Campaign], region_code: str | None = None
+        self,
+        root: strawberry.Parent[Campaign],
+        info: Info[Context, None],
+        region_code: str | None = None,
     ) -> list[PhaseWindowType]:
-        windows = await campaign_rules.windows_for(root.id, await get_region(region_code))
+        windows = await info.context.loaders.windows.load((root.id, region_code))
         return [
             PhaseWindowType(
                 phase=w.phase, opens_at=w.opens_at, closes_at=w.closes_at, region_code=w.region_code
@@ -79,10 +83,12 @@ class CampaignType:
 
     @strawberry.field(description="National joint actions plus those of the region's chain.")
     async def joint_actions(
-        self, root: strawberry.Parent[Campaign], region_code: str | None = None
+        self,
+        root: strawberry.Parent[Campaign],
+        info: Info[Context, None],
+        region_code: str | None = None,
     ) -> list[JointActionType]:
-        region = await get_region(region_code)
-        return await campaign_rules.joint_actions_for(root.id, region)  # type: ignore[return-value]
+        return await info.context.loaders.joint_actions.load((root.id, region_code))  # type: ignore[return-value]
 
 
 @strawberry.type

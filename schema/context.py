@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +29,11 @@ from models import (
     Session,
     User,
 )
+from models.enums import Phase
+from services import campaigns as campaign_rules
 from services.counters import Counters
 from services.permissions import Grant, grants_of
-from services.regions import get_regions
+from services.regions import get_region, get_regions
 from services.runtime import Runtime
 
 
@@ -91,6 +94,18 @@ def _viewer_marks(
     return load
 
 
+def _per_campaign(
+    rule: Callable[[int, Region | None], Awaitable[Any]],
+) -> Callable[[list[tuple[int, str | None]]], Awaitable[list[Any]]]:
+    """A campaign rule for a region (its sub-theme, windows, joint actions), once per distinct
+    campaign and region of a request: every activity of a page names the same few."""
+
+    async def load(keys: list[tuple[int, str | None]]) -> list[Any]:
+        return [await rule(campaign_id, await get_region(code)) for campaign_id, code in keys]
+
+    return load
+
+
 @dataclass
 class Loaders:
     user_id: int | None = None
@@ -118,6 +133,15 @@ class Loaders:
     )
     reviews_of_activity: DataLoader[int, list[Review]] = field(
         default_factory=lambda: DataLoader(load_fn=_children(Review, "activity_id", "id"))
+    )
+    sub_theme: DataLoader[tuple[int, str | None], str | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_per_campaign(campaign_rules.sub_theme_for))
+    )
+    windows: DataLoader[tuple[int, str | None], dict[Phase, campaign_rules.Window]] = field(
+        default_factory=lambda: DataLoader(load_fn=_per_campaign(campaign_rules.windows_for))
+    )
+    joint_actions: DataLoader[tuple[int, str | None], list[JointAction]] = field(
+        default_factory=lambda: DataLoader(load_fn=_per_campaign(campaign_rules.joint_actions_for))
     )
     media_of_activity: DataLoader[int, list[ActivityMedia]] = field(
         default_factory=lambda: DataLoader(
@@ -151,7 +175,7 @@ class Context:
     runtime: Runtime
     user: User | None = None
     session: Session | None = None
-    _grants: list[Grant] | None = None
+    _grants: asyncio.Future[list[Grant]] | None = None
     _loaders: Loaders | None = None
     connection_params: dict[str, Any] | None = None
     api_client: ApiClient | None = None
@@ -189,6 +213,6 @@ class Context:
 
     async def grants(self) -> list[Grant]:
         """The caller's memberships, loaded once per request."""
-        if self._grants is None:
-            self._grants = await grants_of(self.user)
-        return self._grants
+        if self._grants is None:  # one query, also when many fields ask at once
+            self._grants = asyncio.ensure_future(grants_of(self.user))
+        return await self._grants

@@ -13,7 +13,7 @@ from models.enums import ActivityForm, ActivityStatus
 from schema.ids import to_global_id
 from services.activities import ActivityFilter, public_activities
 from tests.conftest import Api
-from tests.factories import filing_unit, make_activity, make_campaign
+from tests.factories import filing_unit, make_activity, make_campaign, person
 from tests.test_activities import LIST
 
 
@@ -176,3 +176,48 @@ async def test_the_list_query_uses_the_indexes(app, many):
         plan = "\n".join(str(tuple(r)) for r in rows)
         assert "SCAN activities" not in plan.replace("USING INDEX", "INDEX"), plan
     assert "act_province" in plan or "act_public" in plan, plan
+
+
+EVERYTHING = """
+query($first: Int) {
+  activities(first: $first) {
+    edges { cursor node {
+      id title description status form startsAt endsAt address onlineUrl label hostUnits
+      organizerUnits subTheme showOnCloud submittedAt reviewedAt escalatedAt posterUrl
+      campaign { id year name theme startsOn endsOn label subTheme
+                 phases { phase opensAt closesAt regionCode }
+                 jointActions { id name leadUnits regionCode } }
+      region { code name level parentCode }
+      organization { id name kind address intro contactName contactPhone
+                     region { code name } parent { id name } }
+      supervisor { id name kind region { code } parent { name } }
+      escalatedTo { id name }
+      jointAction { id name leadUnits regionCode }
+      qrCode { token pngUrl svgUrl }
+      media { kind url }
+      summary { text participantCount submittedAt }
+      reviews { decision comment reviewedAt reviewer { name } }
+      engagement { checkIns likes comments favorites ratingAverage }
+      viewer { checkedIn liked favorited rating }
+    } }
+    pageInfo { hasNextPage endCursor }
+    totalCount
+  }
+}
+"""
+
+
+async def test_every_nested_field_of_a_list_costs_the_same_statements_for_any_page(api: Api, many):
+    """However many items a page holds, each nested object and list of the list (the campaign
+    and its windows and joint actions, units and their regions and parents, media, reviews,
+    engagement, the viewer's marks) is one batched load, not one per item."""
+    viewer = await person(api, "13955550000")
+
+    async def statements(first: int) -> int:
+        await api.data(EVERYTHING, {"first": first}, token=viewer.token)  # warm the caches
+        with count_queries() as seen:
+            page = await api.data(EVERYTHING, {"first": first}, token=viewer.token)
+        assert len(page["activities"]["edges"]) == first
+        return len(seen)
+
+    assert await statements(5) == await statements(40)
