@@ -15,7 +15,7 @@ from schema.activity_types import ActivityType
 from schema.context import Context
 from schema.ids import parse_global_id, to_global_id
 from schema.pagination import Connection, decode_cursor, encode_cursor, exact_int, keyset_connection
-from schema.permissions import bad_argument, forbidden
+from schema.permissions import IsPortalOrStaff, bad_argument, forbidden
 from schema.types import MutationError, OkPayload
 from services import portals, webhooks
 from services.errors import PermissionDenied, ServiceError
@@ -171,7 +171,10 @@ class PortalsMutation:
         client, token = created
         return ApiClientPayload(api_client=client, token=token)  # type: ignore[arg-type]
 
-    @strawberry.mutation(description="A portal (or staff) subscribes a URL to changes of a region.")
+    @strawberry.mutation(
+        permission_classes=[IsPortalOrStaff],
+        description="A portal (or staff) subscribes a URL to changes of a region.",
+    )
     async def create_webhook(
         self, info: Info[Context, None], input: WebhookInput
     ) -> WebhookPayload:
@@ -191,7 +194,10 @@ class PortalsMutation:
         webhook, secret = made
         return WebhookPayload(webhook=webhook, secret=secret)  # type: ignore[arg-type]
 
-    @strawberry.mutation(description="Send a delivery again (a new series of tries).")
+    @strawberry.mutation(
+        permission_classes=[IsPortalOrStaff],
+        description="Send a delivery again (a new series of tries).",
+    )
     async def redeliver_webhook(
         self, info: Info[Context, None], delivery_id: strawberry.ID
     ) -> ErrorsPayload:

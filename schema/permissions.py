@@ -28,6 +28,19 @@ class IsNationalStaff(BasePermission):
         return info.context.user is not None and is_national_staff(await info.context.grants())
 
 
+class IsPortalOrStaff(BasePermission):
+    """A provincial portal's API client, or national staff (webhooks, deliveries)."""
+
+    message = "仅限省级平台和主办单位工作人员"
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
+
+    async def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
+        context = info.context
+        if context.api_client is not None:
+            return True
+        return context.user is not None and is_national_staff(await context.grants())
+
+
 def forbidden(message: str) -> GraphQLError:
     """A row-scope refusal decided in services, raised as the same top-level error."""
     return GraphQLError(message, extensions={"code": "FORBIDDEN"})

@@ -787,3 +787,106 @@ async def test_a_delivery_connects_to_the_address_it_checked(
     assert len(handler.received) == 1
     assert handler.received[0]["headers"]["Host"] == f"hooks.kepuri.test:{port}"
     assert lookups == ["hooks.kepuri.test"]
+
+
+# ---------------------------------------------------------------- every mutation, anonymously
+
+# Mutations a person without an account may call: they answer with a payload (of errors) instead.
+PUBLIC_MUTATIONS = {
+    "requestVerificationCode",
+    "register",
+    "login",
+    "signInWithCode",
+    "resetPassword",
+    "logout",  # a no-op without a session
+}
+# Rows that a refused anonymous call may still write: the audit of a failed sign-in.
+NOISE = {"audit_log"}
+
+
+def _value(kind: Any) -> Any:
+    """A plausible value of a GraphQL input type (required input fields filled)."""
+    from graphql import (
+        GraphQLEnumType,
+        GraphQLInputObjectType,
+        GraphQLList,
+        GraphQLNonNull,
+        GraphQLScalarType,
+    )
+
+    if isinstance(kind, GraphQLNonNull):
+        return _value(kind.of_type)
+    if isinstance(kind, GraphQLList):
+        return [_value(kind.of_type)]
+    if isinstance(kind, GraphQLEnumType):
+        return next(iter(kind.values))
+    if isinstance(kind, GraphQLInputObjectType):
+        return {
+            name: _value(f.type)
+            for name, f in kind.fields.items()
+            if isinstance(f.type, GraphQLNonNull) and f.default_value is graphql_undefined()
+        }
+    assert isinstance(kind, GraphQLScalarType)
+    return {
+        "String": "13912340000",
+        "ID": to_global_id("Activity", 1),
+        "Int": 2026,
+        "Float": 1.0,
+        "Boolean": True,
+        "DateTime": "2026-09-20T09:00:00+08:00",
+        "Date": "2026-09-20",
+        "Upload": None,
+    }[kind.name]
+
+
+def graphql_undefined() -> Any:
+    from graphql.pyutils import Undefined
+
+    return Undefined
+
+
+def _mutation_calls() -> dict[str, tuple[str, dict[str, Any]]]:
+    """Every mutation of the schema as one operation with its required arguments."""
+    from graphql import GraphQLNonNull, build_schema
+
+    from schema import sdl
+
+    schema = build_schema(sdl())
+    mutation = schema.mutation_type
+    assert mutation is not None
+    calls = {}
+    for name, field in mutation.fields.items():
+        required = {a: arg for a, arg in field.args.items() if isinstance(arg.type, GraphQLNonNull)}
+        declared = ", ".join(f"${a}: {arg.type}" for a, arg in required.items())
+        passed = ", ".join(f"{a}: ${a}" for a in required)
+        header = f"mutation({declared})" if declared else "mutation"
+        call = f"{name}({passed})" if passed else name
+        values = {a: _value(arg.type) for a, arg in required.items()}
+        calls[name] = (f"{header} {{ {call} {{ __typename }} }}", values)
+    return calls
+
+
+async def _row_counts() -> dict[str, int]:
+    from tortoise import Tortoise
+
+    return {
+        model._meta.db_table: await model.all().count()
+        for model in Tortoise.apps["models"].values()
+        if model._meta.db_table not in NOISE
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_mutation_calls()))
+async def test_every_mutation_refuses_an_anonymous_caller_cleanly(api: Api, name):
+    query, variables = _mutation_calls()[name]
+    before = await _row_counts()
+
+    body = await api.post(query, variables)
+
+    codes = [e["extensions"]["code"] for e in body.get("errors", [])]
+    assert "INTERNAL_SERVER_ERROR" not in codes, body
+    if name in PUBLIC_MUTATIONS:
+        assert body["data"][name]["__typename"].endswith("Payload"), body
+    else:
+        assert codes and set(codes) <= {"UNAUTHENTICATED", "FORBIDDEN"}, body
+        assert await _row_counts() == before
