@@ -48,7 +48,7 @@ from services.images import normalize_image
 from services.permissions import Grant, is_national_staff
 from services.regions import check_region, get_region, subtree
 from services.runtime import Runtime
-from services.validation import check_text
+from services.validation import check_text, clean_text
 
 SUPERVISOR_KINDS = frozenset(
     {
@@ -126,7 +126,7 @@ def split_units(values: list[str] | None) -> list[str]:
     """Unit names as a list; a single string with Chinese commas is split."""
     names: list[str] = []
     for value in values or []:
-        names += [part.strip() for part in value.replace(",", "，").split("，")]
+        names += [clean_text(part) for part in value.replace(",", "，").split("，")]
     return [name for name in names if name]
 
 

@@ -10,8 +10,6 @@ and likes (and favourites) of requests that arrive together are inserted by one 
 from __future__ import annotations
 
 import functools
-import html
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,10 +28,9 @@ from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.events import DomainEvent, later, subscribe, transaction
 from services.permissions import Grant, is_national_staff
 from services.runtime import Runtime
+from services.validation import clean_lines
 
 CHECK_IN_MARGIN = timedelta(hours=1)
-_TAGS = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"[ \t\u3000]+")
 
 
 async def _limit(rt: Runtime, user: User, ip: str | None) -> None:
@@ -370,7 +367,7 @@ async def rate(
     errors = Collector()
     if not 1 <= score <= 5:
         errors.add(ErrorCode.INVALID, "评分须为1至5分", "score")
-    text = _plain(feedback)
+    text = clean_lines(feedback, compact=True)
     if len(text) > 500:
         errors.add(ErrorCode.INVALID, "反馈意见不能超过500个字符", "feedback")
     errors.raise_if_any()
@@ -395,17 +392,10 @@ async def rate(
     raise ServiceError.of(ErrorCode.INVALID, "评分提交冲突，请重试", "score")
 
 
-def _plain(text: str | None) -> str:
-    """Text without markup: tags removed, entities decoded, runs of spaces folded."""
-    stripped = html.unescape(_TAGS.sub("", text or ""))
-    lines = [_SPACES.sub(" ", line).strip() for line in stripped.splitlines()]
-    return "\n".join(line for line in lines if line).strip()
-
-
 async def add_comment(
     rt: Runtime, counters: Counters, user: User, activity_id: int, body: str, ip: str | None
 ) -> Comment:
-    text = _plain(body)
+    text = clean_lines(body, compact=True)
     if not 1 <= len(text) <= 500:
         raise ServiceError.of(ErrorCode.INVALID, "评论须为1至500个字符", "body")
     lowered = text.lower()

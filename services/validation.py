@@ -11,7 +11,11 @@ from services.errors import Collector, ErrorCode
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 _SPACES = re.compile(r"[\s\u3000]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_SPACES = re.compile(r"[ \t\u3000]+")
+# Invisible characters that change how text displays: C0 and C1 controls (a newline is kept
+# where text may have lines) and the bidirectional embeddings, overrides and isolates, with
+# which "tceffe" could show reversed in a list or on a certificate.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def normalize_phone(raw: str) -> str:
@@ -54,8 +58,20 @@ def check_password(errors: Collector, password: str, field: str = "password") ->
 
 
 def clean_text(value: str | None) -> str:
-    """Trim, drop control characters and fold runs of white space into one space."""
+    """Trim, drop invisible control characters and fold runs of white space into one space.
+    Text is otherwise kept as written ("3<5" stays "3<5"): it is escaped where it is shown."""
     return _SPACES.sub(" ", _CONTROL.sub("", value or "")).strip()
+
+
+def clean_lines(value: str | None, *, compact: bool = False) -> str:
+    """Text with lines, its invisible control characters dropped (newlines kept); `compact`
+    also folds spaces and drops empty lines (a comment)."""
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n")
+    lines = [_CONTROL.sub("", line) for line in text.split("\n")]
+    if compact:
+        lines = [_LINE_SPACES.sub(" ", line).strip() for line in lines]
+        lines = [line for line in lines if line]
+    return "\n".join(lines).strip()
 
 
 def check_text(
@@ -69,7 +85,7 @@ def check_text(
     required: bool = True,
     multiline: bool = False,
 ) -> str:
-    text = (_CONTROL.sub("", value or "").strip()) if multiline else clean_text(value)
+    text = clean_lines(value) if multiline else clean_text(value)
     if not text:
         if required:
             errors.add(ErrorCode.REQUIRED, f"请填写{label}", field)

@@ -844,3 +844,20 @@ async def test_a_poster_over_10_mb_is_refused(api: Api, season):
 
     assert codes(created["createActivity"]) == ["IMAGE_TOO_LARGE"]
     assert await Activity.all().count() == 0
+
+
+async def test_titles_and_units_are_kept_as_written_without_invisible_controls(api: Api, season):
+    """A right-to-left override would show a title reversed in every list and certificate."""
+    created = await create(
+        api,
+        season["filer"].token,
+        title="公式 3<5 且 7>6：\u202e动活普科\u202c &lt;",
+        hostUnits=["成都市\u2066锦江区\u2069实验小学"],
+        description="第一段\r\n\r\n第二段\u202d",
+    )
+
+    assert created["errors"] == []
+    stored = await Activity.get()
+    assert stored.title == "公式 3<5 且 7>6：动活普科 &lt;"
+    assert stored.host_units == ["成都市锦江区实验小学"]
+    assert stored.description == "第一段\n\n第二段"

@@ -308,7 +308,7 @@ async def test_a_new_rating_replaces_the_old(api: Api, happening):
     assert (await engagement_of(api, activity_id, first.token))["viewer"]["rating"] == 3
 
 
-async def test_comments_are_plain_text_checked_and_paged_newest_first(
+async def test_comments_are_kept_as_written_checked_and_paged_newest_first(
     api: Api, happening, settings
 ):
     settings(blocked_words=("赌博",))
@@ -328,11 +328,11 @@ async def test_comments_are_plain_text_checked_and_paged_newest_first(
     too_long = (await api.data(COMMENT, {"a": activity_id, "body": "长" * 501}, token=token))[
         "addComment"
     ]
-    empty = (await api.data(COMMENT, {"a": activity_id, "body": "<p> </p>"}, token=token))[
-        "addComment"
-    ]
+    empty = (
+        await api.data(COMMENT, {"a": activity_id, "body": " \u202e\u2066 \x07"}, token=token)
+    )["addComment"]
 
-    assert posted[0]["comment"]["body"] == "x第0条 评论"
+    assert posted[0]["comment"]["body"] == "<script>x</script>第0条 评论"  # shown escaped
     assert posted[0]["comment"]["author"] == {"name": "李四"}
     assert codes(blocked) == ["COMMENT_BLOCKED"]
     assert codes(too_long) == codes(empty) == ["INVALID"]
@@ -343,9 +343,9 @@ async def test_comments_are_plain_text_checked_and_paged_newest_first(
         )
     )["comments"]
     assert [e["node"]["body"] for e in page["edges"] + rest["edges"]] == [
-        "x第2条 评论",
-        "x第1条 评论",
-        "x第0条 评论",
+        "<script>x</script>第2条 评论",
+        "<script>x</script>第1条 评论",
+        "<script>x</script>第0条 评论",
     ]
     assert (await engagement_of(api, activity_id))["engagement"]["comments"] == 3
 
@@ -802,3 +802,26 @@ async def test_hiding_a_comment_is_all_or_nothing(api: Api, happening, monkeypat
     assert (await Comment.get()).hidden_at is None
     assert len((await api.data(COMMENTS, {"a": activity_id}))["comments"]["edges"]) == 1
     assert (await engagement_of(api, activity_id))["engagement"]["comments"] == 1
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("公式 3<5 且 7>6", "公式 3<5 且 7>6"),
+        ("&lt;不是标签&gt;", "&lt;不是标签&gt;"),
+        ("好评\u202e反转\u202c！", "好评反转！"),  # a right-to-left override would reverse it
+        ("第一行\r\n第二行\u2067隔离\u2069", "第一行\n第二行隔离"),
+    ],
+)
+async def test_a_comment_is_stored_as_written_without_invisible_controls(
+    api: Api, happening, written, kept
+):
+    token, activity_id = happening["public"].token, happening["id"]
+
+    posted = (await api.data(COMMENT, {"a": activity_id, "body": written}, token=token))[
+        "addComment"
+    ]
+
+    assert posted["errors"] == []
+    assert posted["comment"]["body"] == kept
+    assert (await Comment.get()).body == kept

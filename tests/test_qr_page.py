@@ -96,3 +96,17 @@ async def test_a_phone_signs_in_checks_in_likes_and_comments(served, activity, b
             assert await page.is_visible("#act-box")
         finally:
             await browser.close()
+
+
+async def test_text_is_shown_as_written_and_escaped(served, api: Api):
+    """Titles are stored as written ("<实验>" is not markup) and escaped on the page."""
+    campaign = await make_campaign()
+    unit, _ = await filing_unit(api)
+    written = await make_activity(unit, campaign, title="<b>科普</b> 3<5 &lt;")
+    set_now(china("2026-09-20 10:00"))
+
+    async with httpx.AsyncClient(base_url=served) as client:
+        page = await client.get(f"/a/{written.qr_token}")
+
+    assert "&lt;b&gt;科普&lt;/b&gt; 3&lt;5 &amp;lt;" in page.text
+    assert "<b>科普</b>" not in page.text

@@ -116,6 +116,8 @@ async def test_production_masks_unexpected_errors_but_not_refusals(api: Api, mon
 
     assert crashed.errors[0].message == "服务器内部错误"
     assert "secret" not in str(crashed.errors[0].formatted)
+    assert crashed.errors[0].extensions["code"] == "INTERNAL_SERVER_ERROR"
+    assert len(crashed.errors[0].extensions["requestId"]) == 16  # finds it in the log
     assert refused.errors[0].message == "请先登录"
 
 
