@@ -81,3 +81,73 @@ def test_ci_runs_both_backends():
     assert "TEST_DATABASE_URL" in ci and "TEST_REDIS_URL" in ci
     assert "make test" in ci
     assert "-u TEST_DATABASE_URL" in makefile  # run 1 is the embedded pair, whatever is set
+
+
+def test_only_the_proxy_is_published_and_only_it_is_trusted_for_client_addresses():
+    """Rate limits count per client address: behind the proxy, the API must see each client's,
+    believing X-Forwarded-For from the stack's network only, and the proxy must overwrite what
+    a client sends in it."""
+    import ipaddress
+
+    stack = compose()
+    services = stack["services"]
+    subnet = stack["networks"]["kepuri"]["ipam"]["config"][0]["subnet"]
+    nginx = (ROOT / "docker" / "nginx.conf").read_text(encoding="utf-8")
+
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert "./nginx.conf:/etc/nginx/conf.d/default.conf:ro" in services["proxy"]["volumes"]
+    trusted = services["api"]["environment"]["FORWARDED_ALLOW_IPS"]
+    assert ipaddress.ip_network(trusted) == ipaddress.ip_network(subnet)
+    assert all(service.get("networks") == ["kepuri"] for service in services.values())
+    assert re.search(r"proxy_set_header X-Forwarded-For \$remote_addr;", nginx)
+    assert "$proxy_add_x_forwarded_for" not in nginx  # that would keep a client's own claim
+    assert "proxy_pass $api;" in nginx and "set $api http://api:8000;" in nginx
+
+
+async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(app, settings):
+    """As `kepuri serve` runs uvicorn (proxy headers on): two clients behind a trusted proxy
+    have a code limit each; from an untrusted peer the header changes nothing."""
+    import asyncio
+
+    import httpx
+    import uvicorn
+
+    from tests.conftest import free_port
+
+    settings(rate_limit_code_address="1/hour", rate_limit_code_phone="100/hour")
+    query = (
+        "mutation($p: String!) { requestVerificationCode(phone: $p, purpose: REGISTER) "
+        "{ sent errors { code } } }"
+    )
+
+    async def codes(trusted: str) -> list[bool]:
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                port=port,
+                lifespan="off",
+                log_config=None,
+                proxy_headers=True,
+                forwarded_allow_ips=trusted,
+            )
+        )
+        task = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+            await asyncio.sleep(0.02)
+        sent = []
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for n, address in enumerate(("203.0.113.7", "203.0.113.8")):
+                response = await client.post(
+                    "/graphql",
+                    json={"query": query, "variables": {"p": f"1398877{trusted[-1]}00{n}"}},
+                    headers={"X-Forwarded-For": address},
+                )
+                sent.append(response.json()["data"]["requestVerificationCode"]["sent"])
+        server.should_exit = True
+        await task
+        return sent
+
+    assert await codes("127.0.0.1") == [True, True]  # two clients behind the proxy
+    assert await codes("10.9.9.9") == [True, False]  # one peer, whatever it claims
