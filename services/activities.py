@@ -45,7 +45,7 @@ from services.clock import CHINA, local_date, now
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.events import DomainEvent, EventKind, emit, transaction
 from services.images import normalize_image
-from services.permissions import Grant, is_national_staff
+from services.permissions import Grant, association_covers, is_national_staff
 from services.regions import check_region, get_region, subtree
 from services.runtime import Runtime
 from services.validation import check_text, clean_text
@@ -60,6 +60,8 @@ SUPERVISOR_KINDS = frozenset(
     }
 )
 FILING_ROLES = (MemberRole.FILER, MemberRole.ADMIN)
+# supervisors whose remit is the whole country; the associations supervise their own region
+NATIONAL_SUPERVISORS = frozenset({OrganizationKind.MINISTRY, OrganizationKind.NATIONAL_SOCIETY})
 REVIEWING_ROLES = (MemberRole.REVIEWER, MemberRole.ADMIN)
 MAX_UNITS = 20
 MAX_LINKS = 20
@@ -114,9 +116,13 @@ def is_insider(grants: list[Grant], activity: Activity) -> bool:
 
 
 def can_view(grants: list[Grant], activity: Activity) -> bool:
+    """The public see public activities; the filing unit sees its own, drafts included; its
+    reviewers and national staff see what was submitted, never a draft."""
     if activity.deleted_at is not None:
         return False
-    return is_public(activity) or is_insider(grants, activity)
+    if is_public(activity) or activity.organization_id in member_org_ids(grants):
+        return True
+    return activity.status is not ActivityStatus.DRAFT and is_insider(grants, activity)
 
 
 # ---------------------------------------------------------------- validation
@@ -159,8 +165,8 @@ def _check_units(
     return names
 
 
-async def _validate(campaign: Campaign, form: dict[str, Any]) -> dict[str, Any]:
-    """The whole filing form checked at once; returns the model values."""
+async def _validate(campaign: Campaign, form: dict[str, Any], unit_id: int) -> dict[str, Any]:
+    """The whole filing form of unit `unit_id` checked at once; returns the model values."""
     errors = Collector()
     kind: ActivityForm = form["form"]
     values: dict[str, Any] = {
@@ -221,15 +227,19 @@ async def _validate(campaign: Campaign, form: dict[str, Any]) -> dict[str, Any]:
             province_code=region.province_code,
             prefecture_code=region.prefecture_code,
         )
-        values.update(await _supervisor(errors, form, region))
+        values.update(await _supervisor(errors, form, region, unit_id))
         values["joint_action_id"] = await _joint_action(errors, campaign, form, region)
     errors.raise_if_any()
     return values
 
 
-async def _supervisor(errors: Collector, form: dict[str, Any], region: Region) -> dict[str, Any]:
+async def _supervisor(
+    errors: Collector, form: dict[str, Any], region: Region, unit_id: int
+) -> dict[str, Any]:
     """The supervising unit: the chosen one of its kind, or for OTHER the provincial association
-    of the activity's province."""
+    of the activity's province. An association can supervise only the activity's region (a
+    ministry or national society, any); a unit never supervises its own activity: that one goes
+    to the next supervisor up."""
     kind: OrganizationKind = form["supervisor_kind"]
     if kind not in SUPERVISOR_KINDS:
         errors.add(
@@ -252,13 +262,32 @@ async def _supervisor(errors: Collector, form: dict[str, Any], region: Region) -
                 "supervisorKind",
             )
             return {}
-        return {"supervisor_kind": kind, "supervisor_id": province.id, "supervisor_name": name}
+        reviewer = await _not_itself(province, unit_id)
+        return {"supervisor_kind": kind, "supervisor_id": reviewer.id, "supervisor_name": name}
     supervisor_id = form.get("supervisor_id")
     chosen = await Organization.get_or_none(id=supervisor_id, kind=kind) if supervisor_id else None
     if chosen is None:
         errors.add(ErrorCode.INVALID_SUPERVISOR, "请从列表中选择归口单位", "supervisorId")
         return {}
-    return {"supervisor_kind": kind, "supervisor_id": chosen.id, "supervisor_name": None}
+    if kind not in NATIONAL_SUPERVISORS and not association_covers(chosen, region):
+        errors.add(
+            ErrorCode.INVALID_SUPERVISOR,
+            f"{chosen.name}不是活动所在地区的归口单位，请选择本地区的科协或全国性单位",
+            "supervisorId",
+        )
+        return {}
+    reviewer = await _not_itself(chosen, unit_id)
+    return {"supervisor_kind": kind, "supervisor_id": reviewer.id, "supervisor_name": None}
+
+
+async def _not_itself(supervisor: Organization, unit_id: int) -> Organization:
+    """The supervisor, or the next one up when it is the filing unit itself."""
+    if supervisor.id != unit_id:
+        return supervisor
+    if supervisor.parent_id is not None:
+        return await Organization.get(id=supervisor.parent_id)
+    national = await Organization.get_or_none(kind=OrganizationKind.NATIONAL_ORGANIZER)
+    return national if national is not None and national.id != unit_id else supervisor
 
 
 async def _joint_action(
@@ -367,7 +396,7 @@ async def create_activity(
     )
     if campaign is None:
         raise ServiceError.of(ErrorCode.NO_CAMPAIGN, "没有可填报的活动年度", "campaignId")
-    values = await _validate(campaign, form)
+    values = await _validate(campaign, form, unit.id)
     if poster is not None:
         values["poster"] = await _store_poster(poster)
     async with transaction():
@@ -423,7 +452,9 @@ async def update_activity(
     if resubmit:
         await _window_check(activity, Phase.FILING, label="活动填报")
     campaign = await Campaign.get(id=activity.campaign_id)
-    values = await _validate(campaign, {**_current_form(activity), **changes})
+    values = await _validate(
+        campaign, {**_current_form(activity), **changes}, activity.organization_id
+    )
     if poster is not None:
         values["poster"] = await _store_poster(poster)
     was_public = is_public(activity)
@@ -603,6 +634,8 @@ async def review_activity(
         raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "id")
     if not reviews_it(grants, activity):
         raise PermissionDenied("只有归口单位的审核人员可以审核此活动")
+    if activity.organization_id in member_org_ids(grants) or activity.created_by_id == user.id:
+        raise PermissionDenied("不能审核本单位或本人填报的活动，请由归口单位的其他审核人员审核")
     if activity.status is not ActivityStatus.PENDING_REVIEW:
         raise ServiceError.of(ErrorCode.NOT_PENDING, "该活动不在待审核状态")
     errors = Collector()

@@ -37,7 +37,6 @@ from models.enums import (
     DocumentKind,
     DocumentStatus,
     MediaKind,
-    OrganizationKind,
     RegionLevel,
     ReviewDecision,
 )
@@ -54,7 +53,6 @@ from services import (
     storage,
 )
 from services.activities import (
-    REVIEWING_ROLES,
     ActivityFilter,
     can_view,
     filtered,
@@ -65,7 +63,12 @@ from services.campaigns import campaign_for
 from services.clock import CHINA, now
 from services.counters import Counters
 from services.errors import ErrorCode, PermissionDenied, ServiceError
-from services.permissions import Grant, is_national_staff, require_national_staff
+from services.permissions import (
+    Grant,
+    is_national_staff,
+    require_national_staff,
+    supervises_region,
+)
 from services.regions import get_region
 from services.runtime import Runtime
 
@@ -117,21 +120,7 @@ def _covers(grants: list[Grant], region: Region | None) -> bool:
         return True
     if region is None:
         return False
-    for grant in grants:
-        if grant.role not in REVIEWING_ROLES:
-            continue
-        if (
-            grant.kind is OrganizationKind.PROVINCIAL_ASSOCIATION
-            and region.province_code == grant.province_code
-        ):
-            return True
-        if (
-            grant.kind is OrganizationKind.MUNICIPAL_ASSOCIATION
-            and grant.prefecture_code
-            and region.prefecture_code == grant.prefecture_code
-        ):
-            return True
-    return False
+    return any(supervises_region(grant, region) for grant in grants)
 
 
 SCHEDULE_STATUSES = (ActivityStatus.PENDING_REVIEW, ActivityStatus.APPROVED)

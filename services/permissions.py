@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from models import Membership, Organization, User
 from models.enums import MemberRole, OrganizationKind
@@ -65,17 +66,34 @@ def can_manage_members(grants: list[Grant], organization: Organization) -> bool:
     return is_admin_of(grants, organization.id) or is_national_admin(grants)
 
 
-def supervises_region(grant: Grant, organization: Organization) -> bool:
-    """A reviewer or admin of an association oversees the units in its province or prefecture."""
-    if grant.role not in (MemberRole.REVIEWER, MemberRole.ADMIN):
-        return False
-    if grant.kind is OrganizationKind.PROVINCIAL_ASSOCIATION:
-        return grant.province_code == organization.province_code
-    if grant.kind is OrganizationKind.MUNICIPAL_ASSOCIATION:
-        return grant.prefecture_code is not None and (
-            grant.prefecture_code == organization.prefecture_code
-        )
+class _Place(Protocol):
+    @property
+    def province_code(self) -> str: ...
+
+    @property
+    def prefecture_code(self) -> str | None: ...
+
+
+class _Body(_Place, Protocol):
+    @property
+    def kind(self) -> OrganizationKind: ...
+
+
+def association_covers(body: _Body, place: _Place) -> bool:
+    """A provincial association covers its province, a municipal one its prefecture (a unit, a
+    region or an activity there); no other kind of body covers a region."""
+    if body.kind is OrganizationKind.PROVINCIAL_ASSOCIATION:
+        return body.province_code == place.province_code
+    if body.kind is OrganizationKind.MUNICIPAL_ASSOCIATION:
+        return body.prefecture_code is not None and body.prefecture_code == place.prefecture_code
     return False
+
+
+def supervises_region(grant: Grant, place: _Place) -> bool:
+    """A reviewer or admin of an association oversees what lies in its province or prefecture."""
+    return grant.role in (MemberRole.REVIEWER, MemberRole.ADMIN) and association_covers(
+        grant, place
+    )
 
 
 def can_view_private(grants: list[Grant], organization: Organization) -> bool:

@@ -861,3 +861,98 @@ async def test_titles_and_units_are_kept_as_written_without_invisible_controls(a
     assert stored.title == "公式 3<5 且 7>6：动活普科 &lt;"
     assert stored.host_units == ["成都市锦江区实验小学"]
     assert stored.description == "第一段\n\n第二段"
+
+
+# ---------------------------------------------------------------- separation of duties
+
+
+@pytest.mark.parametrize(
+    ("kind", "region", "accepted"),
+    [
+        ("PROVINCIAL_ASSOCIATION", "510000", True),  # the activity's own province
+        ("MUNICIPAL_ASSOCIATION", "510100", True),  # its own city (Chengdu)
+        ("PROVINCIAL_ASSOCIATION", "440000", False),  # another province's association
+        ("MUNICIPAL_ASSOCIATION", "510700", False),  # another city of the same province
+    ],
+)
+async def test_a_unit_names_only_a_supervisor_of_the_activity_s_region(
+    api: Api, season, kind, region, accepted
+):
+    chosen = await association(OrganizationKind(kind), region)
+
+    created = await create(
+        api,
+        season["filer"].token,
+        supervisorKind=kind,
+        supervisorId=to_global_id("Organization", chosen.id),
+    )
+
+    if accepted:
+        assert created["errors"] == []
+        assert (await Activity.get()).supervisor_id == chosen.id
+    else:
+        assert [(e["field"], e["code"]) for e in created["errors"]] == [
+            ("supervisorId", "INVALID_SUPERVISOR")
+        ]
+        assert await Activity.all().count() == 0
+
+
+async def test_a_person_never_reviews_an_activity_of_their_own_unit(api: Api, season):
+    """The Sichuan reviewer also belongs to the school: the school's activity is reviewed by
+    the association's other reviewers, not by them."""
+    from tests.factories import grant
+
+    activity_id = await filed(api, season, supervisorKind="OTHER")
+    await grant(season["sichuan"].user, season["unit"], MemberRole.FILER)
+
+    refused = await api.post(
+        REVIEW, {"id": activity_id, "decision": "APPROVE"}, token=season["sichuan"].token
+    )
+
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await Activity.get()).status is ActivityStatus.PENDING_REVIEW
+    assert await Review.all().count() == 0
+
+
+async def test_an_association_s_own_activity_goes_to_the_next_supervisor_up(api: Api, season):
+    """Sichuan's association files an activity naming itself (or "other", which is itself):
+    the national organizer reviews it."""
+    sichuan = await association(OrganizationKind.PROVINCIAL_ASSOCIATION, "510000")
+    sichuan.contact_name, sichuan.contact_phone, sichuan.address = "王五", "028-12345678", "成都"
+    await sichuan.save()
+    staff = await member(api, "13911119999", sichuan, MemberRole.FILER, "省科协填报员")
+
+    named = await create(
+        api,
+        staff.token,
+        organizationId=to_global_id("Organization", sichuan.id),
+        supervisorKind="PROVINCIAL_ASSOCIATION",
+        supervisorId=to_global_id("Organization", sichuan.id),
+    )
+
+    assert named["errors"] == []
+    national = await national_organizer()
+    assert (await Activity.get()).supervisor_id in (sichuan.parent_id, national.id)
+    assert (await Activity.get()).supervisor_id != sichuan.id
+
+
+async def test_a_draft_is_seen_by_its_own_unit_only(api: Api, season):
+    """Reviewers see what was submitted to them; a draft is the unit's own business (national
+    staff included), and the answer is the one for an id that does not exist."""
+    created = await create(api, season["filer"].token, supervisorKind="OTHER")
+    draft = created["activity"]["id"]
+    staff = await member(api, "13911118888", await national_organizer(), MemberRole.ADMIN)
+    query = "query($id: ID!) { activity(id: $id) { id title } }"
+
+    seen = {
+        who: (await api.data(query, {"id": draft}, token=token))["activity"]
+        for who, token in (
+            ("filer", season["filer"].token),
+            ("sichuan", season["sichuan"].token),
+            ("staff", staff.token),
+            ("anonymous", None),
+        )
+    }
+
+    assert seen["filer"] is not None
+    assert seen["sichuan"] is seen["staff"] is seen["anonymous"] is None
