@@ -175,7 +175,8 @@ class Context:
     runtime: Runtime
     user: User | None = None
     session: Session | None = None
-    _grants: asyncio.Future[list[Grant]] | None = None
+    _grants: list[Grant] | None = None
+    _grants_read: asyncio.Lock = field(default_factory=asyncio.Lock)
     _loaders: Loaders | None = None
     connection_params: dict[str, Any] | None = None
     api_client: ApiClient | None = None
@@ -213,6 +214,8 @@ class Context:
 
     async def grants(self) -> list[Grant]:
         """The caller's memberships, loaded once per request."""
-        if self._grants is None:  # one query, also when many fields ask at once
-            self._grants = asyncio.ensure_future(grants_of(self.user))
-        return await self._grants
+        if self._grants is None:
+            async with self._grants_read:  # one query, also when many fields ask at once
+                if self._grants is None:
+                    self._grants = await grants_of(self.user)
+        return self._grants

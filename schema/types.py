@@ -16,6 +16,7 @@ from schema.ids import to_global_id
 from schema.pagination import Connection, list_connection
 from schema.permissions import forbidden
 from services import engagement
+from services.activities import can_view
 from services.errors import ErrorCode, ServiceError
 from services.permissions import can_view_private, is_national_staff
 
@@ -129,10 +130,13 @@ async def _own_list(
     if viewer is None or viewer.id != user.id:
         raise forbidden("只能查看自己的活动记录")
     activity_ids = await ids
+    grants = await info.context.grants()
 
     async def load(keys: list[int]) -> list[Any]:
+        """Only what the person may see now: a liked activity that went back to review, or
+        was hidden or deleted, drops out of the list (it comes back once public again)."""
         rows = await info.context.loaders.activity.load_many(keys)
-        return [row if row is not None and row.deleted_at is None else None for row in rows]
+        return [row if row is not None and can_view(grants, row) else None for row in rows]
 
     return await list_connection(activity_ids, first=first, after=after, load=load)
 

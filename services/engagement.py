@@ -72,12 +72,11 @@ def _no_such_activity() -> ServiceError:
 
 
 async def _public_activity(activity_id: int) -> Activity:
-    """The few columns engagement needs of an approved activity."""
+    """The few columns engagement needs of an approved activity. One that is not approved gets
+    the answer of one that does not exist: the code would tell anyone the status of any id."""
     activity = await _engagement_columns(activity_id)
-    if activity is None:
+    if activity is None or activity.status is not ActivityStatus.APPROVED:
         raise _no_such_activity()
-    if activity.status is not ActivityStatus.APPROVED:
-        raise ServiceError.of(ErrorCode.NOT_PUBLIC, "该活动尚未通过审核", "activityId")
     return activity
 
 

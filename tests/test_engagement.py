@@ -4,6 +4,7 @@ exact counts under concurrency, after a flush and after a crash between flush st
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from itertools import chain
 
@@ -209,7 +210,7 @@ async def test_only_approved_activities_take_engagement(api: Api, happening):
     ]
     like = (await api.data(LIKE, {"a": activity_id, "on": True}, token=token))["setLike"]
 
-    assert codes(check_in) == codes(like) == ["NOT_PUBLIC"]
+    assert codes(check_in) == codes(like) == ["NOT_FOUND"]  # as for an id that does not exist
     assert await CheckIn.all().count() == await Like.all().count() == 0
 
 
@@ -748,7 +749,7 @@ async def test_an_activity_sent_back_to_review_stops_taking_engagement_at_once(a
 
     refused = (await api.data(LIKE, {"a": happening["id"], "on": False}, token=token))["setLike"]
 
-    assert codes(refused) == ["NOT_PUBLIC"]
+    assert codes(refused) == ["NOT_FOUND"]
 
 
 async def test_a_like_is_counted_when_another_request_warmed_the_cache_from_an_older_read(
@@ -825,3 +826,24 @@ async def test_a_comment_is_stored_as_written_without_invisible_controls(
     assert posted["errors"] == []
     assert posted["comment"]["body"] == kept
     assert (await Comment.get()).body == kept
+
+
+async def test_personal_lists_show_only_what_the_person_may_see_now(api: Api, happening):
+    """A liked activity edited after its approval (back in review, with an unreviewed title)
+    leaves the person's lists until it is approved again."""
+    token, activity = happening["public"].token, happening["activity"]
+    await api.data(LIKE, {"a": happening["id"], "on": True}, token=token)
+    await api.data(FAVORITE, {"a": happening["id"], "on": True}, token=token)
+    mine = (
+        "{ me { likedActivities { edges { node { id title } } } "
+        "favoriteActivities { edges { node { id title } } } } }"
+    )
+    before = (await api.data(mine, token=token))["me"]
+
+    activity.status, activity.title = ActivityStatus.PENDING_REVIEW, "未经审核的新标题"
+    await activity.save()
+    after = (await api.data(mine, token=token))["me"]
+
+    assert [e["node"]["title"] for e in before["likedActivities"]["edges"]] == ["三天的科普展"]
+    assert after["likedActivities"]["edges"] == after["favoriteActivities"]["edges"] == []
+    assert "未经审核" not in json.dumps(after, ensure_ascii=False)
