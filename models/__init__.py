@@ -10,7 +10,7 @@ from models.commendations import (
     Recommendation,
     RecommendationQuota,
 )
-from models.documents import Document
+from models.documents import Document, DocumentReader
 from models.engagement import CheckIn, Comment, CommentModeration, Favorite, Like, Rating
 from models.notifications import Notification
 from models.organizations import Membership, Organization, Region
@@ -29,6 +29,7 @@ __all__ = [
     "Comment",
     "CommentModeration",
     "Document",
+    "DocumentReader",
     "Favorite",
     "IndicatorScore",
     "JointAction",

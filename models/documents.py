@@ -48,3 +48,24 @@ class Document(Model):
             Index(fields=["kind", "fingerprint"], name="documents_inputs"),
             Index(fields=["status", "updated_at"], name="documents_waiting"),
         ]
+
+
+class DocumentReader(Model):
+    """Someone who asked for a document that was already queued, running or ready (the same
+    inputs): they passed the same permission check as its requester, and may follow it too."""
+
+    id = fields.BigIntField(primary_key=True)
+    document: fields.ForeignKeyRelation[Document] = fields.ForeignKeyField(
+        "models.Document", related_name=False, on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    created_at = UtcDatetimeField(auto_now_add=True)
+
+    document_id: int
+    user_id: int
+
+    class Meta:
+        table = "document_readers"
+        unique_together = (("document", "user"),)

@@ -72,7 +72,7 @@ class DocumentsQuery:
         except ServiceError:
             return None
         document = await Document.get_or_none(id=pk)
-        if document is None or not documents.can_read(user, grants, document):
+        if document is None or not await documents.can_read(user, grants, document):
             return None
         return document  # type: ignore[return-value]
 
@@ -99,7 +99,7 @@ class DocumentsSubscription:
         # Subscribe before reading, so that no change falls between the read and the stream.
         async with hub.subscribe(f"document:{pk}") as changes:
             document = await Document.get_or_none(id=pk)
-            if document is None or not documents.can_read(user, grants, document):
+            if document is None or not await documents.can_read(user, grants, document):
                 raise bad_argument("文档不存在", "NOT_FOUND")
             yield document  # type: ignore[misc]
             while document.status not in FINAL:

@@ -25,6 +25,7 @@ from models import (
     ActivityStats,
     Commendation,
     Document,
+    DocumentReader,
     Organization,
     Region,
     Review,
@@ -86,6 +87,7 @@ def _fingerprint(activity: Activity, counts: dict[str, int]) -> str:
     return _digest(
         {
             "template": 1,
+            "activity": activity.id,
             "updated_at": activity.updated_at,
             "status": activity.status.value,
             "counts": counts,
@@ -270,6 +272,8 @@ async def _request(
         .first()
     )
     if existing is not None and (existing.expires_at is None or existing.expires_at > now()):
+        if existing.requester_id != user.id:  # they may follow it as its requester does
+            await DocumentReader.get_or_create(document_id=existing.id, user_id=user.id)
         return existing
     document = await Document.create(
         kind=kind,
@@ -285,8 +289,13 @@ async def _request(
     return document
 
 
-def can_read(user: User | None, grants: list[Grant], document: Document) -> bool:
-    return user is not None and (document.requester_id == user.id or is_national_staff(grants))
+async def can_read(user: User | None, grants: list[Grant], document: Document) -> bool:
+    """Its requester, whoever asked for the same document since (a reader), national staff."""
+    if user is None:
+        return False
+    if document.requester_id == user.id or is_national_staff(grants):
+        return True
+    return await DocumentReader.exists(document_id=document.id, user_id=user.id)
 
 
 # ---------------------------------------------------------------- rendering

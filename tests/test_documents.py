@@ -16,7 +16,7 @@ import websockets
 import zxingcpp
 from pypdf import PdfReader
 
-from models import Document
+from models import Activity, Document, Organization
 from models.enums import ActivityStatus, DocumentStatus, MemberRole, OrganizationKind
 from schema.ids import to_global_id
 from services import documents as document_rules
@@ -182,6 +182,43 @@ async def test_a_document_is_private_to_its_requester(api: Api, summarized):
     someone = await person(api, "13988880004")
 
     assert (await api.data(DOCUMENT, {"id": document_id}, token=someone.token))["document"] is None
+
+
+async def test_everyone_who_asked_for_a_shared_document_may_follow_it(api: Api, summarized):
+    """The unit and its supervisor ask for the same summary: one document, which both may read
+    (before, the second was handed a document it could not open); nobody else may."""
+    sichuan = await reviewer_of(
+        api, "13988880005", OrganizationKind.PROVINCIAL_ASSOCIATION, "510000"
+    )
+    mine = (await api.data(REQUEST, {"a": summarized["id"]}, token=summarized["filer"].token))[
+        "requestActivitySummaryPdf"
+    ]["document"]["id"]
+    theirs = (await api.data(REQUEST, {"a": summarized["id"]}, token=sichuan.token))[
+        "requestActivitySummaryPdf"
+    ]["document"]["id"]
+    someone = await person(api, "13988880006")
+
+    assert mine == theirs and await Document.all().count() == 1
+    assert (await api.data(DOCUMENT, {"id": mine}, token=sichuan.token))["document"]["id"] == mine
+    assert (await api.data(DOCUMENT, {"id": mine}, token=someone.token))["document"] is None
+
+
+async def test_two_activities_never_share_a_summary(api: Api, summarized):
+    """The de-duplication key holds every input: two activities changed at the same instant
+    shared one fingerprint (and one unit got the other's PDF)."""
+    twin = await make_activity(
+        (await Organization.get(id=summarized["activity"].organization_id)),
+        await summarized["activity"].campaign,
+        title="另一个活动",
+    )
+    await Activity.filter(id=twin.id).update(updated_at=summarized["activity"].updated_at)
+    token = summarized["filer"].token
+
+    first = await api.data(REQUEST, {"a": summarized["id"]}, token=token)
+    second = await api.data(REQUEST, {"a": to_global_id("Activity", twin.id)}, token=token)
+
+    ids = {r["requestActivitySummaryPdf"]["document"]["id"] for r in (first, second)}
+    assert len(ids) == 2
 
 
 async def test_a_job_that_fails_once_is_retried_and_succeeds(
