@@ -1,5 +1,7 @@
 """What provincial portals read: the change log of public activities, and their API clients."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -23,6 +25,10 @@ class ActivityChange(Model):
     province_code = fields.CharField(max_length=6)
     prefecture_code = fields.CharField(max_length=6, null=True)
     occurred_at = UtcDatetimeField(auto_now_add=True)
+    # The activity as this change shows it: its public version at the change, and for a
+    # withdrawal the last public one (never the unreviewed edit that withdrew it). Null in rows
+    # written before it was kept (services.portals.shown).
+    published: dict[str, Any] | None = fields.JSONField(null=True)
 
     activity_id: int
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from models import Activity, ActivityChange, ApiClient, Region, Webhook, WebhookDelivery
+from models import ActivityChange, ApiClient, Region, Webhook, WebhookDelivery
 from models.enums import ChangeKind
 from resolvers.common import attempt, signed_in
 from schema.activity_types import ActivityType
@@ -44,17 +44,20 @@ class ActivityChangeType:
     def cursor(self, root: strawberry.Parent[ActivityChange]) -> str:
         return encode_cursor([root.id])
 
-    @strawberry.field(description="The activity (delivered live: as it was read with the change).")
+    @strawberry.field(
+        description="The activity as this change shows it: its public version then (for a "
+        "withdrawal, the last one portals saw, never the edit that withdrew it)."
+    )
     def activity(
         self, root: strawberry.Parent[ActivityChange], info: Info[Context, None]
     ) -> ActivityType:
-        # A change a subscription delivers carries its activity: answered without a coroutine, so
-        # a selection of plain fields executes synchronously for each of the many subscribers.
-        # Any other change (the feed, a replay) loads it (graphql-core awaits the future).
-        related = root.activity
-        if isinstance(related, Activity):
-            return related  # type: ignore[return-value]
-        return info.context.loaders.activity.load(root.activity_id)
+        # Answered without a coroutine from the change's own version, so that a selection of
+        # plain fields executes synchronously for each of the many subscribers of a live change.
+        # A change written before versions were kept loads the row (graphql-core awaits it).
+        version = portals.shown(root)
+        if version is not None:
+            return version  # type: ignore[return-value]
+        return info.context.loaders.activity.load(root.activity_id)  # type: ignore[return-value]
 
 
 @strawberry.type(name="Webhook")

@@ -16,6 +16,8 @@ import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from enum import Enum
 from typing import Any, Protocol
 
 import structlog
@@ -54,6 +56,32 @@ def change_kind(event: DomainEvent) -> ChangeKind | None:
     }.get(event.kind, ChangeKind.ACTIVITY_UPDATED)
 
 
+def public_version(activity: Activity) -> dict[str, Any]:
+    """The activity's stored values, ready for JSON: a version of it a change can show."""
+    return {name: _plain(getattr(activity, name)) for name in Activity._meta.fields_db_projection}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value.value if isinstance(value, Enum) else value
+
+
+def shown(change: ActivityChange) -> Activity | None:
+    """The activity as the change shows it (an unsaved row, the same object each time it is
+    asked for); None for a change written before versions were kept."""
+    if change.published is None:
+        return None
+    cached = getattr(change, "_shown", None)
+    if cached is None:
+        fields = Activity._meta.fields_map
+        cached = Activity(
+            **{name: fields[name].to_python_value(v) for name, v in change.published.items()}
+        )
+        change._shown = cached
+    return cached
+
+
 async def _record(event: DomainEvent) -> None:
     kind = change_kind(event)
     if kind is None:
@@ -62,26 +90,36 @@ async def _record(event: DomainEvent) -> None:
     connection = connections.get("default")
     if connection.capabilities.dialect == "postgres":
         await connection.execute_query(f"SELECT pg_advisory_xact_lock({OUTBOX_LOCK})")
+    if kind is ChangeKind.ACTIVITY_WITHDRAWN:
+        # what portals saw last, not the edit (unreviewed) or deletion that withdrew it
+        last = await ActivityChange.filter(activity_id=activity.id).order_by("-id").first()
+        published = last.published if last is not None else None
+    else:
+        published = public_version(activity)
     change = await ActivityChange.create(
         kind=kind,
         activity_id=activity.id,
         region_code=activity.region_id,
         province_code=activity.province_code,
         prefecture_code=activity.prefecture_code,
+        published=published,
     )
+    version = shown(change)
     await webhooks.record_deliveries(
         change,
         {
             "kind": kind.value,
             "cursor": encode_cursor([change.id]),
             "occurredAt": change.occurred_at.isoformat(),
-            "activity": {
-                "id": to_global_id("Activity", activity.id),
-                "title": activity.title,
-                "status": activity.status.value,
-                "regionCode": activity.region_id,
-                "startsAt": activity.starts_at.isoformat(),
-                "endsAt": activity.ends_at.isoformat(),
+            "activity": {"id": to_global_id("Activity", activity.id)}
+            if version is None
+            else {
+                "id": to_global_id("Activity", version.id),
+                "title": version.title,
+                "status": version.status.value,
+                "regionCode": version.region_id,
+                "startsAt": version.starts_at.isoformat(),
+                "endsAt": version.ends_at.isoformat(),
             },
         },
     )
@@ -289,11 +327,7 @@ class RecentChanges:
 
     async def _read(self, since: int, position: int) -> None:
         try:
-            fresh = await (
-                ActivityChange.filter(id__gt=since, id__lte=position)
-                .order_by("id")
-                .prefetch_related("activity")
-            )
+            fresh = await ActivityChange.filter(id__gt=since, id__lte=position).order_by("id")
             if self.upto != since:  # cleared meanwhile (a burst): these would leave a gap
                 return
             for row in fresh:

@@ -4,6 +4,7 @@ subscription that replays what a reconnecting portal missed."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -17,6 +18,7 @@ import pytest
 from models import ActivityChange, Webhook, WebhookAttempt, WebhookDelivery
 from models.enums import MemberRole, OrganizationKind, Phase
 from resolvers import portals as portal_resolvers
+from services.portals import shown
 from tests.conftest import Api, china, graphql_subscription, next_message, run_worker, set_now
 from tests.factories import (
     filing_unit,
@@ -126,10 +128,12 @@ async def test_only_public_changes_enter_the_log_in_order(api: Api, portal):
 
     feed = (await api.data(FEED, token=portal["sichuan"]))["activityChanges"]
 
+    # each change shows the version it published; the withdrawal, the last one portals saw
+    # (the unreviewed edit that withdrew it is nobody's business but the unit's and reviewers')
     assert kinds(feed) == [
-        ("ACTIVITY_PUBLISHED", "改过的第一个"),
-        ("ACTIVITY_SUPPLEMENTED", "改过的第一个"),
-        ("ACTIVITY_WITHDRAWN", "改过的第一个"),
+        ("ACTIVITY_PUBLISHED", "第一个"),
+        ("ACTIVITY_SUPPLEMENTED", "第一个"),
+        ("ACTIVITY_WITHDRAWN", "第一个"),
     ]
     assert await ActivityChange.all().count() == 3
 
@@ -333,11 +337,11 @@ async def test_4xx_is_not_retried_and_410_disables(
     assert made["webhook"]["active"] is True
 
 
-async def test_live_subscribers_of_a_process_read_each_change_once_and_see_it_fresh(
+async def test_live_subscribers_of_a_process_read_each_change_once_and_see_its_version(
     api: Api, portal, served
 ):
     """However many portals follow a process, a change costs that process the same statements
-    (one read of the log, shared), and each sees the activity as it is after the change."""
+    (one read of the log, shared), and each sees the activity as the change left it."""
     await approved_activity(api, portal, "甲")
     cursor = (await api.data(FEED, token=portal["sichuan"]))["activityChanges"]["pageInfo"][
         "endCursor"
@@ -360,7 +364,8 @@ async def test_live_subscribers_of_a_process_read_each_change_once_and_see_it_fr
                     )
                 )
             await approve_and_receive(f"{subscribers}人时的热身")  # every one live
-            count, seen_by_all = await approve_and_receive(f"{subscribers}人时")
+            seen_title = f"{subscribers}人时"
+            count, seen_by_all = await approve_and_receive(seen_title)
             statements.append(count)
         await api.data(  # a second change of an activity the subscribers have already seen
             UPDATE, {"id": seen_by_all, "input": {"title": "改过的甲"}}, token=portal["filer"].token
@@ -369,7 +374,8 @@ async def test_live_subscribers_of_a_process_read_each_change_once_and_see_it_fr
 
     assert statements[0] == statements[1], statements
     assert last["payload"]["data"]["activityUpdates"]["kind"] == "ACTIVITY_WITHDRAWN"
-    assert last["payload"]["data"]["activityUpdates"]["activity"]["title"] == "改过的甲"
+    # the version portals saw last, not the unreviewed edit that withdrew it
+    assert last["payload"]["data"]["activityUpdates"]["activity"]["title"] == seen_title
 
 
 async def test_recent_changes_keep_a_bounded_complete_window(api: Api, portal):
@@ -385,7 +391,7 @@ async def test_recent_changes_keep_a_bounded_complete_window(api: Api, portal):
     recent = RecentChanges(keep=2)
 
     assert [c.id for c in await recent.after(p1, p2)] == [p2]  # the first asker sets the floor
-    assert (await recent.after(p1, p2))[0].activity.title == "二"  # read with its activity
+    assert shown((await recent.after(p1, p2))[0]).title == "二"  # read with its version
     assert await recent.after(p1 - 1, p2) is None  # behind the floor: read the database
     assert await recent.after(p2, p6) is None  # a burst beyond what is kept
     assert await recent.after(p2, p6) is None  # ... and older readers now read the database
@@ -452,7 +458,7 @@ async def test_an_announcement_reaches_subscriptions_once_its_changes_are_read(a
             kept = await recent.after(first, message["position"])
     await recent.stop()
 
-    assert [c.activity.title for c in kept] == ["二", "三"]
+    assert [shown(c).title for c in kept] == ["二", "三"]
     assert seen == []
 
 
@@ -516,3 +522,44 @@ async def test_identical_live_subscriptions_execute_a_change_once(
         await approve_for(api, portal, sockets, "乙")
 
     assert len(executions) == 2
+
+
+async def test_a_withdrawal_tells_webhooks_the_last_public_version_not_the_edit(
+    api: Api, portal, app, base_settings, receiver
+):
+    port, handler = receiver
+    runtime = app.state.runtime
+    runtime.settings = runtime.settings.with_overrides(webhook_allowed_hosts=(f"127.0.0.1:{port}",))
+    await api.data(
+        WEBHOOK,
+        {
+            "input": {
+                "url": f"http://127.0.0.1:{port}/hook",
+                "events": ["ACTIVITY_PUBLISHED", "ACTIVITY_WITHDRAWN"],
+            }
+        },
+        token=portal["sichuan"],
+    )
+    published = await approved_activity(api, portal, "原标题")
+    await api.data(
+        UPDATE,
+        {"id": published, "input": {"title": "未经审核的新标题"}},
+        token=portal["filer"].token,
+    )
+
+    await run_worker(
+        app,
+        base_settings.with_overrides(
+            webhook_allowed_hosts=(f"127.0.0.1:{port}",), webhook_retry_scale=0.001
+        ),
+    )
+
+    bodies = sorted(
+        (json.loads(r["body"]) for r in handler.received),
+        key=lambda b: json.loads(base64.urlsafe_b64decode(b["cursor"])),
+    )
+    assert [(b["kind"], b["activity"]["title"]) for b in bodies] == [
+        ("ACTIVITY_PUBLISHED", "原标题"),
+        ("ACTIVITY_WITHDRAWN", "原标题"),
+    ]
+    assert not any("未经审核" in r["body"].decode() for r in handler.received)
