@@ -241,6 +241,19 @@ async def graphql_subscription(
         yield socket
 
 
+def process_env(settings: Settings, backend: dict[str, str], **extra: str) -> dict[str, str]:
+    """The environment of a `kepuri` process on the test's own database and Redis."""
+    return {
+        **os.environ,
+        "KEPURI_VAR_DIR": str(settings.var_dir),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": backend["redis_url"],
+        "LOG_LEVEL": "WARNING",
+        "KEPURI_ENV": "test",
+        **extra,
+    }
+
+
 async def run_worker(app, settings) -> int:
     """Run a burst worker until the queue is empty; returns how many processes its render pool
     started."""

@@ -20,7 +20,15 @@ from models import Activity, Document, Organization
 from models.enums import ActivityStatus, DocumentStatus, MemberRole, OrganizationKind
 from schema.ids import to_global_id
 from services import documents as document_rules
-from tests.conftest import Api, china, graphql_subscription, next_message, run_worker, set_now
+from tests.conftest import (
+    Api,
+    china,
+    graphql_subscription,
+    next_message,
+    process_env,
+    run_worker,
+    set_now,
+)
 from tests.factories import (
     filing_unit,
     make_activity,
@@ -246,36 +254,19 @@ async def test_a_job_that_fails_once_is_retried_and_succeeds(
     assert document_id
 
 
+@pytest.mark.parametrize("where", ["render", "file"])
 async def test_a_job_that_keeps_failing_ends_failed_with_a_readable_error(
-    api: Api, summarized, app, base_settings, monkeypatch
+    api: Api, summarized, app, base_settings, monkeypatch, where
 ):
-    async def broken(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(document_rules, "render_document", broken)
-    document_id = (
-        await api.data(REQUEST, {"a": summarized["id"]}, token=summarized["filer"].token)
-    )["requestActivitySummaryPdf"]["document"]["id"]
-
-    await run_worker(app, base_settings.with_overrides(document_retry_seconds=0.01))
-
-    failed = (await api.data(DOCUMENT, {"id": document_id}, token=summarized["filer"].token))[
-        "document"
-    ]
-    assert failed["status"] == "FAILED"
-    assert "文档生成失败" in failed["error"] and "disk full" in failed["error"]
-    assert failed["downloadUrl"] is None
-
-
-async def test_a_document_that_fails_late_shows_no_progress(
-    api: Api, summarized, app, base_settings, monkeypatch
-):
-    """It failed at 90% (writing the file): FAILED is not "90% done"."""
+    """However far it got (the file is written at 90%), FAILED shows no progress."""
 
     async def disk_full(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(document_rules.storage, "save", disk_full)
+    if where == "render":
+        monkeypatch.setattr(document_rules, "render_document", disk_full)
+    else:
+        monkeypatch.setattr(document_rules.storage, "save", disk_full)
     document_id = (
         await api.data(REQUEST, {"a": summarized["id"]}, token=summarized["filer"].token)
     )["requestActivitySummaryPdf"]["document"]["id"]
@@ -286,6 +277,8 @@ async def test_a_document_that_fails_late_shows_no_progress(
         "document"
     ]
     assert (failed["status"], failed["progress"]) == ("FAILED", 0)
+    assert "文档生成失败" in failed["error"] and "disk full" in failed["error"]
+    assert failed["downloadUrl"] is None
 
 
 SUBSCRIBE = "subscription($id: ID!) { documentStatus(id: $id) { id status progress downloadUrl } }"
@@ -298,14 +291,7 @@ async def test_a_subscriber_follows_a_worker_in_another_process(
     document_id = (await api.data(REQUEST, {"a": summarized["id"]}, token=token))[
         "requestActivitySummaryPdf"
     ]["document"]["id"]
-    env = {
-        **os.environ,
-        "KEPURI_VAR_DIR": str(base_settings.var_dir),
-        "DATABASE_URL": base_settings.database_url,
-        "REDIS_URL": backend["redis_url"],
-        "LOG_LEVEL": "WARNING",
-        "KEPURI_ENV": "test",
-    }
+    env = process_env(base_settings, backend)
     statuses: list[str] = []
     async with graphql_subscription(served, token, SUBSCRIBE, {"id": document_id}) as socket:
         first = await next_message(socket, 10)

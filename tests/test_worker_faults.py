@@ -26,7 +26,7 @@ from models import Document
 from models.enums import DocumentStatus
 from schema.ids import parse_global_id
 from services import storage
-from tests.conftest import Api, run_worker
+from tests.conftest import Api, process_env, run_worker
 from tests.test_documents import REQUEST, summarized  # noqa: F401 (a fixture)
 from tests.test_service import redis_server  # noqa: F401 (a fixture)
 from workers.main import build_worker, requeue_documents
@@ -85,15 +85,7 @@ async def _true(value: bool) -> bool:
 @pytest.fixture
 async def worker_processes(base_settings, backend) -> AsyncIterator[list]:
     """`kepuri worker` processes on the test's database and Redis, killed whatever happens."""
-    env = {
-        **os.environ,
-        "KEPURI_VAR_DIR": str(base_settings.var_dir),
-        "DATABASE_URL": base_settings.database_url,
-        "REDIS_URL": backend["redis_url"],
-        "LOG_LEVEL": "WARNING",
-        "KEPURI_ENV": "test",
-        "WORKER_LEASE_SECONDS": "2",
-    }
+    env = process_env(base_settings, backend, WORKER_LEASE_SECONDS="2")
     started: list[asyncio.subprocess.Process] = []
 
     async def start() -> asyncio.subprocess.Process:
