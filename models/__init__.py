@@ -13,7 +13,7 @@ from models.commendations import (
 from models.documents import Document, DocumentReader
 from models.engagement import CheckIn, Comment, CommentModeration, Favorite, Like, Rating
 from models.notifications import Notification
-from models.organizations import Membership, Organization, Region
+from models.organizations import Invitation, Membership, Organization, Region
 from models.portals import ActivityChange, ApiClient, Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "DocumentReader",
     "Favorite",
     "IndicatorScore",
+    "Invitation",
     "JointAction",
     "Like",
     "Membership",

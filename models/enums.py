@@ -30,6 +30,12 @@ class MemberRole(StrEnum):
     ADMIN = "ADMIN"
 
 
+class InvitationStatus(StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+
+
 class VerificationPurpose(StrEnum):
     REGISTER = "REGISTER"
     LOGIN = "LOGIN"
@@ -93,6 +99,7 @@ class NotificationKind(StrEnum):
     RECOMMENDED = "RECOMMENDED"
     COMMENDED = "COMMENDED"
     CERTIFICATE_READY = "CERTIFICATE_READY"
+    INVITED = "INVITED"
 
 
 class DeliveryStatus(StrEnum):

@@ -5,7 +5,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.accounts import User
-from models.enums import MemberRole, OrganizationKind, RegionLevel
+from models.enums import InvitationStatus, MemberRole, OrganizationKind, RegionLevel
 from models.fields import UtcDatetimeField
 
 
@@ -82,3 +82,31 @@ class Membership(Model):
         table = "memberships"
         unique_together = (("user", "organization", "role"),)
         indexes = [Index(fields=["organization_id", "role"], name="memberships_org_role")]
+
+
+class Invitation(Model):
+    """An admin's invitation of a person to a role in a unit: a membership only once the person
+    accepts it (nobody is made a member of a unit without their say)."""
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name=False, on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(MemberRole, max_length=16)
+    invited_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    status = fields.CharEnumField(InvitationStatus, max_length=12, default=InvitationStatus.PENDING)
+    created_at = UtcDatetimeField(auto_now_add=True)
+    answered_at = UtcDatetimeField(null=True)
+
+    organization_id: int
+    user_id: int
+    invited_by_id: int | None
+
+    class Meta:
+        table = "invitations"
+        indexes = [Index(fields=["user_id", "status"], name="invitations_invitee")]

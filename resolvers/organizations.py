@@ -5,16 +5,19 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from models import Invitation
 from models.enums import OrganizationKind as Kind
-from resolvers.common import attempt, signed_in
+from resolvers.common import attempt, caller, signed_in
 from schema.context import Context
 from schema.ids import parse_global_id
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated, bad_argument
 from schema.types import (
+    InvitationType,
     MemberRole,
     MembershipType,
     MutationError,
+    OkPayload,
     OrganizationKind,
     OrganizationType,
     RegionType,
@@ -43,12 +46,29 @@ class SaveUnitProfilePayload:
 
 @strawberry.type
 class AddMemberPayload:
+    membership: MembershipType | None = strawberry.field(
+        default=None, description="Null until the person accepts the invitation."
+    )
+    invitation: InvitationType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class InvitationPayload:
+    invitation: InvitationType | None = None
     membership: MembershipType | None = None
     errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class OrganizationsQuery:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The caller's invitations still waiting for an answer, newest first.",
+    )
+    async def my_invitations(self, info: Info[Context, None]) -> list[InvitationType]:
+        return await organizations.pending_invitations(caller(info)).limit(100)  # type: ignore[return-value]
+
     @strawberry.field(description="Children of a region; the provinces when parentCode is null.")
     async def regions(self, parent_code: str | None = None) -> list[RegionType]:
         if parent_code is not None and await get_region(parent_code) is None:
@@ -111,7 +131,8 @@ class OrganizationsMutation:
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
-        description="An organization's admin (or a national admin) gives a person a role in it.",
+        description="An organization's admin (or a national admin) invites a person to a role in "
+        "it; the person becomes a member once they accept (adding oneself needs no invitation).",
     )
     async def add_member(
         self,
@@ -121,7 +142,7 @@ class OrganizationsMutation:
         role: MemberRole,
     ) -> AddMemberPayload:
         user, grants = await signed_in(info)
-        membership, errors = await attempt(
+        made, errors = await attempt(
             lambda: organizations.add_member(
                 info.context.runtime,
                 user,
@@ -132,4 +153,60 @@ class OrganizationsMutation:
                 ip=info.context.client_ip,
             )
         )
-        return AddMemberPayload(membership=membership, errors=errors)  # type: ignore[arg-type]
+        if isinstance(made, Invitation):
+            return AddMemberPayload(invitation=made, errors=errors)  # type: ignore[arg-type]
+        return AddMemberPayload(membership=made, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Accept (and become a member) or decline an invitation to a unit.",
+    )
+    async def answer_invitation(
+        self, info: Info[Context, None], id: strawberry.ID, accept: bool
+    ) -> InvitationPayload:
+        user = caller(info)
+        answered, errors = await attempt(
+            lambda: organizations.answer_invitation(
+                user, parse_global_id(id, "Invitation"), accept, ip=info.context.client_ip
+            )
+        )
+        if answered is None:
+            return InvitationPayload(errors=errors)
+        invitation, membership = answered
+        return InvitationPayload(invitation=invitation, membership=membership)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Leave a unit (every role in it); its last admin names another first.",
+    )
+    async def leave_organization(
+        self, info: Info[Context, None], organization_id: strawberry.ID
+    ) -> OkPayload:
+        user = caller(info)
+        _, errors = await attempt(
+            lambda: organizations.leave_organization(
+                user,
+                parse_global_id(organization_id, "Organization", "organizationId"),
+                ip=info.context.client_ip,
+            )
+        )
+        return OkPayload(ok=not errors, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="A unit's admin removes a member (every role), never the last admin.",
+    )
+    async def remove_member(
+        self, info: Info[Context, None], organization_id: strawberry.ID, user_id: strawberry.ID
+    ) -> OkPayload:
+        user, grants = await signed_in(info)
+        _, errors = await attempt(
+            lambda: organizations.remove_member(
+                user,
+                grants,
+                parse_global_id(organization_id, "Organization", "organizationId"),
+                parse_global_id(user_id, "User", "userId"),
+                ip=info.context.client_ip,
+            )
+        )
+        return OkPayload(ok=not errors, errors=errors)

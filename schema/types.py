@@ -4,13 +4,20 @@ the request's DataLoaders."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from models import Favorite, Like, Membership, Organization, Region, User
-from models.enums import MemberRole, OrganizationKind, RegionLevel, VerificationPurpose
+from models import Favorite, Invitation, Like, Membership, Organization, Region, User
+from models.enums import (
+    InvitationStatus,
+    MemberRole,
+    OrganizationKind,
+    RegionLevel,
+    VerificationPurpose,
+)
 from schema.context import Context
 from schema.ids import to_global_id
 from schema.pagination import Connection, list_connection
@@ -24,7 +31,14 @@ if TYPE_CHECKING:
     from schema.activity_types import ActivityType
 
 # The enums of models and services, registered as GraphQL enums (strawberry marks the classes).
-for _enum in (RegionLevel, OrganizationKind, MemberRole, VerificationPurpose, ErrorCode):
+for _enum in (
+    RegionLevel,
+    OrganizationKind,
+    MemberRole,
+    VerificationPurpose,
+    InvitationStatus,
+    ErrorCode,
+):
     strawberry.enum(_enum)
 
 
@@ -211,3 +225,32 @@ class MembershipType:
         self, root: strawberry.Parent[Membership], info: Info[Context, None]
     ) -> OrganizationType:
         return await info.context.loaders.organization.load(root.organization_id)  # type: ignore[return-value]
+
+
+@strawberry.type(
+    name="Invitation",
+    description="An invitation to a role in a unit: a membership once the person accepts it.",
+)
+class InvitationType:
+    role: MemberRole
+    status: InvitationStatus
+    created_at: datetime
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Invitation]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Invitation", root.id))
+
+    @strawberry.field
+    async def organization(
+        self, root: strawberry.Parent[Invitation], info: Info[Context, None]
+    ) -> OrganizationType:
+        return await info.context.loaders.organization.load(root.organization_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Who invited (their name).")
+    async def invited_by(
+        self, root: strawberry.Parent[Invitation], info: Info[Context, None]
+    ) -> str | None:
+        if root.invited_by_id is None:
+            return None
+        inviter = await info.context.loaders.user.load(root.invited_by_id)
+        return inviter.name if inviter else None

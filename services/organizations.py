@@ -9,9 +9,15 @@ from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models import Membership, Organization, Region, User
-from models.enums import MemberRole, OrganizationKind, RegionLevel
-from services import accounts, audit
+from models import Invitation, Membership, Organization, Region, User
+from models.enums import (
+    InvitationStatus,
+    MemberRole,
+    NotificationKind,
+    OrganizationKind,
+    RegionLevel,
+)
+from services import accounts, audit, notifications
 from services.clock import now
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.events import transaction
@@ -205,6 +211,13 @@ async def search_supervising_units(
     return query
 
 
+ROLE_LABELS = {
+    MemberRole.FILER: "填报员",
+    MemberRole.REVIEWER: "审核员",
+    MemberRole.ADMIN: "管理员",
+}
+
+
 async def add_member(
     rt: Runtime,
     actor: User,
@@ -214,7 +227,9 @@ async def add_member(
     role: MemberRole,
     *,
     ip: str | None = None,
-) -> Membership:
+) -> Invitation | Membership:
+    """Invite a person (by phone) to a role in the unit: they become a member once they accept.
+    Adding oneself needs no invitation. Inviting again while one waits returns it."""
     organization = await Organization.get_or_none(id=organization_id)
     if organization is None:
         raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
@@ -227,6 +242,45 @@ async def add_member(
         raise ServiceError.of(
             ErrorCode.USER_NOT_FOUND, "该手机号尚未注册，请对方先注册账号", "phone"
         )
+    if await Membership.exists(user_id=person.id, organization_id=organization.id, role=role):
+        raise ServiceError.of(ErrorCode.ALREADY_MEMBER, "该成员已拥有此角色", "role")
+    if person.id == actor.id:
+        return await _join(person, organization, role, actor=actor, ip=ip)
+    waiting = await Invitation.get_or_none(
+        organization_id=organization.id,
+        user_id=person.id,
+        role=role,
+        status=InvitationStatus.PENDING,
+    )
+    if waiting is not None:
+        return waiting
+    async with transaction():
+        invitation = await Invitation.create(
+            organization=organization, user=person, role=role, invited_by=actor
+        )
+        await audit.record(
+            "member_invited",
+            actor=actor,
+            target=organization,
+            ip=ip,
+            user_id=person.id,
+            role=role.value,
+        )
+        title, body = notifications.render(
+            NotificationKind.INVITED,
+            inviter=actor.name,
+            organization=organization.name,
+            role=ROLE_LABELS[role],
+        )
+        await notifications.notify(
+            [person.id], NotificationKind.INVITED, f"invitation:{invitation.id}", title, body
+        )
+    return invitation
+
+
+async def _join(
+    person: User, organization: Organization, role: MemberRole, *, actor: User, ip: str | None
+) -> Membership:
     try:
         async with in_transaction():
             membership = await Membership.create(user=person, organization=organization, role=role)
@@ -241,6 +295,77 @@ async def add_member(
     except IntegrityError as exc:
         raise ServiceError.of(ErrorCode.ALREADY_MEMBER, "该成员已拥有此角色", "role") from exc
     return membership
+
+
+def pending_invitations(user: User) -> QuerySet[Invitation]:
+    return Invitation.filter(user_id=user.id, status=InvitationStatus.PENDING).order_by("-id")
+
+
+async def answer_invitation(
+    user: User, invitation_id: int, accept: bool, *, ip: str | None = None
+) -> tuple[Invitation, Membership | None]:
+    """The invitee accepts (and becomes a member) or declines, once. Anyone else's invitation
+    is answered as one that does not exist."""
+    invitation = await Invitation.get_or_none(id=invitation_id, user_id=user.id)
+    if invitation is None:
+        raise ServiceError.of(ErrorCode.NOT_FOUND, "邀请不存在", "id")
+    status = InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED
+    membership = None
+    async with transaction():
+        answered = await Invitation.filter(
+            id=invitation.id, status=InvitationStatus.PENDING
+        ).update(status=status, answered_at=now())
+        if not answered:
+            raise ServiceError.of(ErrorCode.NOT_PENDING, "该邀请已处理", "id")
+        if accept:
+            membership, _ = await Membership.get_or_create(
+                user_id=user.id, organization_id=invitation.organization_id, role=invitation.role
+            )
+        await audit.record(
+            "invitation_accepted" if accept else "invitation_declined",
+            actor=user,
+            target=await Organization.get(id=invitation.organization_id),
+            ip=ip,
+            role=invitation.role.value,
+        )
+    invitation.status = status
+    return invitation, membership
+
+
+async def _remove(
+    actor: User, organization_id: int, user_id: int, action: str, ip: str | None
+) -> None:
+    """Remove every role of a person in a unit; never its last admin (another admin must be
+    named first). The unit's row is locked, so two admins removing each other cannot both go."""
+    async with transaction():
+        organization = await Organization.select_for_update().get_or_none(id=organization_id)
+        if organization is None:
+            raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+        removed = await Membership.filter(organization_id=organization_id, user_id=user_id).delete()
+        if not removed:
+            raise ServiceError.of(ErrorCode.NOT_A_MEMBER, "不是本单位成员", "userId")
+        if not await Membership.exists(organization_id=organization_id, role=MemberRole.ADMIN):
+            raise ServiceError.of(
+                ErrorCode.LAST_ADMIN, "单位须至少保留一名管理员，请先指定新的管理员", "userId"
+            )
+        await audit.record(action, actor=actor, target=organization, ip=ip, user_id=user_id)
+
+
+async def leave_organization(user: User, organization_id: int, *, ip: str | None = None) -> None:
+    """A member leaves a unit (all their roles there), unless they are its last admin."""
+    await _remove(user, organization_id, user.id, "member_left", ip)
+
+
+async def remove_member(
+    actor: User, grants: list[Grant], organization_id: int, user_id: int, *, ip: str | None = None
+) -> None:
+    """A unit's admin (or a national admin) removes a member, never the last admin."""
+    organization = await Organization.get_or_none(id=organization_id)
+    if organization is None:
+        raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+    if not can_manage_members(grants, organization):
+        raise PermissionDenied("只有本单位管理员可以移除成员")
+    await _remove(actor, organization_id, user_id, "member_removed", ip)
 
 
 # ---------------------------------------------------------------- reference organizations

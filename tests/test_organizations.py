@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from models import AuditLog, Membership, Organization
+from models import AuditLog, Membership, Notification, Organization
 from models.enums import MemberRole, OrganizationKind
 from schema.ids import to_global_id
 from tests.conftest import Api
@@ -37,10 +37,24 @@ ADD_MEMBER = """
 mutation AddMember($organizationId: ID!, $phone: String!, $role: MemberRole!) {
   addMember(organizationId: $organizationId, phone: $phone, role: $role) {
     membership { role organization { id } }
+    invitation { id role status organization { id } invitedBy }
     errors { field message code }
   }
 }
 """
+INVITATIONS = "{ myInvitations { id role status organization { id name } invitedBy } }"
+ANSWER = """
+mutation($id: ID!, $accept: Boolean!) {
+  answerInvitation(id: $id, accept: $accept) {
+    invitation { id status } membership { role organization { id } } errors { code }
+  }
+}
+"""
+LEAVE = "mutation($o: ID!) { leaveOrganization(organizationId: $o) { ok errors { code } } }"
+REMOVE = (
+    "mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) "
+    "{ ok errors { code } } }"
+)
 ME = "query Me { me { memberships { role organization { id name kind } } } }"
 
 PROFILE = {
@@ -294,10 +308,12 @@ async def test_contact_details_are_private_to_the_unit_its_associations_and_nati
     assert await phone_seen_by(own.token) == "13900000000"
 
 
-async def test_an_admin_adds_a_registered_person(api: Api):
+async def test_an_admin_invites_and_the_person_decides(api: Api):
+    """Nobody is made a member of a unit without their say: adding is an invitation, which the
+    person accepts (then they are a member) in their own account."""
     unit = await make_unit()
-    admin = await member(api, "13912345678", unit, MemberRole.ADMIN)
-    newcomer = await make_user("13912345679", "新同事")
+    admin = await member(api, "13912345678", unit, MemberRole.ADMIN, "管理员甲")
+    newcomer = await person(api, "13912345679", "新同事")
 
     result = (
         await api.data(
@@ -306,15 +322,106 @@ async def test_an_admin_adds_a_registered_person(api: Api):
             token=admin.token,
         )
     )["addMember"]
+    waiting = (await api.data(INVITATIONS, token=newcomer.token))["myInvitations"]
+    before = await Membership.filter(user_id=newcomer.user.id).count()
+    accepted = (
+        await api.data(ANSWER, {"id": waiting[0]["id"], "accept": True}, token=newcomer.token)
+    )["answerInvitation"]
+    again = (
+        await api.data(ANSWER, {"id": waiting[0]["id"], "accept": False}, token=newcomer.token)
+    )["answerInvitation"]
 
-    assert result == {
-        "membership": {"role": "FILER", "organization": {"id": gid(unit)}},
-        "errors": [],
-    }
-    assert await Membership.filter(
-        user_id=newcomer.id, organization_id=unit.id, role=MemberRole.FILER
-    ).exists()
-    assert await AuditLog.filter(action="membership_added", target_id=str(unit.id)).exists()
+    assert result["membership"] is None and result["errors"] == []
+    assert result["invitation"]["status"] == "PENDING"
+    assert result["invitation"]["invitedBy"] == "管理员甲"
+    assert [(i["role"], i["organization"]["id"]) for i in waiting] == [("FILER", gid(unit))]
+    assert before == 0
+    assert accepted["membership"] == {"role": "FILER", "organization": {"id": gid(unit)}}
+    assert again["errors"] == [{"code": "NOT_PENDING"}]
+    assert await Membership.filter(user_id=newcomer.user.id, role=MemberRole.FILER).count() == 1
+    assert await Notification.filter(recipient_id=newcomer.user.id, kind="INVITED").count() == 1
+    for action in ("member_invited", "invitation_accepted"):
+        assert await AuditLog.filter(action=action, target_id=str(unit.id)).exists()
+
+
+async def test_a_declined_invitation_makes_nobody_a_member_and_only_its_invitee_answers(
+    api: Api,
+):
+    unit = await make_unit()
+    admin = await member(api, "13912345678", unit, MemberRole.ADMIN)
+    newcomer = await person(api, "13912345679", "新同事")
+    stranger = await person(api, "13912345670", "旁人")
+    made = (
+        await api.data(
+            ADD_MEMBER,
+            {"organizationId": gid(unit), "phone": "13912345679", "role": "ADMIN"},
+            token=admin.token,
+        )
+    )["addMember"]["invitation"]
+
+    by_stranger = (
+        await api.data(ANSWER, {"id": made["id"], "accept": True}, token=stranger.token)
+    )["answerInvitation"]
+    declined = (await api.data(ANSWER, {"id": made["id"], "accept": False}, token=newcomer.token))[
+        "answerInvitation"
+    ]
+
+    assert by_stranger["errors"] == [{"code": "NOT_FOUND"}]
+    assert declined["invitation"]["status"] == "DECLINED" and declined["membership"] is None
+    assert await Membership.filter(organization_id=unit.id).count() == 1
+    assert (await api.data(INVITATIONS, token=newcomer.token))["myInvitations"] == []
+
+
+async def test_an_invited_person_still_files_for_their_own_unit(api: Api):
+    """Being invited elsewhere changes nothing until accepted (before, a unit's admin could add
+    anyone, who then could not file for their real unit: AMBIGUOUS_UNIT)."""
+    from tests.factories import filing_unit
+
+    _, filer = await filing_unit(api, "13912345679")
+    other = await make_unit("别的学校")
+    admin = await member(api, "13912345678", other, MemberRole.ADMIN)
+
+    await api.data(
+        ADD_MEMBER,
+        {"organizationId": gid(other), "phone": "13912345679", "role": "FILER"},
+        token=admin.token,
+    )
+
+    memberships = (await api.data(ME, token=filer.token))["me"]["memberships"]
+    assert {m["organization"]["name"] for m in memberships} == {"成都市锦江区实验小学"}
+
+
+async def test_members_leave_and_admins_remove_but_never_the_last_admin(api: Api):
+    unit = await make_unit()
+    admin = await member(api, "13912345678", unit, MemberRole.ADMIN)
+    filer = await member(api, "13912345679", unit, MemberRole.FILER)
+    leaver = await member(api, "13912345670", unit, MemberRole.FILER)
+    org = gid(unit)
+
+    left = (await api.data(LEAVE, {"o": org}, token=leaver.token))["leaveOrganization"]
+    last_leaves = (await api.data(LEAVE, {"o": org}, token=admin.token))["leaveOrganization"]
+    removed = (
+        await api.data(
+            REMOVE, {"o": org, "u": to_global_id("User", filer.user.id)}, token=admin.token
+        )
+    )["removeMember"]
+    last_removed = (
+        await api.data(
+            REMOVE, {"o": org, "u": to_global_id("User", admin.user.id)}, token=admin.token
+        )
+    )["removeMember"]
+    by_non_admin = await api.post(
+        REMOVE, {"o": org, "u": to_global_id("User", admin.user.id)}, token=leaver.token
+    )
+
+    assert left == {"ok": True, "errors": []}
+    assert last_leaves["errors"] == [{"code": "LAST_ADMIN"}]
+    assert removed == {"ok": True, "errors": []}
+    assert last_removed["errors"] == [{"code": "LAST_ADMIN"}]
+    assert by_non_admin["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await Membership.filter(organization_id=unit.id).count() == 1
+    for action in ("member_left", "member_removed"):
+        assert await AuditLog.filter(action=action, target_id=str(unit.id)).exists()
 
 
 async def test_adding_a_member_refuses_unknown_people_and_duplicates(api: Api):
@@ -379,7 +486,7 @@ async def test_a_national_admin_adds_members_to_any_organization(api: Api):
         )
     )["addMember"]
 
-    assert result["errors"] == []
+    assert result["errors"] == [] and result["invitation"]["status"] == "PENDING"
     assert (
-        await Membership.filter(organization_id=sichuan.id, role=MemberRole.REVIEWER).count() == 1
+        await Membership.filter(organization_id=sichuan.id, role=MemberRole.REVIEWER).count() == 0
     )
