@@ -736,4 +736,5 @@ def review_queue(grants: list[Grant], status: ActivityStatus | None) -> QuerySet
         Q(supervisor_id__in=orgs) | Q(escalated_to_id__in=orgs), deleted_at=None
     )
     query = query.filter(status=status or ActivityStatus.PENDING_REVIEW)
-    return query.exclude(submitted_at=None)
+    # never the activities of the reviewer's own units: others review those
+    return query.exclude(submitted_at=None).exclude(organization_id__in=member_org_ids(grants))

@@ -909,9 +909,14 @@ async def test_a_person_never_reviews_an_activity_of_their_own_unit(api: Api, se
         REVIEW, {"id": activity_id, "decision": "APPROVE"}, token=season["sichuan"].token
     )
 
+    queue = await api.data(
+        "{ reviewQueue { edges { node { id } } } }", token=season["sichuan"].token
+    )
+
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (await Activity.get()).status is ActivityStatus.PENDING_REVIEW
     assert await Review.all().count() == 0
+    assert queue["reviewQueue"]["edges"] == []  # nor is it in their queue
 
 
 async def test_an_association_s_own_activity_goes_to_the_next_supervisor_up(api: Api, season):
