@@ -13,7 +13,7 @@ from schema.context import Context
 from schema.ids import to_global_id
 from schema.types import OrganizationKind, OrganizationType, RegionType
 from services import qr
-from services.activities import can_view, is_insider
+from services.rules import can_view, is_insider
 
 for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
     strawberry.enum(_enum)

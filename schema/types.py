@@ -23,9 +23,9 @@ from schema.ids import to_global_id
 from schema.pagination import Connection, list_connection
 from schema.permissions import forbidden
 from services import engagement
-from services.activities import can_view
 from services.errors import ErrorCode, ServiceError
-from services.permissions import can_view_private, is_national_staff
+from services.permissions import is_national_staff
+from services.rules import can_view, can_view_private
 
 if TYPE_CHECKING:
     from schema.activity_types import ActivityType

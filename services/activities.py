@@ -45,8 +45,17 @@ from services.clock import CHINA, local_date, now
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.events import DomainEvent, EventKind, emit, transaction
 from services.images import normalize_image
-from services.permissions import Grant, association_covers, is_national_staff
+from services.permissions import Grant
 from services.regions import check_region, get_region, subtree
+from services.rules import (
+    REVIEWING_ROLES,
+    association_covers,
+    can_view,
+    is_public,
+    may_review,
+    member_org_ids,
+    reviews_it,
+)
 from services.runtime import Runtime
 from services.validation import check_text, clean_text
 
@@ -62,7 +71,6 @@ SUPERVISOR_KINDS = frozenset(
 FILING_ROLES = (MemberRole.FILER, MemberRole.ADMIN)
 # supervisors whose remit is the whole country; the associations supervise their own region
 NATIONAL_SUPERVISORS = frozenset({OrganizationKind.MINISTRY, OrganizationKind.NATIONAL_SOCIETY})
-REVIEWING_ROLES = (MemberRole.REVIEWER, MemberRole.ADMIN)
 MAX_UNITS = 20
 MAX_LINKS = 20
 
@@ -86,43 +94,6 @@ FIELDS = (
     "show_on_cloud",
     "expected_participants",
 )
-
-
-def is_public(activity: Activity) -> bool:
-    return (
-        activity.status is ActivityStatus.APPROVED
-        and activity.show_on_cloud
-        and activity.deleted_at is None
-    )
-
-
-def member_org_ids(grants: list[Grant], roles: tuple[MemberRole, ...] | None = None) -> set[int]:
-    return {g.organization_id for g in grants if roles is None or g.role in roles}
-
-
-def reviews_it(grants: list[Grant], activity: Activity) -> bool:
-    """Reviewers and admins of the supervising unit, or of the one the review escalated to."""
-    reviewing = member_org_ids(grants, REVIEWING_ROLES)
-    return activity.supervisor_id in reviewing or activity.escalated_to_id in reviewing
-
-
-def is_insider(grants: list[Grant], activity: Activity) -> bool:
-    """The filing unit's members, the activity's reviewers, national staff."""
-    return (
-        activity.organization_id in member_org_ids(grants)
-        or reviews_it(grants, activity)
-        or is_national_staff(grants)
-    )
-
-
-def can_view(grants: list[Grant], activity: Activity) -> bool:
-    """The public see public activities; the filing unit sees its own, drafts included; its
-    reviewers and national staff see what was submitted, never a draft."""
-    if activity.deleted_at is not None:
-        return False
-    if is_public(activity) or activity.organization_id in member_org_ids(grants):
-        return True
-    return activity.status is not ActivityStatus.DRAFT and is_insider(grants, activity)
 
 
 # ---------------------------------------------------------------- validation
@@ -634,7 +605,7 @@ async def review_activity(
         raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "id")
     if not reviews_it(grants, activity):
         raise PermissionDenied("只有归口单位的审核人员可以审核此活动")
-    if activity.organization_id in member_org_ids(grants) or activity.created_by_id == user.id:
+    if not may_review(user, grants, activity):
         raise PermissionDenied("不能审核本单位或本人填报的活动，请由归口单位的其他审核人员审核")
     if activity.status is not ActivityStatus.PENDING_REVIEW:
         raise ServiceError.of(ErrorCode.NOT_PENDING, "该活动不在待审核状态")

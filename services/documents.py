@@ -53,24 +53,14 @@ from services import (
     spreadsheets,
     storage,
 )
-from services.activities import (
-    ActivityFilter,
-    can_view,
-    filtered,
-    is_insider,
-    member_org_ids,
-)
+from services.activities import ActivityFilter, filtered
 from services.campaigns import campaign_for
 from services.clock import CHINA, now
 from services.counters import Counters
 from services.errors import ErrorCode, PermissionDenied, ServiceError
-from services.permissions import (
-    Grant,
-    is_national_staff,
-    require_national_staff,
-    supervises_region,
-)
+from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region
+from services.rules import can_view, is_insider, member_org_ids, supervises_region
 from services.runtime import Runtime
 
 KEEP_FOR = timedelta(days=7)

@@ -20,13 +20,13 @@ from tortoise.exceptions import IntegrityError
 from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like, Rating, User
 from models.enums import ActivityStatus
 from services import audit, sql
-from services.activities import REVIEWING_ROLES, member_org_ids
 from services.batching import Batcher
 from services.clock import CHINA, local_date, now, today
 from services.counters import Counters, Counts
 from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
 from services.events import DomainEvent, later, subscribe, transaction
-from services.permissions import Grant, is_national_staff
+from services.permissions import Grant
+from services.rules import may_moderate
 from services.runtime import Runtime
 from services.validation import clean_lines
 
@@ -414,10 +414,7 @@ async def hide_comment(
     if comment is None:
         raise ServiceError.of(ErrorCode.NOT_FOUND, "评论不存在", "id")
     activity = await Activity.get(id=comment.activity_id)
-    if not (
-        is_national_staff(grants)
-        or activity.supervisor_id in member_org_ids(grants, REVIEWING_ROLES)
-    ):
+    if not may_moderate(grants, activity):
         raise PermissionDenied("只有主办单位或归口单位的工作人员可以隐藏评论")
     if comment.hidden_at is not None:
         return

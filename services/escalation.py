@@ -16,9 +16,9 @@ from tortoise.functions import Count
 
 from models import Activity, Membership, Organization
 from models.enums import ActivityStatus, NotificationKind
-from services.activities import REVIEWING_ROLES
 from services.clock import local_date, now
 from services.notifications import notify, render
+from services.rules import REVIEWING_ROLES
 
 BATCH = 500
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from models import Membership, Organization, User
 from models.enums import MemberRole, OrganizationKind
@@ -64,42 +63,3 @@ def is_admin_of(grants: Iterable[Grant], organization_id: int) -> bool:
 
 def can_manage_members(grants: list[Grant], organization: Organization) -> bool:
     return is_admin_of(grants, organization.id) or is_national_admin(grants)
-
-
-class _Place(Protocol):
-    @property
-    def province_code(self) -> str: ...
-
-    @property
-    def prefecture_code(self) -> str | None: ...
-
-
-class _Body(_Place, Protocol):
-    @property
-    def kind(self) -> OrganizationKind: ...
-
-
-def association_covers(body: _Body, place: _Place) -> bool:
-    """A provincial association covers its province, a municipal one its prefecture (a unit, a
-    region or an activity there); no other kind of body covers a region."""
-    if body.kind is OrganizationKind.PROVINCIAL_ASSOCIATION:
-        return body.province_code == place.province_code
-    if body.kind is OrganizationKind.MUNICIPAL_ASSOCIATION:
-        return body.prefecture_code is not None and body.prefecture_code == place.prefecture_code
-    return False
-
-
-def supervises_region(grant: Grant, place: _Place) -> bool:
-    """A reviewer or admin of an association oversees what lies in its province or prefecture."""
-    return grant.role in (MemberRole.REVIEWER, MemberRole.ADMIN) and association_covers(
-        grant, place
-    )
-
-
-def can_view_private(grants: list[Grant], organization: Organization) -> bool:
-    """Contact details of a unit: its members, the associations over it, and national staff."""
-    return (
-        is_national_staff(grants)
-        or any(g.organization_id == organization.id for g in grants)
-        or any(supervises_region(g, organization) for g in grants)
-    )
