@@ -96,16 +96,20 @@ async def scene(api: Api) -> Scene:
     )
     draft = await make_activity(school, campaign, title=DRAFT, status=ActivityStatus.DRAFT)
     await Activity.filter(title__in=(PENDING, DRAFT)).update(created_by_id=filer.user.id)
-    portals = {}
+    portals, clients = {}, {}
     for name, region in (("portal", "510000"), ("other_portal", "440000")):
         made = await api.data(
             "mutation($n: String!, $r: String!) { createApiClient(name: $n, regionCode: $r) "
-            "{ token errors { code } } }",
+            "{ apiClient { id } token errors { code } } }",
             {"n": name, "r": region},
             token=staff.token,
         )
         portals[name] = made["createApiClient"]["token"]
+        clients[name] = made["createApiClient"]["apiClient"]["id"]
     return {
+        "campaign": to_global_id("Campaign", campaign.id),
+        "school": to_global_id("Organization", school.id),
+        "portal_client": clients["portal"],
         "pending": to_global_id("Activity", pending.id),
         "draft": to_global_id("Activity", draft.id),
         "pending_token": pending.qr_token,
@@ -145,3 +149,149 @@ def test_every_query_of_the_contract_is_in_the_matrix():
     needs = {name for name, text in queries().items() if "!" in text.split("{", 1)[0]}
 
     assert needs <= set(VARIABLES), needs - set(VARIABLES)
+
+
+# ---------------------------------------------------------------- every mutation, by outsiders
+
+OUTSIDERS = ("anonymous", "public", "other_filer", "other_reviewer", "other_portal")
+# Mutations on the caller's own account or unit: an outsider may well change something there.
+SELF_SERVICE = {
+    "RequestVerificationCode",
+    "Register",
+    "Login",
+    "ResetPassword",
+    "ChangePassword",
+    "Logout",
+    "UpdateProfile",
+    "SaveUnitProfile",
+    "CreateActivity",
+    "MarkNotificationsRead",
+    "UpdateNotificationPreferences",
+}
+NOISE = {"audit_log"}  # a refused sign-in is audited
+MUTATION_VARIABLES: dict[str, Callable[[Scene], dict[str, Any]]] = {
+    "RequestVerificationCode": lambda s: {"phone": "13933339999", "purpose": "REGISTER"},
+    "Register": lambda s: {
+        "input": {
+            "phone": "13933339999",
+            "code": "000000",
+            "password": "Passw0rd1",
+            "name": "某人",
+            "acceptAgreement": True,
+        }
+    },
+    "Login": lambda s: {"phone": "13933330001", "password": "wrong-pass1"},
+    "ResetPassword": lambda s: {
+        "input": {"phone": "13933330001", "code": "000000", "newPassword": "Passw0rd2"}
+    },
+    "ChangePassword": lambda s: {"oldPassword": "wrong-pass1", "newPassword": "Passw0rd2"},
+    "UpdateProfile": lambda s: {"input": {"name": "改名"}},
+    "SaveUnitProfile": lambda s: {
+        "input": {
+            "name": "一所学校",
+            "kind": "SCHOOL",
+            "regionCode": "510104",
+            "contactName": "某人",
+            "contactPhone": "13933330001",
+            "address": "成都",
+        }
+    },
+    "AddMember": lambda s: {"organizationId": s["school"], "phone": "13933330001", "role": "FILER"},
+    "CreateActivity": lambda s: {"input": {"title": "x"}},
+    "UpdateActivity": lambda s: {"id": s["pending"], "input": {"title": "被外人改过"}},
+    "SubmitActivity": lambda s: {"id": s["draft"]},
+    "SupplementActivity": lambda s: {
+        "id": s["pending"],
+        "input": {"newsUrls": ["https://news.example.cn/1"]},
+    },
+    "SubmitActivitySummary": lambda s: {
+        "id": s["pending"],
+        "input": {"text": "外人写的总结", "participantCount": 1},
+    },
+    "DeleteActivity": lambda s: {"id": s["pending"]},
+    "CheckIn": lambda s: {"activityId": s["pending"], "clientNonce": "matrix-nonce-1"},
+    "SetLike": lambda s: {"activityId": s["pending"], "liked": True},
+    "SetFavorite": lambda s: {"activityId": s["pending"], "favorite": True},
+    "AddComment": lambda s: {"activityId": s["pending"], "body": "外人的评论"},
+    "RateActivity": lambda s: {"activityId": s["pending"], "score": 5},
+    "ReviewActivity": lambda s: {"id": s["pending"], "decision": "APPROVE"},
+    "Recommend": lambda s: {
+        "input": {
+            "campaignId": s["campaign"],
+            "targetKind": "ACTIVITY",
+            "activityId": s["pending"],
+            "reason": "推荐理由",
+        }
+    },
+    "WithdrawRecommendation": lambda s: {"id": to_global_id("Recommendation", 1)},
+    "ScoreIndicator": lambda s: {
+        "input": {
+            "year": 2026,
+            "organizationId": s["school"],
+            "indicator": "PUBLICITY",
+            "score": 99,
+        }
+    },
+    "DecideCommendations": lambda s: {"input": {"year": 2026, "unitIds": [], "activityIds": []}},
+    "RaiseObjection": lambda s: {
+        "commendationId": to_global_id("Commendation", 1),
+        "reason": "异议",
+    },
+    "RemoveCommendation": lambda s: {"id": to_global_id("Commendation", 1), "reason": "撤销"},
+    "FinalizeCommendations": lambda s: {"year": 2026},
+    "RequestActivitySummaryPdf": lambda s: {"activityId": s["pending"]},
+    "RequestSummaryReport": lambda s: {"input": {"year": 2026, "regionCode": "510000"}},
+    "RequestCertificates": lambda s: {"year": 2026},
+    "RequestActivitySchedule": lambda s: {"filter": {"regionCode": "510000"}},
+    "MarkNotificationsRead": lambda s: {"ids": [to_global_id("Notification", 1)]},
+    "CreateApiClient": lambda s: {"name": "外人的平台", "regionCode": "510000"},
+    "RevokeApiClient": lambda s: {"id": s["portal_client"]},
+    "CreateWebhook": lambda s: {
+        # a documentation address: refused before any connection or name lookup
+        "input": {"url": "http://203.0.113.10/hook", "events": ["ACTIVITY_PUBLISHED"]}
+    },
+    "RedeliverWebhook": lambda s: {"deliveryId": to_global_id("WebhookDelivery", 1)},
+}
+
+
+def mutations() -> dict[str, str]:
+    return {name: text for name, text in client_operations().items() if text.startswith("mutation")}
+
+
+async def _row_counts() -> dict[str, int]:
+    from tortoise import Tortoise
+
+    return {
+        model._meta.db_table: await model.all().count()
+        for model in Tortoise.apps["models"].values()
+        if model._meta.db_table not in NOISE
+    }
+
+
+@pytest.mark.parametrize("operation", sorted(mutations()))
+async def test_no_outsider_changes_what_is_not_theirs(
+    api: Api, scene: Scene, settings, operation: str
+):
+    """Outsiders (anonymous, a public user, another unit's filer, another province's reviewer and
+    portal) calling any mutation on the school's activities, unit or season change nothing
+    (their own account and unit aside), and meet no error of ours."""
+    settings(rate_limit_code_phone="1000/minute", rate_limit_code_address="1000/minute")
+    document = mutations()[operation]
+    variables = MUTATION_VARIABLES.get(operation, lambda s: {})(scene)
+
+    for actor in OUTSIDERS:
+        before = await _row_counts()
+        body = await api.post(document, variables, token=scene["tokens"][actor])
+        codes = [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+        assert "INTERNAL_SERVER_ERROR" not in codes, (actor, body)
+        if operation not in SELF_SERVICE:
+            assert await _row_counts() == before, (operation, actor, body)
+    text = json.dumps(await api.data("{ __typename }"), ensure_ascii=False)
+    assert "被外人改过" not in text
+    assert (await Activity.get(title=PENDING)).status is ActivityStatus.PENDING_REVIEW
+
+
+def test_every_mutation_of_the_contract_is_in_the_matrix():
+    needs = {name for name, text in mutations().items() if "!" in text.split("{", 1)[0]}
+
+    assert needs <= set(MUTATION_VARIABLES), needs - set(MUTATION_VARIABLES)
