@@ -421,10 +421,7 @@ async def render_document(
         return False
 
     async def progress(status: DocumentStatus, percent: int, **fields: Any) -> None:
-        await Document.filter(id=document_id).update(
-            status=status, progress=percent, updated_at=timezone.now(), **fields
-        )
-        await notify({"status": status.value, "progress": percent})
+        await _step(document_id, status, percent, notify, **fields)
 
     await progress(DocumentStatus.RUNNING, 10, attempts=document.attempts + 1)
     loop = asyncio.get_running_loop()
@@ -483,18 +480,23 @@ async def render_document(
     return True
 
 
-async def mark_failed(document_id: int, error: str, notify: Notify = _nobody) -> None:
+async def _step(
+    document_id: int, status: DocumentStatus, percent: int, notify: Notify, **fields: Any
+) -> None:
+    """A document's new status and progress, stamped (by the wall clock, which the sweep of
+    stranded documents reads) and told to its live subscribers."""
     await Document.filter(id=document_id).update(
-        status=DocumentStatus.FAILED, progress=0, error=error[:500], updated_at=timezone.now()
+        status=status, progress=percent, updated_at=timezone.now(), **fields
     )
-    await notify({"status": DocumentStatus.FAILED.value, "progress": 0})
+    await notify({"status": status.value, "progress": percent})
+
+
+async def mark_failed(document_id: int, error: str, notify: Notify = _nobody) -> None:
+    await _step(document_id, DocumentStatus.FAILED, 0, notify, error=error[:500])
 
 
 async def mark_retrying(document_id: int, error: str, notify: Notify = _nobody) -> None:
-    await Document.filter(id=document_id).update(
-        status=DocumentStatus.QUEUED, progress=0, error=error[:500], updated_at=timezone.now()
-    )
-    await notify({"status": DocumentStatus.QUEUED.value, "progress": 0})
+    await _step(document_id, DocumentStatus.QUEUED, 0, notify, error=error[:500])
 
 
 # A document still QUEUED or RUNNING this long after its last step has lost its job, or never
