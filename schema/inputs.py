@@ -5,7 +5,7 @@
   the validation of each request, with a bound on nesting). Lone surrogates never get this far:
   the JSON decoder of the HTTP and websocket layers refuses them (`kepuri.app`), and
   graphql-core's lexer refuses them in literals.
-- Moments and dates: within the years the platform deals in (`EARLIEST`..`LATEST`), so that no
+- Moments and dates: within the years the platform deals in (`YEARS`), so that no
   conversion to UTC, no `+ timedelta` and no database can overflow. (Whether a moment must carry
   an offset is the operation's rule: a filing form refuses one without, with INVALID_TIME.)
 - Numbers: GraphQL's Int is 32 bits, so larger ones never reach a resolver; cursors and IDs
@@ -17,15 +17,14 @@ A refusal here is a GraphQL error with the code BAD_USER_INPUT and a Chinese mes
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from graphql import ASTValidationRule, GraphQLError, StringValueNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.scalar import ScalarDefinition, scalar
 
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+YEARS = range(1900, 2200)  # of a moment (as written, before any conversion) or a date
 MAX_KEY = 2**63 - 1  # the largest primary key either database holds
 MAX_NESTING = 16  # lists and objects in a variable (the deepest input type nests 3)
 NUL_MESSAGE = "输入内容不能包含空字符（U+0000）"
@@ -49,12 +48,7 @@ def moment(value: Any) -> datetime:
             ) from None
     else:
         raise InvalidInput("时间须为ISO 8601格式的字符串")
-    if (
-        not EARLIEST.replace(tzinfo=None)
-        < parsed.replace(tzinfo=None)
-        < LATEST.replace(tzinfo=None)
-    ):
-        raise InvalidInput("时间须在1900年至2199年之间")
+    _within_years(parsed, "时间")
     return parsed
 
 
@@ -65,9 +59,13 @@ def calendar_date(value: Any) -> date:
         parsed = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(f"日期格式无效：{value!r}（应为YYYY-MM-DD）") from None
-    if not EARLIEST.year <= parsed.year < LATEST.year:
-        raise InvalidInput("日期须在1900年至2199年之间")
+    _within_years(parsed, "日期")
     return parsed
+
+
+def _within_years(value: date, label: str) -> None:
+    if value.year not in YEARS:
+        raise InvalidInput(f"{label}须在{YEARS[0]}年至{YEARS[-1]}年之间")
 
 
 DateTimeScalar: ScalarDefinition = scalar(
