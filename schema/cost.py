@@ -77,8 +77,14 @@ class _Walk:
             return min(max(value, 0), MAX_PAGE) if type(value) is int else DEFAULT_PAGE
         return None
 
-    def selections(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType) -> int:
-        return sum(self.field(n, t) for n, t in self._fields(selection_set, parent))
+    def selections(
+        self,
+        selection_set: SelectionSetNode | None,
+        parent: GraphQLNamedType,
+        page: int | None = None,
+    ) -> int:
+        """What a selection set costs; inside a connection its lists hold `page` items."""
+        return sum(self.field(n, t, page) for n, t in self._fields(selection_set, parent))
 
     def _fields(
         self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType
@@ -111,18 +117,11 @@ class _Walk:
         if is_leaf_type(named):
             return 0
         own_page = self.page(node)
-        inner = self._with_page(node, named, own_page)
+        inner = self.selections(node.selection_set, named, own_page)
         if isinstance(get_nullable_type(definition.type), GraphQLList):
             count = page if page is not None else _declared_size(definition)
             return count * (1 + inner)
         return (2 if own_page is not None else 1) + inner
-
-    def _with_page(self, node: FieldNode, named: GraphQLNamedType, page: int | None) -> int:
-        """What is selected inside a field; a connection's lists hold `page` items."""
-        return sum(
-            self.field(child, parent, page)
-            for child, parent in self._fields(node.selection_set, named)
-        )
 
 
 def list_size(items: int) -> dict[str, int]:
