@@ -62,10 +62,15 @@ def _judge_header(image: Image.Image, field: str) -> None:
             f"图片像素过多（{width}×{height}），不能超过{limits.max_pixels // 1_000_000}百万像素",
             field,
         )
-    if image.format == "JPEG":
-        image.draft("RGB", (MAX_SIDE, MAX_SIDE))
+    _draft(image)
     if decoded_bytes(image.size, image.mode) > limits.max_decoded_bytes:
         raise _too_large(f"图片解码后过大（{width}×{height}，{image.mode}）", field)
+
+
+def _draft(image: Image.Image) -> None:
+    """A JPEG is decoded at the smallest scale that still gives MAX_SIDE (libjpeg's draft)."""
+    if image.format == "JPEG":
+        image.draft("RGB", (MAX_SIDE, MAX_SIDE))
 
 
 def _normalize(data: bytes, field: str) -> tuple[bytes, str]:
@@ -79,7 +84,7 @@ def _normalize(data: bytes, field: str) -> tuple[bytes, str]:
             _judge_header(probe, field)
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
-            _judge_header(image, field)
+            _draft(image)  # judged above, from the same header
             upright = ImageOps.exif_transpose(image)
             upright.thumbnail((MAX_SIDE, MAX_SIDE))
             keep_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
