@@ -15,9 +15,8 @@ from datetime import timedelta
 from services.clock import now
 
 VALID_FOR = timedelta(hours=1)
-_EXPIRES = re.compile(
-    r"[0-9]{1,12}"
-)  # ASCII digits: str.isdigit() also takes "²", which int() refuses
+# ASCII digits only: str.isdigit() also takes "²", which int() refuses
+_EXPIRES = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
