@@ -28,6 +28,7 @@ from tests.factories import (
     national_organizer,
     person,
     reviewer_of,
+    row_counts,
 )
 from tests.test_contract import client_operations
 
@@ -168,7 +169,6 @@ SELF_SERVICE = {
     "MarkNotificationsRead",
     "UpdateNotificationPreferences",
 }
-NOISE = {"audit_log"}  # a refused sign-in is audited
 MUTATION_VARIABLES: dict[str, Callable[[Scene], dict[str, Any]]] = {
     "RequestVerificationCode": lambda s: {"phone": "13933339999", "purpose": "REGISTER"},
     "Register": lambda s: {
@@ -258,16 +258,6 @@ def mutations() -> dict[str, str]:
     return {name: text for name, text in client_operations().items() if text.startswith("mutation")}
 
 
-async def _row_counts() -> dict[str, int]:
-    from tortoise import Tortoise
-
-    return {
-        model._meta.db_table: await model.all().count()
-        for model in Tortoise.apps["models"].values()
-        if model._meta.db_table not in NOISE
-    }
-
-
 @pytest.mark.parametrize("operation", sorted(mutations()))
 async def test_no_outsider_changes_what_is_not_theirs(
     api: Api, scene: Scene, settings, operation: str
@@ -280,12 +270,12 @@ async def test_no_outsider_changes_what_is_not_theirs(
     variables = MUTATION_VARIABLES.get(operation, lambda s: {})(scene)
 
     for actor in OUTSIDERS:
-        before = await _row_counts()
+        before = await row_counts()
         body = await api.post(document, variables, token=scene["tokens"][actor])
         codes = [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
         assert "INTERNAL_SERVER_ERROR" not in codes, (actor, body)
         if operation not in SELF_SERVICE:
-            assert await _row_counts() == before, (operation, actor, body)
+            assert await row_counts() == before, (operation, actor, body)
     text = json.dumps(await api.data("{ __typename }"), ensure_ascii=False)
     assert "被外人改过" not in text
     assert (await Activity.get(title=PENDING)).status is ActivityStatus.PENDING_REVIEW
