@@ -30,9 +30,9 @@ from bench.setup import bench_environment
 
 async def this_years_school(name: str) -> tuple[Any, Any]:
     """This year's campaign (made if missing) and a new school in Chengdu."""
+    from infra.clock import today
     from models import Campaign, Organization
     from models.enums import OrganizationKind
-    from services.clock import today
 
     campaign, _ = await Campaign.get_or_create(
         year=today().year,
@@ -53,10 +53,10 @@ async def this_years_school(name: str) -> tuple[Any, Any]:
 
 async def seed(count: int, report_size: int) -> tuple[list[int], int]:
     """`count` approved activities to render, and `report_size` more across the provinces."""
+    from infra import qr
+    from infra.clock import now
     from models import Activity, ActivityStats, Organization, Region
     from models.enums import ActivityForm, ActivityStatus, OrganizationKind, RegionLevel
-    from services import qr
-    from services.clock import now
 
     campaign, unit = await this_years_school("压测学校")
     year = campaign.year
@@ -114,11 +114,12 @@ async def seed(count: int, report_size: int) -> tuple[list[int], int]:
 
 
 async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
+    from infra import pdf, storage
     from kepuri.queue import open_queue
     from kepuri.redis import redis_client
     from models import Activity, Document
     from models.enums import DocumentKind, DocumentStatus
-    from services import documents, pdf, reports, storage
+    from services import documents, reports
     from services.counters import Counters
     from workers.main import build_worker
 
@@ -206,9 +207,9 @@ async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
 async def seed_commendations(count: int) -> int:
     """A year with `count` final commendations (a unit's or an activity's each), as
     `finalizeCommendations` leaves them."""
+    from infra.clock import now
     from models import Commendation
     from models.enums import CommendationKind, CommendationStatus
-    from services.clock import now
     from services.commendations import serial_for
 
     campaign, unit = await this_years_school("压测表扬学校")
@@ -240,10 +241,11 @@ async def seed_commendations(count: int) -> int:
 
 
 async def run_certificates(backend: str, count: int) -> dict[str, Any]:
+    from infra import pdf, storage
     from kepuri.queue import open_queue
     from models import Campaign, Commendation, Document
     from models.enums import CommendationStatus, DocumentKind, DocumentStatus
-    from services import certificates, pdf, storage
+    from services import certificates
     from workers.main import build_worker
 
     async with bench_environment(backend, "certificates", 14) as settings:

@@ -75,13 +75,13 @@ async def wait_ready(url: str, timeout: float = 30) -> None:
 async def seed(env: dict[str, str]) -> dict[str, Any]:
     """Users, a unit and approved activities happening now, written straight to the database."""
     os.environ.update(env)
+    from infra import qr
+    from infra.clock import now, today
+    from infra.passwords import configure, hash_password
+    from infra.settings import load_settings
     from kepuri.db import database
-    from kepuri.settings import load_settings
     from models import Activity, ActivityStats, Campaign, Organization, User
     from models.enums import ActivityStatus, OrganizationKind
-    from services import qr
-    from services.clock import now, today
-    from services.passwords import configure, hash_password
     from services.regions import get_region
 
     settings = load_settings()
@@ -198,9 +198,9 @@ def burst(
 async def verify(env: dict[str, str], activity_ids: list[int]) -> dict[str, int]:
     """Flush the counters, then compare the database, Redis and the records."""
     os.environ.update(env)
+    from infra.settings import load_settings
     from kepuri.db import database
     from kepuri.redis import redis_client
-    from kepuri.settings import load_settings
     from models import ActivityStats, CheckIn, Like
     from services.counters import Counters
 

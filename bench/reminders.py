@@ -31,6 +31,7 @@ class _Counter(logging.Handler):
 
 
 async def _seed(activities: int, units: int) -> None:
+    from infra.clock import now, today
     from models import (
         Activity,
         Campaign,
@@ -41,7 +42,6 @@ async def _seed(activities: int, units: int) -> None:
         User,
     )
     from models.enums import ActivityStatus, MemberRole, OrganizationKind, Phase, RegionLevel
-    from services.clock import now, today
 
     rng = random.Random(11)
     moment = now()
@@ -145,8 +145,9 @@ async def _seed(activities: int, units: int) -> None:
 
 
 async def _run(activities: int, units: int, backend: str) -> dict[str, Any]:
+    from infra import jobs
     from kepuri.queue import open_queue
-    from services import jobs, reminders
+    from services import reminders
 
     async with bench_environment(backend, "rem", 13) as settings:
         await _seed(activities, units)

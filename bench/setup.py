@@ -41,10 +41,10 @@ async def bench_environment(backend: str, name: str, redis_db: int) -> AsyncIter
         from tests.conftest import recreate_postgres_database
 
         await recreate_postgres_database(os.environ["DATABASE_URL"])
+    from infra.settings import load_settings
     from kepuri.app import configure_process
     from kepuri.db import database, migrate
     from kepuri.redis import ensure_redis
-    from kepuri.settings import load_settings
     from services.organizations import sync_reference_organizations
     from services.regions import sync_regions
 

@@ -31,13 +31,15 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
+from infra import bus, images, jobs, links, passwords, qr, storage
+from infra.clock import clock
+from infra.settings import Settings, load_settings
 from kepuri.db import prepare_sqlite_dir, tortoise_config
 from kepuri.hub import Hub
 from kepuri.logs import configure_logging
 from kepuri.pages import activity_page, verify_page
 from kepuri.queue import open_queue
 from kepuri.redis import ensure_redis, limits_storage_uri, redis_client
-from kepuri.settings import Settings, load_settings
 from models import Activity, Commendation, Document
 from models.enums import CommendationStatus, DocumentStatus
 from schema import build_schema
@@ -50,21 +52,7 @@ from schema.error_codes import (
     is_outage,
 )
 from schema.inputs import MAX_KEY, nests_deeper_than
-from services import (
-    bus,
-    certificates,
-    documents,
-    images,
-    jobs,
-    links,
-    notifications,
-    passwords,
-    portals,
-    qr,
-    sessions,
-    storage,
-)
-from services.clock import clock
+from services import certificates, documents, notifications, portals, sessions
 from services.counters import Counters
 from services.portals import RecentChanges
 from services.runtime import Runtime
@@ -414,7 +402,7 @@ def _stored(relative: str | None) -> Path | None:
 
 
 async def download_document(request: Request) -> Response:
-    """A rendered document, by a signed and expiring link (see services.links)."""
+    """A rendered document, by a signed and expiring link (see infra.links)."""
     document_id = request.path_params["document_id"]
     if document_id > MAX_KEY or not _link_is_valid(request, documents.link_subject(document_id)):
         return JSONResponse({"error": "链接无效或已过期"}, status_code=403)
@@ -426,7 +414,7 @@ async def download_document(request: Request) -> Response:
 
 
 async def download_certificate(request: Request) -> Response:
-    """One holder's certificate PDF, by a signed and expiring link (see services.links)."""
+    """One holder's certificate PDF, by a signed and expiring link (see infra.links)."""
     serial = request.path_params["serial"]
     if not _link_is_valid(request, certificates.link_subject(serial)):
         return JSONResponse({"error": "链接无效或已过期"}, status_code=403)

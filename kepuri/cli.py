@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from kepuri.settings import Settings, SettingsError, load_settings
+from infra.settings import Settings, SettingsError, load_settings
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -83,8 +83,8 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 async def _telling_api_processes(settings: Settings) -> AsyncIterator[None]:
     """For commands that change people's accounts: the API processes keep the sessions they
     have read and hear of such changes on Redis (services/sessions.py)."""
+    from infra import bus
     from kepuri.redis import ensure_redis, redis_client
-    from services import bus
 
     embedded = ensure_redis(settings)
     redis = redis_client(settings)
@@ -111,8 +111,8 @@ async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from infra.errors import ServiceError
     from kepuri.db import database
-    from services.errors import ServiceError
     from services.organizations import create_national_admin
 
     # a reset password ends the person's sessions, in the API processes too

@@ -12,7 +12,7 @@ from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as run_migrations
 from tortoise.migrations.operations import AlterField
 
-from kepuri.settings import Settings, load_settings
+from infra.settings import Settings, load_settings
 
 MODEL_MODULES = ["models"]
 

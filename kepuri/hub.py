@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 import structlog
 
-from services import bus
+from infra import bus
 
 log = structlog.get_logger(__name__)
 

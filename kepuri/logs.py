@@ -8,7 +8,7 @@ import sys
 
 import structlog
 
-from kepuri.settings import Settings
+from infra.settings import Settings
 
 
 def configure_logging(settings: Settings) -> None:

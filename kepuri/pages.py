@@ -12,11 +12,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from infra import qr
+from infra.clock import CHINA, local_date
 from models import Activity, Organization
 from models.enums import ActivityStatus
 from schema.ids import to_global_id
-from services import certificates, qr
-from services.clock import CHINA, local_date
+from services import certificates
 from services.recommendations import KIND_LABELS
 
 _templates = Environment(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from arq import ArqRedis, create_pool
 
+from infra.settings import Settings
 from kepuri.redis import arq_settings
-from kepuri.settings import Settings
 
 QUEUE_NAME = "kepuri:queue"
 

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 import structlog
 from arq.connections import RedisSettings
 
-from kepuri.settings import Settings
+from infra.settings import Settings
 
 log = structlog.get_logger(__name__)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from infra.errors import ServiceError
 from models.enums import VerificationPurpose as Purpose
 from resolvers.common import attempt, caller
 from schema.context import Context
 from schema.permissions import IsAuthenticated
 from schema.types import MutationError, OkPayload, UserType, VerificationPurpose, errors_of
 from services import accounts
-from services.errors import ServiceError
 
 
 @strawberry.input

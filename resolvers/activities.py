@@ -10,6 +10,8 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from infra.errors import ServiceError
+from infra.images import MAX_UPLOAD_BYTES
 from models import Activity
 from models.enums import ActivityForm as FormEnum
 from models.enums import ActivityStatus as StatusEnum
@@ -29,8 +31,7 @@ from schema.pagination import Connection, exact_int, iso_datetime, keyset_connec
 from schema.permissions import IsAuthenticated
 from schema.types import MutationError, OkPayload, OrganizationKind
 from services import activities
-from services.errors import ErrorCode, ServiceError
-from services.images import MAX_UPLOAD_BYTES
+from services.errors import ErrorCode
 
 UNSET: Any = strawberry.UNSET
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from infra.errors import ServiceError
 from models import Commendation, Objection, Recommendation
 from models.enums import CommendationKind, CommendationStatus, Indicator, RecommendationStatus
 from resolvers.common import answer, attempt, signed_in
@@ -20,7 +21,6 @@ from schema.permissions import IsAuthenticated, bad_argument
 from schema.types import MutationError, OkPayload, OrganizationType
 from services import certificates, commendations, evaluation, recommendations
 from services.campaigns import campaign_for, campaign_of_year
-from services.errors import ServiceError
 from services.permissions import is_national_staff
 
 for _enum in (CommendationKind, CommendationStatus, Indicator, RecommendationStatus):

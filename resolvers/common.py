@@ -7,11 +7,11 @@ from typing import TypeVar
 
 from strawberry.types import Info
 
+from infra.errors import PermissionDenied, ServiceError
 from models import User
 from schema.context import Context
 from schema.permissions import bad_argument, forbidden
 from schema.types import MutationError, errors_of
-from services.errors import PermissionDenied, ServiceError
 from services.permissions import Grant
 
 T = TypeVar("T")

@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from infra.errors import ServiceError
 from models import Document
 from models.enums import DocumentKind, DocumentStatus
 from resolvers.activities import ActivityFilter, service_filter
@@ -17,7 +18,6 @@ from schema.ids import parse_global_id, to_global_id
 from schema.permissions import IsAuthenticated, bad_argument
 from schema.types import MutationError
 from services import documents
-from services.errors import ServiceError
 
 for _enum in (DocumentKind, DocumentStatus):
     strawberry.enum(_enum)

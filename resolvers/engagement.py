@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from infra.errors import ServiceError
 from models import CheckIn, Comment
 from resolvers.common import attempt, caller, signed_in
 from schema.activity_types import Engagement, engagement_of, visible
@@ -17,7 +18,6 @@ from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated
 from schema.types import MutationError, OkPayload, UserType
 from services import engagement
-from services.errors import ServiceError
 
 
 @strawberry.type(name="CheckIn")

@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from infra.errors import ServiceError
 from models import Notification
 from models.enums import NotificationKind
 from resolvers.common import caller
@@ -17,7 +18,6 @@ from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated, bad_argument
 from schema.types import MutationError
 from services import notifications
-from services.errors import ServiceError
 
 strawberry.enum(NotificationKind)
 

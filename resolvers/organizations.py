@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from infra.errors import ServiceError
 from models import Invitation
 from models.enums import OrganizationKind as Kind
 from resolvers.common import attempt, caller, signed_in
@@ -23,7 +24,6 @@ from schema.types import (
     RegionType,
 )
 from services import organizations
-from services.errors import ServiceError
 from services.regions import children_of, get_region
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from infra.errors import PermissionDenied, ServiceError
 from models import ActivityChange, ApiClient, Region, Webhook, WebhookDelivery
 from models.enums import ChangeKind
 from resolvers.common import attempt, signed_in
@@ -18,7 +19,6 @@ from schema.pagination import Connection, decode_cursor, encode_cursor, exact_in
 from schema.permissions import IsPortalOrStaff, bad_argument, forbidden
 from schema.types import MutationError, OkPayload
 from services import portals, webhooks
-from services.errors import PermissionDenied, ServiceError
 
 strawberry.enum(ChangeKind)
 REPLAY_BATCH = 500

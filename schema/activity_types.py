@@ -7,12 +7,12 @@ from datetime import date, datetime
 import strawberry
 from strawberry.types import Info
 
+from infra import qr
 from models import Activity, ActivityMedia, Campaign, JointAction, Review
 from models.enums import ActivityForm, ActivityStatus, MediaKind, Phase, ReviewDecision
 from schema.context import Context
 from schema.ids import to_global_id
 from schema.types import OrganizationKind, OrganizationType, RegionType
-from services import qr
 from services.rules import can_view, is_insider
 
 for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):

@@ -26,8 +26,8 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from limits.errors import StorageError
 from strawberry.extensions import MaskErrors
 
+from infra.errors import PermissionDenied, ServiceError
 from schema.inputs import BAD_USER_INPUT, InvalidInput
-from services.errors import PermissionDenied, ServiceError
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
 UNAVAILABLE = "SERVICE_UNAVAILABLE"

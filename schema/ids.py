@@ -10,8 +10,9 @@ import base64
 import binascii
 import re
 
-from services.errors import ErrorCode, ServiceError
-from services.ids import to_global_id
+from infra.errors import ServiceError
+from infra.ids import to_global_id
+from services.errors import ErrorCode
 
 __all__ = ["parse_global_id", "to_global_id"]
 

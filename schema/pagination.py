@@ -14,9 +14,9 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from infra.ids import encode_cursor
 from schema.inputs import MAX_KEY, moment
 from schema.permissions import bad_argument
-from services.ids import encode_cursor
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Model)

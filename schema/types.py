@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from infra.errors import ServiceError
 from models import Favorite, Invitation, Like, Membership, Organization, Region, User
 from models.enums import (
     InvitationStatus,
@@ -23,7 +24,7 @@ from schema.ids import to_global_id
 from schema.pagination import Connection, list_connection
 from schema.permissions import forbidden
 from services import engagement
-from services.errors import ErrorCode, ServiceError
+from services.errors import ErrorCode
 from services.permissions import is_national_staff
 from services.rules import can_view, can_view_private
 
@@ -56,7 +57,10 @@ class OkPayload:
 
 
 def errors_of(error: ServiceError) -> list[MutationError]:
-    return [MutationError(field=e.field, message=e.message, code=e.code) for e in error.errors]
+    return [
+        MutationError(field=e.field, message=e.message, code=ErrorCode(e.code.value))
+        for e in error.errors
+    ]
 
 
 @strawberry.type(name="Region", description="An administrative division (GB/T 2260 code).")

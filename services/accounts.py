@@ -11,16 +11,17 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from infra.clock import now
+from infra.errors import Collector, ServiceError
+from infra.passwords import hash_password, verify_password
+from infra.sms import SmsError
 from models import Session, User, VerificationCode
 from models.enums import VerificationPurpose
 from services import audit
-from services.clock import now
-from services.errors import Collector, ErrorCode, ServiceError
+from services.errors import ErrorCode
 from services.events import transaction
-from services.passwords import hash_password, verify_password
 from services.runtime import Runtime
 from services.sessions import forget_user, token_hash
-from services.sms import SmsError
 from services.validation import check_email, check_mobile, check_password, check_text
 
 CODE_TEXT = "【全国科普日】您的验证码是{code}，{minutes}分钟内有效。如非本人操作，请忽略本短信。"

@@ -13,6 +13,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from infra import qr, storage
+from infra.clock import CHINA, local_date, now
+from infra.errors import Collector, PermissionDenied, ServiceError
+from infra.images import normalize_image
 from models import (
     Activity,
     ActivityMedia,
@@ -33,7 +37,7 @@ from models.enums import (
     Phase,
     ReviewDecision,
 )
-from services import audit, qr, storage
+from services import audit
 from services.campaigns import (
     campaign_of_year,
     max_media_for,
@@ -41,10 +45,8 @@ from services.campaigns import (
     require_open,
     windows_for,
 )
-from services.clock import CHINA, local_date, now
-from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.errors import ErrorCode
 from services.events import DomainEvent, EventKind, emit, transaction
-from services.images import normalize_image
 from services.permissions import Grant
 from services.regions import check_region, get_region, subtree
 from services.rules import (

@@ -10,10 +10,11 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
+from infra.clock import local_date, now, today
+from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Campaign, JointAction, PhaseWindow, Region, RegionalSetting
 from models.enums import MemberRole, OrganizationKind, Phase, RegionLevel
-from services.clock import local_date, now, today
-from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.errors import ErrorCode
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region
 from services.validation import check_text

@@ -20,10 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from infra import links, pdf, qr, storage
+from infra.clock import CHINA
 from models import Campaign, Commendation, Organization
 from models.enums import CommendationKind, CommendationStatus, OrganizationKind
-from services import links, pdf, qr, storage
-from services.clock import CHINA
 from services.recommendations import KIND_LABELS
 
 CHUNK = 25

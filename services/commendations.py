@@ -15,6 +15,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
+from infra import jobs, qr
+from infra.clock import CHINA, local_date, now
+from infra.errors import Collector, ServiceError
 from models import Activity, Campaign, Commendation, Objection, Organization, Recommendation, User
 from models.enums import (
     ActivityStatus,
@@ -24,10 +27,9 @@ from models.enums import (
     OrganizationKind,
     RecommendationStatus,
 )
-from services import audit, jobs, qr
+from services import audit
 from services.campaigns import campaign_for
-from services.clock import CHINA, local_date, now
-from services.errors import Collector, ErrorCode, ServiceError
+from services.errors import ErrorCode
 from services.events import later, transaction
 from services.notifications import notify, render, unit_people
 from services.permissions import Grant, is_national_staff, require_national_staff

@@ -29,8 +29,8 @@ from tortoise.expressions import F
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from infra.batching import Batcher
 from models import ActivityStats, CheckIn, Comment, CommentModeration, Favorite, Like, Rating
-from services.batching import Batcher
 
 FIELDS = ("check_ins", "likes", "comments", "favorites", "rating_sum", "rating_count")
 GUARD_TTL = 2 * 24 * 3600

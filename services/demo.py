@@ -8,6 +8,9 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from infra import qr
+from infra.clock import CHINA, now, today
+from infra.passwords import hash_password
 from models import (
     Activity,
     ActivityStats,
@@ -33,11 +36,8 @@ from models.enums import (
     Phase,
     ReviewDecision,
 )
-from services import qr
-from services.clock import CHINA, now, today
 from services.commendations import notice_end, serial_for
 from services.organizations import create_national_admin, supervising_association
-from services.passwords import hash_password
 from services.recommendations import target_key
 from services.regions import get_region
 

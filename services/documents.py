@@ -19,6 +19,9 @@ from typing import Any
 
 from tortoise import timezone
 
+from infra import jobs, links, pdf, qr, spreadsheets, storage
+from infra.clock import CHINA, now
+from infra.errors import PermissionDenied, ServiceError
 from models import (
     Activity,
     ActivityMedia,
@@ -41,23 +44,11 @@ from models.enums import (
     RegionLevel,
     ReviewDecision,
 )
-from services import (
-    audit,
-    certificates,
-    jobs,
-    links,
-    notifications,
-    pdf,
-    qr,
-    reports,
-    spreadsheets,
-    storage,
-)
+from services import audit, certificates, notifications, reports
 from services.activities import ActivityFilter, filtered
 from services.campaigns import campaign_for
-from services.clock import CHINA, now
 from services.counters import Counters
-from services.errors import ErrorCode, PermissionDenied, ServiceError
+from services.errors import ErrorCode
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region
 from services.rules import can_view, is_insider, member_org_ids, supervises_region

@@ -4,7 +4,7 @@ Each operation inserts one record (no shared row is updated on this path), then 
 to the live counters (`services.counters`). Unique constraints make duplicates impossible when
 requests race; a retried check-in with the same client nonce returns the first result. Check-ins
 and likes (and favourites) of requests that arrive together are inserted by one statement
-(`services.batching`); one in a transaction is inserted alone, since it waits for that commit.
+(`infra.batching`); one in a transaction is inserted alone, since it waits for that commit.
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ from async_lru import alru_cache
 from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 
+from infra import sql
+from infra.batching import Batcher
+from infra.clock import CHINA, local_date, now, today
+from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like, Rating, User
 from models.enums import ActivityStatus
-from services import audit, sql
-from services.batching import Batcher
-from services.clock import CHINA, local_date, now, today
+from services import audit
 from services.counters import Counters, Counts
-from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.errors import ErrorCode
 from services.events import DomainEvent, later, subscribe, transaction
 from services.permissions import Grant
 from services.rules import may_moderate

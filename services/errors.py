@@ -1,8 +1,9 @@
-"""Expected failures of operations: a machine-readable code, a Chinese message, maybe a field."""
+"""The codes of the domain's expected failures (raised as `infra.errors.ServiceError`). The codes
+the machinery raises (`infra.images.ImageErrorCode`, `infra.ratelimit.RATE_LIMITED`) are here too,
+by the same name, as the API lists every code a client can meet."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -77,44 +78,3 @@ class ErrorCode(StrEnum):
     NOTHING_TO_FINALIZE = "NOTHING_TO_FINALIZE"
     NOT_FINAL = "NOT_FINAL"
     COMPUTED_INDICATOR = "COMPUTED_INDICATOR"
-
-
-@dataclass(frozen=True)
-class FieldError:
-    code: ErrorCode
-    message: str
-    field: str | None = None
-
-
-class ServiceError(Exception):
-    """Raised by an operation that refuses, with one or more field errors. Nothing was written."""
-
-    def __init__(self, *errors: FieldError, retry_after: int | None = None) -> None:
-        super().__init__("; ".join(e.message for e in errors))
-        self.errors = list(errors)
-        self.retry_after = retry_after
-
-    @classmethod
-    def of(cls, code: ErrorCode, message: str, field: str | None = None) -> ServiceError:
-        return cls(FieldError(code, message, field))
-
-
-class Collector:
-    """Gathers the field errors of a form, so a person sees all of them at once."""
-
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-
-    def add(self, code: ErrorCode, message: str, field: str | None = None) -> None:
-        self.errors.append(FieldError(code, message, field))
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ServiceError(*self.errors)
-
-
-class PermissionDenied(Exception):
-    """The actor may not do this at all; surfaces as a top-level authorization error."""
-
-    def __init__(self, message: str = "没有权限执行此操作") -> None:
-        super().__init__(message)

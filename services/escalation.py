@@ -14,9 +14,9 @@ from datetime import timedelta
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
+from infra.clock import local_date, now
 from models import Activity, Membership, Organization
 from models.enums import ActivityStatus, NotificationKind
-from services.clock import local_date, now
 from services.notifications import notify, render
 from services.rules import REVIEWING_ROLES
 

@@ -28,6 +28,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
+from infra.errors import Collector, PermissionDenied, ServiceError
 from models import (
     Activity,
     ActivityStats,
@@ -40,7 +41,7 @@ from models import (
 from models.enums import ActivityForm, ActivityStatus, Indicator, OrganizationKind, Phase
 from services import audit
 from services.campaigns import campaign_for
-from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.errors import ErrorCode
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.recommendations import BODY_KINDS, LOCAL_SUPERVISORS, reader_ids
 from services.validation import check_text

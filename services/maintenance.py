@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from infra import storage
+from infra.clock import now
 from models import Document, Session, VerificationCode
-from services import storage
-from services.clock import now
 
 EXPIRED_SESSION_GRACE = timedelta(days=7)
 CODE_RETENTION = timedelta(days=1)

@@ -17,14 +17,15 @@ from jinja2 import FileSystemLoader
 from jinja2.sandbox import SandboxedEnvironment
 from tortoise.exceptions import IntegrityError
 
+from infra import jobs
+from infra.clock import now
+from infra.email import EmailError, send_email
+from infra.sms import SmsError
 from models import Activity, Membership, Notification, User
 from models.enums import DeliveryStatus, MemberRole, NotificationKind
-from services import jobs, sessions
-from services.clock import now
-from services.email import EmailError, send_email
+from services import sessions
 from services.events import DomainEvent, EventKind, later, subscribe, unsubscribe
 from services.runtime import Runtime
-from services.sms import SmsError
 
 Publish = Callable[[int, dict[str, Any]], Awaitable[None]]
 TEMPLATES = Path(__file__).resolve().parent.parent / "kepuri" / "templates" / "notifications"

@@ -9,6 +9,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from infra.clock import now
+from infra.errors import Collector, PermissionDenied, ServiceError
+from infra.passwords import hash_password
 from models import Invitation, Membership, Organization, Region, User
 from models.enums import (
     InvitationStatus,
@@ -18,10 +21,8 @@ from models.enums import (
     RegionLevel,
 )
 from services import accounts, audit, notifications
-from services.clock import now
-from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.errors import ErrorCode
 from services.events import transaction
-from services.passwords import hash_password
 from services.permissions import Grant, can_manage_members, is_national_admin
 from services.regions import check_region, get_region, subtree
 from services.runtime import Runtime

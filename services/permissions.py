@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from infra.errors import PermissionDenied
 from models import Membership, Organization, User
 from models.enums import MemberRole, OrganizationKind
-from services.errors import PermissionDenied
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,14 @@ import structlog
 from tortoise import connections
 from tortoise.queryset import QuerySet
 
+from infra import bus
+from infra.errors import PermissionDenied, ServiceError
+from infra.ids import encode_cursor, to_global_id
 from models import Activity, ActivityChange, ApiClient, Region, User
 from models.enums import ChangeKind, RegionLevel
-from services import bus, webhooks
-from services.errors import ErrorCode, PermissionDenied, ServiceError
+from services import webhooks
+from services.errors import ErrorCode
 from services.events import DomainEvent, EventKind, later, subscribe, unsubscribe
-from services.ids import encode_cursor, to_global_id
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region, subtree
 

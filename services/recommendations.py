@@ -18,6 +18,8 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
+from infra.clock import now
+from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Activity, Campaign, Organization, Recommendation, RecommendationQuota, User
 from models.enums import (
     ActivityStatus,
@@ -30,8 +32,7 @@ from models.enums import (
 )
 from services import audit
 from services.campaigns import require_open, windows_for
-from services.clock import now
-from services.errors import Collector, ErrorCode, PermissionDenied, ServiceError
+from services.errors import ErrorCode
 from services.events import transaction
 from services.notifications import notify, render, unit_people
 from services.permissions import Grant, is_national_staff, require_national_staff

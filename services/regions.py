@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from tortoise.expressions import Q
 
+from infra.errors import Collector
 from models import Region
 from models.enums import RegionLevel
-from services.errors import Collector, ErrorCode
+from services.errors import ErrorCode
 
 TAIWAN = "710000"
 

@@ -19,6 +19,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
+from infra.clock import local_date, now
 from models import (
     Activity,
     Campaign,
@@ -39,7 +40,6 @@ from models.enums import (
     RecommendationStatus,
     RegionLevel,
 )
-from services.clock import local_date, now
 from services.notifications import queue_deliveries, render
 from services.regions import get_region, subtree
 

@@ -11,12 +11,12 @@ from typing import Any
 from arq import ArqRedis
 from arq.jobs import Job
 
-from kepuri.settings import Settings
-from services import jobs
+from infra import jobs
+from infra.ratelimit import Limiter
+from infra.settings import Settings
+from infra.sms import SmsBackend, make_backend
 from services.counters import Counters
-from services.ratelimit import Limiter
 from services.sessions import SessionCache
-from services.sms import SmsBackend, make_backend
 
 
 @dataclass

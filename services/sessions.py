@@ -28,9 +28,9 @@ from typing import Any
 
 import structlog
 
+from infra import bus
+from infra.clock import now
 from models import Session, User
-from services import bus
-from services.clock import now
 from services.events import later
 
 log = structlog.get_logger(__name__)

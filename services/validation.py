@@ -6,7 +6,8 @@ import re
 
 from email_validator import EmailNotValidError, validate_email
 
-from services.errors import Collector, ErrorCode
+from infra.errors import Collector
+from services.errors import ErrorCode
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")

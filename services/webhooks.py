@@ -25,10 +25,11 @@ from urllib.parse import urlparse
 
 import httpx
 
+from infra import jobs
+from infra.errors import PermissionDenied, ServiceError
 from models import ActivityChange, ApiClient, Webhook, WebhookAttempt, WebhookDelivery
 from models.enums import ChangeKind
-from services import jobs
-from services.errors import ErrorCode, PermissionDenied, ServiceError
+from services.errors import ErrorCode
 from services.events import later
 from services.permissions import Grant, is_national_staff
 from services.regions import get_region

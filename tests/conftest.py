@@ -28,12 +28,13 @@ import websockets
 from starlette.applications import Starlette
 from tortoise import Tortoise, connections
 
+from infra import bus
+from infra.clock import clock
+from infra.settings import Settings
 from kepuri.app import configure_process, create_app
 from kepuri.db import migrate, normalize_db_url
-from kepuri.settings import Settings
 from models import Organization
-from services import bus, engagement
-from services.clock import clock
+from services import engagement
 from services.organizations import sync_reference_organizations
 from services.regions import sync_regions
 

@@ -6,6 +6,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
+from infra.clock import now
+from infra.passwords import hash_password
+from infra.qr import new_token
 from models import (
     Activity,
     ActivityStats,
@@ -17,9 +20,6 @@ from models import (
     User,
 )
 from models.enums import ActivityForm, ActivityStatus, MemberRole, OrganizationKind, Phase
-from services.clock import now
-from services.passwords import hash_password
-from services.qr import new_token
 from services.regions import get_region
 from tests.conftest import Api, china
 

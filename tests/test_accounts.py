@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from infra.clock import clock
 from models import AuditLog, Session, User, VerificationCode
-from services.clock import clock
 from tests.conftest import Api, last_code, sms_messages
 from tests.factories import PASSWORD, make_user, person, sign_in
 

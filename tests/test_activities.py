@@ -9,10 +9,10 @@ import httpx
 import pytest
 from PIL import Image
 
+from infra import storage
 from models import Activity, ActivityMedia, AuditLog, Review
 from models.enums import ActivityStatus, MemberRole, OrganizationKind, Phase
 from schema.ids import to_global_id
-from services import storage
 from services.events import DomainEvent, EventKind, subscribe, unsubscribe
 from tests.conftest import Api, china, set_now
 from tests.factories import (

@@ -1,4 +1,4 @@
-"""services.batching: concurrent calls go as one batch, and no caller is left waiting."""
+"""infra.batching: concurrent calls go as one batch, and no caller is left waiting."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from services.batching import Batcher
+from infra.batching import Batcher
 
 
 class Recorder:

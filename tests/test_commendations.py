@@ -16,6 +16,7 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
+from infra.clock import now
 from models import Activity, ActivityStats, Commendation, Notification, Organization
 from models.enums import (
     ActivityForm,
@@ -28,7 +29,6 @@ from models.enums import (
     Phase,
 )
 from schema.ids import to_global_id
-from services.clock import now
 from services.commendations import notice_end
 from services.permissions import grants_of
 from tests.conftest import Api, china, run_worker, set_now

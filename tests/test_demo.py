@@ -3,10 +3,10 @@ nothing."""
 
 from __future__ import annotations
 
+from infra.clock import now
 from models import Activity, Campaign, Commendation, PhaseWindow, User
 from models.enums import ActivityStatus, Phase
 from services.campaigns import campaign_of_year, windows_for
-from services.clock import now
 from services.demo import DEMO_ACCOUNTS, seed_demo
 from services.regions import get_region
 from tests.conftest import Api

@@ -479,7 +479,7 @@ async def test_summary_report_scopes(api: Api, scope, expected):
 async def test_expired_documents_and_their_files_are_purged(
     api: Api, summarized, app, base_settings
 ):
-    from services import storage
+    from infra import storage
     from services.maintenance import purge_expired
 
     await api.data(REQUEST, {"a": summarized["id"]}, token=summarized["filer"].token)
@@ -496,7 +496,7 @@ async def test_expired_documents_and_their_files_are_purged(
 
 
 def test_the_pdf_fetcher_serves_only_the_projects_files(tmp_path):
-    from services import pdf
+    from infra import pdf
 
     (tmp_path / "qr").mkdir()
     (tmp_path / "qr" / "A.png").write_bytes(b"\x89PNG...")

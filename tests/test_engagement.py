@@ -570,8 +570,8 @@ async def test_a_shared_toggle_that_meets_another_process_is_done_one_by_one(
 async def test_a_check_in_that_cannot_be_written_fails_alone(api: Api, happening):
     """One row of a shared statement that breaks a foreign key (its activity deleted since it
     was read) fails its own request only: the others of the statement are written."""
+    from infra.clock import today
     from services import engagement
-    from services.clock import today
 
     def wanted(activity_id: int, user_id: int, nonce: str) -> CheckIn:
         return CheckIn(
@@ -600,8 +600,8 @@ async def test_a_check_in_that_cannot_be_written_fails_alone(api: Api, happening
 async def test_a_like_that_cannot_be_written_fails_alone_and_says_so(api: Api, happening, app):
     """A like on an activity deleted since it was read breaks a foreign key: it is refused with
     NOT_FOUND (it was taken for "no change" before), and the others of its batch are written."""
+    from infra.errors import ServiceError
     from services import engagement
-    from services.errors import ServiceError
 
     people = [await person(api, f"139555{i:05d}") for i in range(3)]
     activity = happening["activity"]

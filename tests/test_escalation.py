@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
+from infra.clock import clock
 from models import Activity, Notification
 from models.enums import ActivityStatus, NotificationKind, OrganizationKind
 from schema.ids import to_global_id
 from services import escalation
-from services.clock import clock
 from tests.conftest import Api, china, set_now
 from tests.factories import (
     association,

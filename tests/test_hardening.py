@@ -565,8 +565,8 @@ def test_refusing_a_bomb_takes_no_memory():
 import resource, sys
 sys.path.insert(0, {str(ROOT)!r})
 from tests.test_hardening import _png
-from services.errors import ServiceError
-from services.images import _normalize
+from infra.errors import ServiceError
+from infra.images import _normalize
 bomb = _png(20_000, 5_500)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
@@ -583,7 +583,7 @@ except ServiceError as error:
 
 
 async def test_a_real_photo_still_goes_through(api: Api):
-    from services.images import normalize_image
+    from infra.images import normalize_image
 
     image, extension = await normalize_image(_png(3000, 2000, colour_type=2), "poster")
 

@@ -6,11 +6,11 @@ import re
 
 import yaml
 
+from infra.settings import documented_variables
 from kepuri.cli import HANDLERS
-from kepuri.settings import documented_variables
 from tests.conftest import ROOT
 
-# Read by uvicorn itself rather than by kepuri.settings.
+# Read by uvicorn itself rather than by infra.settings.
 UVICORN_VARIABLES = {"FORWARDED_ALLOW_IPS"}
 
 

@@ -17,13 +17,13 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from infra.clock import clock
+from infra.settings import DEV_SECRET, Settings, SettingsError, load_settings, parse_clock_offset
+from infra.sms import HttpSms, SmsError
 from kepuri.queue import open_queue
 from kepuri.redis import EmbeddedRedis
-from kepuri.settings import DEV_SECRET, Settings, SettingsError, load_settings, parse_clock_offset
 from models import Session, VerificationCode
 from schema import build_schema
-from services.clock import clock
-from services.sms import HttpSms, SmsError
 from tests.conftest import Api, wait_subscribed
 from tests.factories import person
 from workers.main import build_worker
@@ -592,7 +592,7 @@ async def test_a_request_leaves_nothing_for_the_cyclic_collector(api: Api):
 
 
 def test_a_statement_names_its_parameters_once_for_every_dialect():
-    from services.sql import Statement
+    from infra.sql import Statement
 
     statement = Statement("SELECT :a::int, x FROM t WHERE b = :b2 AND c = :a")
 
@@ -609,7 +609,7 @@ def test_a_statement_names_its_parameters_once_for_every_dialect():
 async def test_hits_of_one_identity_at_once_are_counted_together_and_exactly(app, monkeypatch):
     """Concurrent hits of one address go to Redis as one hit of that many when they all fit;
     when they do not, one by one, so that exactly the limit is admitted."""
-    from services.ratelimit import RateLimited
+    from infra.ratelimit import RateLimited
 
     limiter = app.state.runtime.limiter
     costs: list[int] = []
@@ -645,7 +645,7 @@ async def test_hits_of_one_identity_at_once_are_counted_together_and_exactly(app
 async def test_a_request_under_several_limits_counts_each_and_waits_for_the_longest(app):
     from limits import parse
 
-    from services.ratelimit import RateLimited
+    from infra.ratelimit import RateLimited
 
     limiter = app.state.runtime.limiter
     account, address = ("1/minute", ("test-user", "7")), ("5/hour", ("test-addr", "10.0.0.3"))

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
+from infra import bus
+from infra.clock import clock, now
 from models import Session
-from services import bus, sessions
-from services.clock import clock, now
+from services import sessions
 from tests.conftest import Api, last_code
 from tests.factories import PASSWORD, person, sign_in
 from tests.test_accounts import CHANGE, LOGOUT, ME, RESET, UPDATE_PROFILE, request_code
@@ -225,7 +226,7 @@ async def test_sessions_are_forgotten_once_the_change_has_committed(
 ):
     """Forgotten before the commit, a session could be read again by another request from the
     database (still valid there) and kept after the change: the forget waits for the commit."""
-    from services.sql import in_transaction
+    from infra.sql import in_transaction
 
     forgotten_in_transaction = []
     forget = sessions._forget_everywhere

@@ -20,12 +20,12 @@ from arq.constants import in_progress_key_prefix
 from arq.jobs import Job
 from tortoise import timezone
 
+from infra import storage
 from kepuri.queue import QUEUE_NAME
 from kepuri.redis import EmbeddedRedis
 from models import Document
 from models.enums import DocumentStatus
 from schema.ids import parse_global_id
-from services import storage
 from tests.conftest import Api, process_env, run_worker
 from tests.test_documents import REQUEST, summarized  # noqa: F401 (a fixture)
 from tests.test_service import redis_server  # noqa: F401 (a fixture)

@@ -13,10 +13,17 @@ from __future__ import annotations
 import asyncio
 import io
 from dataclasses import dataclass
+from enum import StrEnum
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from services.errors import ErrorCode, ServiceError
+from infra.errors import ServiceError
+
+
+class ImageErrorCode(StrEnum):
+    INVALID_IMAGE = "INVALID_IMAGE"
+    IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
+
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_SIDE = 2048
@@ -50,7 +57,7 @@ def decoded_bytes(size: tuple[int, int], mode: str) -> int:
 
 
 def _too_large(message: str, field: str) -> ServiceError:
-    return ServiceError.of(ErrorCode.IMAGE_TOO_LARGE, message, field)
+    return ServiceError.of(ImageErrorCode.IMAGE_TOO_LARGE, message, field)
 
 
 def _judge_header(image: Image.Image, field: str) -> None:
@@ -79,7 +86,7 @@ def _normalize(data: bytes, field: str) -> tuple[bytes, str]:
             kind = probe.format
             if kind not in ACCEPTED:
                 raise ServiceError.of(
-                    ErrorCode.INVALID_IMAGE, "仅支持JPEG、PNG、WebP或GIF图片", field
+                    ImageErrorCode.INVALID_IMAGE, "仅支持JPEG、PNG、WebP或GIF图片", field
                 )
             _judge_header(probe, field)
             probe.verify()
@@ -99,7 +106,7 @@ def _normalize(data: bytes, field: str) -> tuple[bytes, str]:
     except Image.DecompressionBombError as exc:
         raise _too_large("图片像素过多", field) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ServiceError.of(ErrorCode.INVALID_IMAGE, "无法识别的图片文件", field) from exc
+        raise ServiceError.of(ImageErrorCode.INVALID_IMAGE, "无法识别的图片文件", field) from exc
 
 
 async def normalize_image(data: bytes, field: str) -> tuple[bytes, str]:

@@ -12,7 +12,7 @@ import hmac
 import re
 from datetime import timedelta
 
-from services.clock import now
+from infra.clock import now
 
 VALID_FOR = timedelta(hours=1)
 # ASCII digits only: str.isdigit() also takes "²", which int() refuses

@@ -8,7 +8,7 @@ import secrets
 import qrcode
 import qrcode.image.svg
 
-from services import storage
+from infra import storage
 
 # No look-alikes: no 0/O, 1/I/L.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

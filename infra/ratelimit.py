@@ -2,7 +2,7 @@
 
 A limit is a setting in `limits` notation, several separated by ";" ("1/minute;10/day").
 
-Hits made at the same moment are counted together (`services.batching`): the hits of one identity
+Hits made at the same moment are counted together (`infra.batching`): the hits of one identity
 (a school's address) go to Redis as one hit of that many when they all fit, and one by one, in
 the order they came, when they do not. Besides the round trips saved, the requests of a burst
 then leave this first step together, and share the round trips of the next ones too.
@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from enum import StrEnum
 
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from services.batching import Batcher
-from services.errors import ErrorCode, FieldError, ServiceError
+from infra.batching import Batcher
+from infra.errors import FieldError, ServiceError
 
 Call = tuple[str, tuple[str, ...]]  # a spec and an identity
 
@@ -32,10 +33,14 @@ def _wait_message(seconds: int) -> str:
     return f"请求过于频繁，请在{seconds}秒后重试"
 
 
+class RateLimitCode(StrEnum):
+    RATE_LIMITED = "RATE_LIMITED"
+
+
 class RateLimited(ServiceError):
     def __init__(self, retry_after: int, field: str | None = None) -> None:
         super().__init__(
-            FieldError(ErrorCode.RATE_LIMITED, _wait_message(retry_after), field),
+            FieldError(RateLimitCode.RATE_LIMITED, _wait_message(retry_after), field),
             retry_after=retry_after,
         )
 

@@ -6,7 +6,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from kepuri.settings import Settings
+from infra.settings import Settings
 
 
 class EmailError(Exception):
