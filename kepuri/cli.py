@@ -100,7 +100,7 @@ async def _telling_api_processes(settings: Settings) -> AsyncIterator[None]:
 
 async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from kepuri.db import database
-    from services.demo import DEMO_PASSWORD, seed_demo
+    from kepuri.demo import DEMO_PASSWORD, seed_demo
 
     async with _telling_api_processes(settings), database(settings):
         accounts = await seed_demo()
