@@ -8,57 +8,20 @@ from strawberry.types import Info
 from infra.errors import ServiceError
 from models.enums import VerificationPurpose as Purpose
 from resolvers.common import attempt, caller
+from schema.accounts import (
+    AuthPayload,
+    LogoutPayload,
+    ProfileInput,
+    RegisterInput,
+    RequestVerificationCodePayload,
+    ResetPasswordInput,
+    UpdateProfilePayload,
+    UserType,
+)
 from schema.context import Context
 from schema.permissions import IsAuthenticated
-from schema.types import MutationError, OkPayload, UserType, VerificationPurpose, errors_of
+from schema.types import OkPayload, VerificationPurpose, errors_of
 from services import accounts
-
-
-@strawberry.input
-class RegisterInput:
-    phone: str
-    code: str
-    password: str
-    name: str
-    accept_agreement: bool
-
-
-@strawberry.input
-class ResetPasswordInput:
-    phone: str
-    code: str
-    new_password: str
-
-
-@strawberry.input
-class ProfileInput:
-    name: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
-
-
-@strawberry.type
-class RequestVerificationCodePayload:
-    sent: bool = False
-    retry_after_seconds: int | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class AuthPayload:
-    token: str | None = None
-    user: UserType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class LogoutPayload:
-    ok: bool
-
-
-@strawberry.type
-class UpdateProfilePayload:
-    user: UserType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
 def _signed_in(ctx: Context, signed: accounts.SignedIn) -> AuthPayload:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 import strawberry
-from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from infra.errors import ServiceError
@@ -18,101 +16,27 @@ from models.enums import ActivityStatus as StatusEnum
 from models.enums import OrganizationKind as KindEnum
 from models.enums import ReviewDecision as DecisionEnum
 from resolvers.common import answer, attempt, signed_in
-from schema.activity_types import (
-    ActivityForm,
+from schema.activities import (
+    ActivityFilter,
+    ActivityInput,
+    ActivityPayload,
     ActivityStatus,
     ActivityType,
+    ActivityUpdateInput,
     ReviewDecision,
+    SummaryInput,
+    SupplementInput,
     visible,
 )
 from schema.context import Context
 from schema.ids import parse_global_id
 from schema.pagination import Connection, exact_int, iso_datetime, keyset_connection
 from schema.permissions import IsAuthenticated
-from schema.types import MutationError, OkPayload, OrganizationKind
+from schema.types import OkPayload
 from services import activities
 from services.errors import ErrorCode
 
 UNSET: Any = strawberry.UNSET
-
-
-@strawberry.input
-class ActivityInput:
-    campaign_id: strawberry.ID | None = None
-    organization_id: strawberry.ID | None = strawberry.field(
-        default=None, description="The filing unit, when the caller belongs to several."
-    )
-    title: str
-    description: str
-    form: ActivityForm
-    starts_at: datetime
-    ends_at: datetime
-    region_code: str
-    address: str | None = None
-    online_url: str | None = None
-    supervisor_kind: OrganizationKind
-    supervisor_id: strawberry.ID | None = None
-    supervisor_name: str | None = None
-    host_units: list[str]
-    organizer_units: list[str] | None = None
-    joint_action_id: strawberry.ID | None = None
-    sub_theme: str | None = None
-    show_on_cloud: bool | None = None
-    expected_participants: int | None = None
-    poster: Upload | None = None
-
-
-@strawberry.input(description="The fields of ActivityInput, all optional (absent = unchanged).")
-class ActivityUpdateInput:
-    title: str | None = UNSET
-    description: str | None = UNSET
-    form: ActivityForm | None = UNSET
-    starts_at: datetime | None = UNSET
-    ends_at: datetime | None = UNSET
-    region_code: str | None = UNSET
-    address: str | None = UNSET
-    online_url: str | None = UNSET
-    supervisor_kind: OrganizationKind | None = UNSET
-    supervisor_id: strawberry.ID | None = UNSET
-    supervisor_name: str | None = UNSET
-    host_units: list[str] | None = UNSET
-    organizer_units: list[str] | None = UNSET
-    joint_action_id: strawberry.ID | None = UNSET
-    sub_theme: str | None = UNSET
-    show_on_cloud: bool | None = UNSET
-    expected_participants: int | None = UNSET
-    poster: Upload | None = UNSET
-
-
-@strawberry.input
-class SupplementInput:
-    photos: list[Upload] | None = None
-    video_urls: list[str] | None = None
-    news_urls: list[str] | None = None
-    online_urls: list[str] | None = None
-
-
-@strawberry.input
-class SummaryInput:
-    text: str
-    participant_count: int
-
-
-@strawberry.input
-class ActivityFilter:
-    year: int | None = None
-    region_code: str | None = None
-    form: ActivityForm | None = None
-    joint_action_id: strawberry.ID | None = None
-    starts_after: datetime | None = None
-    starts_before: datetime | None = None
-    search: str | None = None
-
-
-@strawberry.type
-class ActivityPayload:
-    activity: ActivityType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
 # (GraphQL input field, service field, how to convert a given value)

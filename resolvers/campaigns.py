@@ -2,83 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 import strawberry
 from strawberry.types import Info
 
 from models.enums import Phase as PhaseEnum
 from resolvers.common import attempt, signed_in
-from schema.activity_types import CampaignType, JointActionType, Phase, PhaseWindowType
+from schema.activities import Phase
+from schema.campaigns import (
+    CampaignInput,
+    CampaignPayload,
+    CampaignType,
+    JointActionInput,
+    JointActionPayload,
+    PhaseWindowInput,
+    PhaseWindowPayload,
+    PhaseWindowType,
+    RegionalSettingInput,
+    RegionalSettingPayload,
+)
 from schema.context import Context
 from schema.ids import parse_global_id
 from schema.permissions import IsAuthenticated
-from schema.types import MutationError, OkPayload
+from schema.types import OkPayload
 from services import campaigns
-
-
-@strawberry.input
-class CampaignInput:
-    year: int
-    name: str
-    theme: str
-    starts_on: date
-    ends_on: date
-
-
-@strawberry.input
-class PhaseWindowInput:
-    campaign_id: strawberry.ID
-    phase: Phase
-    region_code: str | None = strawberry.field(
-        default=None, description="A province or city code; null sets the national window."
-    )
-    opens_at: datetime
-    closes_at: datetime
-
-
-@strawberry.input
-class RegionalSettingInput:
-    campaign_id: strawberry.ID
-    region_code: str
-    sub_theme: str | None = None
-    max_media: int | None = strawberry.field(
-        default=None, description="How many photos and videos an activity may add (default 5)."
-    )
-
-
-@strawberry.input
-class JointActionInput:
-    campaign_id: strawberry.ID
-    name: str
-    lead_units: list[str]
-    region_code: str | None = None
-
-
-@strawberry.type
-class CampaignPayload:
-    campaign: CampaignType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class PhaseWindowPayload:
-    window: PhaseWindowType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class RegionalSettingPayload:
-    region_code: str | None = None
-    sub_theme: str | None = None
-    max_media: int | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class JointActionPayload:
-    joint_action: JointActionType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
 def _data(input: CampaignInput) -> campaigns.CampaignData:

@@ -3,60 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
 from infra.errors import ServiceError
 from models import Document
-from models.enums import DocumentKind, DocumentStatus
+from models.enums import DocumentStatus
 from resolvers.activities import ActivityFilter, service_filter
 from resolvers.common import attempt, signed_in
 from schema.context import Context
-from schema.ids import parse_global_id, to_global_id
+from schema.documents import (
+    DocumentPayload,
+    DocumentType,
+    SummaryReportInput,
+)
+from schema.ids import parse_global_id
 from schema.permissions import IsAuthenticated, bad_argument
-from schema.types import MutationError
 from services import documents
-
-for _enum in (DocumentKind, DocumentStatus):
-    strawberry.enum(_enum)
-
-
-@strawberry.type(name="Document", description="A document a worker renders (PDF, spreadsheet).")
-class DocumentType:
-    kind: DocumentKind
-    status: DocumentStatus
-    progress: int
-    expires_at: datetime | None
-    error: str | None
-
-    @strawberry.field
-    def id(self, root: strawberry.Parent[Document]) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Document", root.id))
-
-    @strawberry.field(description="A signed link, valid for an hour, once the document is READY.")
-    def download_url(
-        self, root: strawberry.Parent[Document], info: Info[Context, None]
-    ) -> str | None:
-        if root.status is not DocumentStatus.READY:
-            return None
-        settings = info.context.runtime.settings
-        return documents.signed_link(settings.public_base_url, settings.secret_key, root)
-
-
-@strawberry.input
-class SummaryReportInput:
-    year: int
-    organization_id: strawberry.ID | None = None
-    region_code: str | None = None
-    national: bool | None = None
-
-
-@strawberry.type
-class DocumentPayload:
-    document: DocumentType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type

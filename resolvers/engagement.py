@@ -3,63 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
 from infra.errors import ServiceError
-from models import CheckIn, Comment
 from resolvers.common import attempt, caller, signed_in
-from schema.activity_types import Engagement, engagement_of, visible
+from schema.activities import engagement_of, visible
 from schema.context import Context
-from schema.ids import parse_global_id, to_global_id
+from schema.engagement import (
+    CheckInPayload,
+    CommentPayload,
+    CommentType,
+    EngagementPayload,
+)
+from schema.ids import parse_global_id
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated
-from schema.types import MutationError, OkPayload, UserType
+from schema.types import OkPayload
 from services import engagement
-
-
-@strawberry.type(name="CheckIn")
-class CheckInType:
-    created_at: datetime
-
-    @strawberry.field
-    def id(self, root: strawberry.Parent[CheckIn]) -> strawberry.ID:
-        return strawberry.ID(to_global_id("CheckIn", root.id))
-
-
-@strawberry.type(name="Comment")
-class CommentType:
-    body: str
-    created_at: datetime
-
-    @strawberry.field
-    def id(self, root: strawberry.Parent[Comment]) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Comment", root.id))
-
-    @strawberry.field
-    async def author(self, root: strawberry.Parent[Comment], info: Info[Context, None]) -> UserType:
-        return await info.context.loaders.user.load(root.user_id)  # type: ignore[return-value]
-
-
-@strawberry.type
-class CheckInPayload:
-    check_in: CheckInType | None = None
-    engagement: Engagement | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class EngagementPayload:
-    engagement: Engagement | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class CommentPayload:
-    comment: CommentType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
 def _activity_id(value: strawberry.ID) -> int:

@@ -3,53 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
 from infra.errors import ServiceError
 from models import Notification
-from models.enums import NotificationKind
 from resolvers.common import caller
 from schema.context import Context
-from schema.ids import parse_global_id, to_global_id
+from schema.ids import parse_global_id
+from schema.notifications import (
+    MarkReadPayload,
+    NotificationPreferences,
+    NotificationType,
+    PreferencesPayload,
+)
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated, bad_argument
-from schema.types import MutationError
 from services import notifications
-
-strawberry.enum(NotificationKind)
-
-
-@strawberry.type(name="Notification")
-class NotificationType:
-    kind: NotificationKind
-    title: str
-    body: str
-    created_at: datetime
-    read_at: datetime | None
-
-    @strawberry.field
-    def id(self, root: strawberry.Parent[Notification]) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Notification", root.id))
-
-
-@strawberry.type
-class NotificationPreferences:
-    email: bool
-    sms: bool
-
-
-@strawberry.type
-class MarkReadPayload:
-    ok: bool
-
-
-@strawberry.type
-class PreferencesPayload:
-    preferences: NotificationPreferences | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type

@@ -11,53 +11,19 @@ from models.enums import OrganizationKind as Kind
 from resolvers.common import attempt, caller, signed_in
 from schema.context import Context
 from schema.ids import parse_global_id
+from schema.organizations import (
+    AddMemberPayload,
+    InvitationPayload,
+    InvitationType,
+    OrganizationType,
+    SaveUnitProfilePayload,
+    UnitProfileInput,
+)
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated, bad_argument
-from schema.types import (
-    InvitationType,
-    MemberRole,
-    MembershipType,
-    MutationError,
-    OkPayload,
-    OrganizationKind,
-    OrganizationType,
-    RegionType,
-)
+from schema.types import MemberRole, OkPayload, OrganizationKind, RegionType
 from services import organizations
 from services.regions import children_of, get_region
-
-
-@strawberry.input
-class UnitProfileInput:
-    name: str
-    kind: OrganizationKind
-    region_code: str
-    contact_name: str
-    contact_phone: str
-    address: str
-    intro: str | None = None
-
-
-@strawberry.type
-class SaveUnitProfilePayload:
-    organization: OrganizationType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class AddMemberPayload:
-    membership: MembershipType | None = strawberry.field(
-        default=None, description="Null until the person accepts the invitation."
-    )
-    invitation: InvitationType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class InvitationPayload:
-    invitation: InvitationType | None = None
-    membership: MembershipType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type

@@ -3,112 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
 from infra.errors import PermissionDenied, ServiceError
-from models import ActivityChange, ApiClient, Region, Webhook, WebhookDelivery
-from models.enums import ChangeKind
+from models import ActivityChange, Region, WebhookDelivery
 from resolvers.common import attempt, signed_in
-from schema.activity_types import ActivityType
 from schema.context import Context
-from schema.ids import parse_global_id, to_global_id
-from schema.pagination import Connection, decode_cursor, encode_cursor, exact_int, keyset_connection
+from schema.ids import parse_global_id
+from schema.pagination import Connection, decode_cursor, exact_int, keyset_connection
 from schema.permissions import IsPortalOrStaff, bad_argument, forbidden
-from schema.types import MutationError, OkPayload
+from schema.portals import (
+    ActivityChangeType,
+    ApiClientPayload,
+    ErrorsPayload,
+    WebhookDeliveryType,
+    WebhookInput,
+    WebhookPayload,
+)
+from schema.types import OkPayload
 from services import portals, webhooks
 
-strawberry.enum(ChangeKind)
 REPLAY_BATCH = 500
-
-
-@strawberry.type(name="ApiClient")
-class ApiClientType:
-    name: str
-    region_code: str
-    active: bool
-
-    @strawberry.field
-    def id(self, root: strawberry.Parent[ApiClient]) -> strawberry.ID:
-        return strawberry.ID(to_global_id("ApiClient", root.id))
-
-
-@strawberry.type(name="ActivityChange", description="A change of a public activity.")
-class ActivityChangeType:
-    kind: ChangeKind
-    occurred_at: datetime
-
-    @strawberry.field(description="The position in the feed: resume after it.")
-    def cursor(self, root: strawberry.Parent[ActivityChange]) -> str:
-        return encode_cursor([root.id])
-
-    @strawberry.field(
-        description="The activity as this change shows it: its public version then (for a "
-        "withdrawal, the last one portals saw, never the edit that withdrew it)."
-    )
-    def activity(
-        self, root: strawberry.Parent[ActivityChange], info: Info[Context, None]
-    ) -> ActivityType:
-        # Answered without a coroutine from the change's own version, so that a selection of
-        # plain fields executes synchronously for each of the many subscribers of a live change.
-        # A change written before versions were kept loads the row (graphql-core awaits it).
-        version = portals.shown(root)
-        if version is not None:
-            return version  # type: ignore[return-value]
-        return info.context.loaders.activity.load(root.activity_id)  # type: ignore[return-value]
-
-
-@strawberry.type(name="Webhook")
-class WebhookType:
-    url: str
-    events: list[str]
-    region_code: str | None
-    active: bool
-
-    @strawberry.field
-    def id(self, root: strawberry.Parent[Webhook]) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Webhook", root.id))
-
-
-@strawberry.type(name="WebhookDelivery")
-class WebhookDeliveryType:
-    event: str
-    status: str
-    attempts: int
-    last_status_code: int | None
-    created_at: datetime
-
-    @strawberry.field
-    def id(self, root: strawberry.Parent[WebhookDelivery]) -> strawberry.ID:
-        return strawberry.ID(to_global_id("WebhookDelivery", root.id))
-
-
-@strawberry.input
-class WebhookInput:
-    url: str
-    events: list[str]
-    region_code: str | None = None
-
-
-@strawberry.type
-class WebhookPayload:
-    webhook: WebhookType | None = None
-    secret: str | None = strawberry.field(default=None, description="Shown once.")
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class ErrorsPayload:
-    errors: list[MutationError] = strawberry.field(default_factory=list)
-
-
-@strawberry.type
-class ApiClientPayload:
-    api_client: ApiClientType | None = None
-    token: str | None = strawberry.field(default=None, description="Shown once.")
-    errors: list[MutationError] = strawberry.field(default_factory=list)
 
 
 async def _region(info: Info[Context, None], region_code: str | None) -> Region | None:

@@ -4,10 +4,10 @@ nothing."""
 from __future__ import annotations
 
 from infra.clock import now
+from kepuri.demo import DEMO_ACCOUNTS, seed_demo
 from models import Activity, Campaign, Commendation, PhaseWindow, User
 from models.enums import ActivityStatus, Phase
 from services.campaigns import campaign_of_year, windows_for
-from kepuri.demo import DEMO_ACCOUNTS, seed_demo
 from services.regions import get_region
 from tests.conftest import Api
 from tests.factories import sign_in

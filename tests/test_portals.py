@@ -17,7 +17,7 @@ import pytest
 
 from models import ActivityChange, Webhook, WebhookAttempt, WebhookDelivery
 from models.enums import MemberRole, OrganizationKind, Phase
-from resolvers import portals as portal_resolvers
+from schema import portals as portal_types
 from services.portals import shown
 from tests.conftest import Api, china, graphql_subscription, next_message, run_worker, set_now
 from tests.factories import (
@@ -506,9 +506,9 @@ async def test_identical_live_subscriptions_execute_a_change_once(
         )
     )["createApiClient"]["token"]
     executions: list[list[int]] = []
-    real = portal_resolvers.encode_cursor
+    real = portal_types.encode_cursor
     monkeypatch.setattr(
-        portal_resolvers, "encode_cursor", lambda values: executions.append(values) or real(values)
+        portal_types, "encode_cursor", lambda values: executions.append(values) or real(values)
     )
     async with AsyncExitStack() as stack:
         sockets = [

@@ -1,18 +1,24 @@
-"""GraphQL types of campaigns and activities (roots are ORM rows)."""
+"""The GraphQL types of activities: outputs (their roots are ORM rows), inputs and payloads.
+
+Its resolvers are in resolvers/activities.py."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import strawberry
+from strawberry import UNSET
+from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from infra import qr
-from models import Activity, ActivityMedia, Campaign, JointAction, Review
+from models import Activity, ActivityMedia, Review
 from models.enums import ActivityForm, ActivityStatus, MediaKind, Phase, ReviewDecision
+from schema.campaigns import CampaignType, JointActionType
 from schema.context import Context
 from schema.ids import to_global_id
-from schema.types import OrganizationKind, OrganizationType, RegionType
+from schema.organizations import OrganizationType
+from schema.types import MutationError, OrganizationKind, RegionType
 from services.rules import can_view, is_insider
 
 for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
@@ -21,74 +27,6 @@ for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
 
 def media_url(info: Info[Context, None], relative: str) -> str:
     return f"{info.context.public_base_url.rstrip('/')}/media/{relative}"
-
-
-@strawberry.type(name="PhaseWindow")
-class PhaseWindowType:
-    phase: Phase
-    opens_at: datetime
-    closes_at: datetime
-    region_code: str | None = strawberry.field(
-        description="Where the window was set: a province or city code, null for national."
-    )
-
-
-@strawberry.type(name="JointAction", description="A joint action (联合行动) of the catalogue.")
-class JointActionType:
-    name: str
-    lead_units: list[str]
-    region_code: str | None
-
-    @strawberry.field
-    def id(self, root: strawberry.Parent[JointAction]) -> strawberry.ID:
-        return strawberry.ID(to_global_id("JointAction", root.id))
-
-
-@strawberry.type(name="Campaign", description="One year's science day (科普日活动).")
-class CampaignType:
-    year: int
-    name: str
-    theme: str
-    starts_on: date
-    ends_on: date
-    label: str
-
-    @strawberry.field
-    def id(self, root: strawberry.Parent[Campaign]) -> strawberry.ID:
-        return strawberry.ID(to_global_id("Campaign", root.id))
-
-    @strawberry.field(description="The sub-theme that applies in a region (its own or above).")
-    async def sub_theme(
-        self,
-        root: strawberry.Parent[Campaign],
-        info: Info[Context, None],
-        region_code: str | None = None,
-    ) -> str | None:
-        return await info.context.loaders.sub_theme.load((root.id, region_code))
-
-    @strawberry.field(description="The windows that apply in a region (national without one).")
-    async def phases(
-        self,
-        root: strawberry.Parent[Campaign],
-        info: Info[Context, None],
-        region_code: str | None = None,
-    ) -> list[PhaseWindowType]:
-        windows = await info.context.loaders.windows.load((root.id, region_code))
-        return [
-            PhaseWindowType(
-                phase=w.phase, opens_at=w.opens_at, closes_at=w.closes_at, region_code=w.region_code
-            )
-            for w in sorted(windows.values(), key=lambda w: list(Phase).index(w.phase))
-        ]
-
-    @strawberry.field(description="National joint actions plus those of the region's chain.")
-    async def joint_actions(
-        self,
-        root: strawberry.Parent[Campaign],
-        info: Info[Context, None],
-        region_code: str | None = None,
-    ) -> list[JointActionType]:
-        return await info.context.loaders.joint_actions.load((root.id, region_code))  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -309,3 +247,82 @@ async def visible(activity: Activity | None, info: Info[Context, None]) -> Activ
     if activity is None:
         return None
     return activity if can_view(await info.context.grants(), activity) else None
+
+
+@strawberry.input
+class ActivityInput:
+    campaign_id: strawberry.ID | None = None
+    organization_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The filing unit, when the caller belongs to several."
+    )
+    title: str
+    description: str
+    form: ActivityForm
+    starts_at: datetime
+    ends_at: datetime
+    region_code: str
+    address: str | None = None
+    online_url: str | None = None
+    supervisor_kind: OrganizationKind
+    supervisor_id: strawberry.ID | None = None
+    supervisor_name: str | None = None
+    host_units: list[str]
+    organizer_units: list[str] | None = None
+    joint_action_id: strawberry.ID | None = None
+    sub_theme: str | None = None
+    show_on_cloud: bool | None = None
+    expected_participants: int | None = None
+    poster: Upload | None = None
+
+
+@strawberry.input(description="The fields of ActivityInput, all optional (absent = unchanged).")
+class ActivityUpdateInput:
+    title: str | None = UNSET
+    description: str | None = UNSET
+    form: ActivityForm | None = UNSET
+    starts_at: datetime | None = UNSET
+    ends_at: datetime | None = UNSET
+    region_code: str | None = UNSET
+    address: str | None = UNSET
+    online_url: str | None = UNSET
+    supervisor_kind: OrganizationKind | None = UNSET
+    supervisor_id: strawberry.ID | None = UNSET
+    supervisor_name: str | None = UNSET
+    host_units: list[str] | None = UNSET
+    organizer_units: list[str] | None = UNSET
+    joint_action_id: strawberry.ID | None = UNSET
+    sub_theme: str | None = UNSET
+    show_on_cloud: bool | None = UNSET
+    expected_participants: int | None = UNSET
+    poster: Upload | None = UNSET
+
+
+@strawberry.input
+class SupplementInput:
+    photos: list[Upload] | None = None
+    video_urls: list[str] | None = None
+    news_urls: list[str] | None = None
+    online_urls: list[str] | None = None
+
+
+@strawberry.input
+class SummaryInput:
+    text: str
+    participant_count: int
+
+
+@strawberry.input
+class ActivityFilter:
+    year: int | None = None
+    region_code: str | None = None
+    form: ActivityForm | None = None
+    joint_action_id: strawberry.ID | None = None
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+    search: str | None = None
+
+
+@strawberry.type
+class ActivityPayload:
+    activity: ActivityType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)

@@ -1,0 +1,164 @@
+"""The GraphQL types of accounts: outputs, inputs and payloads.
+
+Its resolvers are in resolvers/accounts.py."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from models import Favorite, Like, User
+from schema.context import Context
+from schema.ids import to_global_id
+from schema.organizations import MembershipType
+from schema.pagination import Connection, list_connection
+from schema.permissions import forbidden
+from schema.types import MutationError
+from services import engagement
+from services.permissions import is_national_staff
+from services.rules import can_view
+
+if TYPE_CHECKING:
+    from schema.activities import ActivityType
+
+
+@strawberry.input
+class RegisterInput:
+    phone: str
+    code: str
+    password: str
+    name: str
+    accept_agreement: bool
+
+
+@strawberry.input
+class ResetPasswordInput:
+    phone: str
+    code: str
+    new_password: str
+
+
+@strawberry.input
+class ProfileInput:
+    name: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class RequestVerificationCodePayload:
+    sent: bool = False
+    retry_after_seconds: int | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AuthPayload:
+    token: str | None = None
+    user: UserType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogoutPayload:
+    ok: bool
+
+
+@strawberry.type
+class UpdateProfilePayload:
+    user: UserType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+def _mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+@strawberry.type(name="User")
+class UserType:
+    name: str
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[User]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("User", root.id))
+
+    @strawberry.field(description="The full number for the person and national staff, else masked.")
+    async def phone(self, root: strawberry.Parent[User], info: Info[Context, None]) -> str:
+        if await _sees_person(root, info):
+            return root.phone
+        return _mask_phone(root.phone)
+
+    @strawberry.field(description="Only the person and national staff see it.")
+    async def email(self, root: strawberry.Parent[User], info: Info[Context, None]) -> str | None:
+        return root.email if await _sees_person(root, info) else None
+
+    @strawberry.field
+    async def memberships(
+        self, root: strawberry.Parent[User], info: Info[Context, None]
+    ) -> list[MembershipType]:
+        if not await _sees_person(root, info):
+            return []
+        return await info.context.loaders.memberships_of_user.load(root.id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Activities the person checked in to (own account only).")
+    async def participated_activities(
+        self,
+        root: strawberry.Parent[User],
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[ActivityType, strawberry.lazy("schema.activities")]]:
+        return await _own_list(root, info, engagement.participated(root.id), first, after)
+
+    @strawberry.field(description="Activities the person likes (own account only).")
+    async def liked_activities(
+        self,
+        root: strawberry.Parent[User],
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[ActivityType, strawberry.lazy("schema.activities")]]:
+        ids = engagement.current_states(Like, "liked", root.id)
+        return await _own_list(root, info, ids, first, after)
+
+    @strawberry.field(description="Activities the person marked as favourite (own account only).")
+    async def favorite_activities(
+        self,
+        root: strawberry.Parent[User],
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[ActivityType, strawberry.lazy("schema.activities")]]:
+        ids = engagement.current_states(Favorite, "favorite", root.id)
+        return await _own_list(root, info, ids, first, after)
+
+
+async def _own_list(
+    user: User,
+    info: Info[Context, None],
+    ids: Awaitable[list[int]],
+    first: int | None,
+    after: str | None,
+) -> Connection[Any]:
+    viewer = info.context.user
+    if viewer is None or viewer.id != user.id:
+        raise forbidden("只能查看自己的活动记录")
+    activity_ids = await ids
+    grants = await info.context.grants()
+
+    async def load(keys: list[int]) -> list[Any]:
+        """Only what the person may see now: a liked activity that went back to review, or
+        was hidden or deleted, drops out of the list (it comes back once public again)."""
+        rows = await info.context.loaders.activity.load_many(keys)
+        return [row if row is not None and can_view(grants, row) else None for row in rows]
+
+    return await list_connection(activity_ids, first=first, after=after, load=load)
+
+
+async def _sees_person(user: User, info: Info[Context, None]) -> bool:
+    viewer = info.context.user
+    if viewer is None:
+        return False
+    return viewer.id == user.id or is_national_staff(await info.context.grants())

@@ -1,0 +1,59 @@
+"""The GraphQL types of engagement: outputs, inputs and payloads.
+
+Its resolvers are in resolvers/engagement.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from models import CheckIn, Comment
+from schema.accounts import UserType
+from schema.activities import Engagement
+from schema.context import Context
+from schema.ids import to_global_id
+from schema.types import MutationError
+
+
+@strawberry.type(name="CheckIn")
+class CheckInType:
+    created_at: datetime
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[CheckIn]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("CheckIn", root.id))
+
+
+@strawberry.type(name="Comment")
+class CommentType:
+    body: str
+    created_at: datetime
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Comment]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Comment", root.id))
+
+    @strawberry.field
+    async def author(self, root: strawberry.Parent[Comment], info: Info[Context, None]) -> UserType:
+        return await info.context.loaders.user.load(root.user_id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class CheckInPayload:
+    check_in: CheckInType | None = None
+    engagement: Engagement | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class EngagementPayload:
+    engagement: Engagement | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CommentPayload:
+    comment: CommentType | None = None
+    errors: list[MutationError] = strawberry.field(default_factory=list)
