@@ -58,6 +58,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Regenerate what is committed: the SDL and (after a model change) a migration.
 schema: $(STAMP)

@@ -151,3 +151,13 @@ async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(app, settin
 
     assert await codes("127.0.0.1") == [True, True]  # two clients behind the proxy
     assert await codes("10.9.9.9") == [True, False]  # one peer, whatever it claims
+
+
+def test_imports_go_only_downwards(monkeypatch):
+    """wiring > API > domain > machinery (pyproject's [tool.importlinter]): services never import
+    the API or the wiring, models never import services, infra imports nothing of the domain."""
+    from importlinter.cli import lint_imports
+
+    monkeypatch.chdir(ROOT)
+
+    assert lint_imports(no_cache=True, no_logo=True) == 0
