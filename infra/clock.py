@@ -19,9 +19,6 @@ class Clock:
     def set_offset(self, offset: timedelta) -> None:
         self.offset = offset
 
-    def advance(self, delta: timedelta) -> None:
-        self.offset += delta
-
 
 clock = Clock()
 

@@ -474,7 +474,6 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.redis = redis_client(settings)
             app.state.queue = await open_queue(settings)
             app.state.runtime = Runtime.build(settings, limits_storage_uri(settings))
-            app.state.runtime.queue = app.state.queue
             jobs.configure(app.state.queue)
             bus.configure(app.state.redis)
             app.state.runtime.counters = Counters(app.state.redis)

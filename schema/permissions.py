@@ -20,14 +20,6 @@ class IsAuthenticated(BasePermission):
         return info.context.user is not None
 
 
-class IsNationalStaff(BasePermission):
-    message = "仅限主办单位工作人员"
-    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
-
-    async def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
-        return info.context.user is not None and is_national_staff(await info.context.grants())
-
-
 class IsPortalOrStaff(BasePermission):
     """A provincial portal's API client, or national staff (webhooks, deliveries)."""
 

@@ -13,7 +13,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
-from infra import qr, storage
+from infra import jobs, qr, storage
 from infra.clock import CHINA, local_date, now
 from infra.errors import Collector, PermissionDenied, ServiceError
 from infra.images import normalize_image
@@ -468,7 +468,7 @@ async def submit_activity(
         activity = await Activity.get(id=activity.id)
         await audit.record("activity_submitted", actor=user, target=activity)
         await emit(_event(EventKind.ACTIVITY_SUBMITTED, activity, user, False))
-    await rt.enqueue("render_qr", activity.id, job_id=f"render_qr:{activity.id}")
+    await jobs.enqueue("render_qr", activity.id, job_id=f"render_qr:{activity.id}")
     return activity
 
 

@@ -13,10 +13,11 @@ from tortoise.expressions import Q
 from infra.clock import local_date, now, today
 from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Campaign, JointAction, PhaseWindow, Region, RegionalSetting
-from models.enums import MemberRole, OrganizationKind, Phase, RegionLevel
+from models.enums import Phase, RegionLevel
 from services.errors import ErrorCode
-from services.permissions import Grant, is_national_staff, require_national_staff
+from services.permissions import Grant, require_national_staff
 from services.regions import get_region
+from services.rules import manages_region
 from services.validation import check_text
 
 DEFAULT_MAX_MEDIA = 5
@@ -123,31 +124,6 @@ async def joint_actions_for(campaign_id: int, region: Region | None) -> list[Joi
 # ---------------------------------------------------------------- who manages what
 
 
-def can_manage_region(grants: list[Grant], region: Region | None) -> bool:
-    """National staff manage everything; a provincial or municipal association's admins manage
-    their own province's or city's overrides."""
-    if is_national_staff(grants):
-        return True
-    if region is None:
-        return False
-    for grant in grants:
-        if grant.role is not MemberRole.ADMIN:
-            continue
-        if (
-            region.level is RegionLevel.PROVINCE
-            and grant.kind is OrganizationKind.PROVINCIAL_ASSOCIATION
-            and grant.province_code == region.code
-        ):
-            return True
-        if (
-            region.level is RegionLevel.PREFECTURE
-            and grant.kind is OrganizationKind.MUNICIPAL_ASSOCIATION
-            and grant.prefecture_code == region.code
-        ):
-            return True
-    return False
-
-
 async def _override_region(
     grants: list[Grant], region_code: str | None, field: str = "regionCode"
 ) -> Region | None:
@@ -159,7 +135,7 @@ async def _override_region(
             raise ServiceError.of(
                 ErrorCode.INVALID_REGION, "地区设置只能针对省级或地市级行政区划", field
             )
-    if not can_manage_region(grants, region):
+    if not manages_region(grants, region):
         raise PermissionDenied("只能管理本单位所辖地区的活动设置")
     return region
 

@@ -30,7 +30,6 @@ from models import (
     Document,
     DocumentReader,
     Organization,
-    Region,
     Review,
     User,
 )
@@ -51,7 +50,7 @@ from services.counters import Counters
 from services.errors import ErrorCode
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region
-from services.rules import can_view, is_insider, member_org_ids, supervises_region
+from services.rules import can_view, is_insider, member_org_ids, oversees_region
 from services.runtime import Runtime
 
 KEEP_FOR = timedelta(days=7)
@@ -96,16 +95,6 @@ async def request_activity_summary(
     )
 
 
-def _covers(grants: list[Grant], region: Region | None) -> bool:
-    """National staff cover everything; the reviewers and admins of a provincial or municipal
-    association cover their province's or city's subtree."""
-    if is_national_staff(grants):
-        return True
-    if region is None:
-        return False
-    return any(supervises_region(grant, region) for grant in grants)
-
-
 SCHEDULE_STATUSES = (ActivityStatus.PENDING_REVIEW, ActivityStatus.APPROVED)
 
 
@@ -116,7 +105,7 @@ async def request_activity_schedule(
     region = await get_region(flt.region_code) if flt.region_code else None
     if flt.region_code and region is None:
         raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
-    if not _covers(grants, region):
+    if not oversees_region(grants, region):
         raise PermissionDenied("只能导出本单位所辖地区的活动安排表")
     query = await filtered(Activity.filter(status__in=SCHEDULE_STATUSES, deleted_at=None), flt)
     latest = await query.order_by("-updated_at").first().values_list("updated_at", flat=True)
@@ -164,7 +153,7 @@ async def request_summary_report(
         organization = await Organization.get_or_none(id=organization_id)
         if organization is None:
             raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
-        if organization.id not in member_org_ids(grants) and not _covers(
+        if organization.id not in member_org_ids(grants) and not oversees_region(
             grants, await get_region(organization.region_id)
         ):
             raise PermissionDenied("只能生成本单位或所辖地区的总结报告")
@@ -175,7 +164,7 @@ async def request_summary_report(
             raise ServiceError.of(
                 ErrorCode.INVALID_REGION, "请选择省级或地市级行政区划", "regionCode"
             )
-        if not _covers(grants, region):
+        if not oversees_region(grants, region):
             raise PermissionDenied("只能生成本单位所辖地区的总结报告")
         place = region.name
     else:
@@ -266,7 +255,7 @@ async def _request(
         parameters=parameters or {},
     )
     await audit.record("document_requested", actor=user, target=document, kind=kind.value)
-    await rt.enqueue("render_document", document.id, job_id=f"render_document:{document.id}")
+    await jobs.enqueue("render_document", document.id, job_id=f"render_document:{document.id}")
     return document
 
 

@@ -37,6 +37,7 @@ from services.events import transaction
 from services.notifications import notify, render, unit_people
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region
+from services.rules import association_covers
 from services.runtime import Runtime
 from services.validation import check_text
 
@@ -77,7 +78,7 @@ async def unit_is_under(body: Organization, unit: Organization, campaign_id: int
     if unit.id == body.id:
         return False
     if body.kind is OrganizationKind.PROVINCIAL_ASSOCIATION:
-        return unit.province_code == body.province_code and unit.kind not in NATIONAL_KINDS
+        return association_covers(body, unit) and unit.kind not in NATIONAL_KINDS
     return unit.parent_id == body.id or await Activity.exists(
         organization_id=unit.id,
         campaign_id=campaign_id,

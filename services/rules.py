@@ -15,6 +15,9 @@ read nothing themselves, so a list costs no extra queries. Who may change a unit
 - `may_moderate`: national staff, and reviewers of its supervisor (hiding comments).
 - `association_covers`: a provincial association for its province, a municipal one its city.
 - `supervises_region`: reviewers and admins of an association, for what lies in its remit.
+- `oversees_region`: national staff, and those who supervise the region (schedules, reports).
+- `manages_region`: national staff, and the admins of the association of exactly that province
+  or city (its phase windows and regional settings).
 - `can_view_private`: a unit's contact details: its members, its associations, national staff.
 
 A caller who may not see an activity is answered as for one that does not exist.
@@ -24,8 +27,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from models import Activity, Organization, User
-from models.enums import ActivityStatus, MemberRole, OrganizationKind
+from models import Activity, Organization, Region, User
+from models.enums import ActivityStatus, MemberRole, OrganizationKind, RegionLevel
 from services.permissions import Grant, is_national_staff
 
 REVIEWING_ROLES = (MemberRole.REVIEWER, MemberRole.ADMIN)
@@ -105,6 +108,33 @@ def association_covers(body: _Body, place: _Place) -> bool:
 def supervises_region(grant: Grant, place: _Place) -> bool:
     """A reviewer or admin of an association oversees what lies in its province or prefecture."""
     return grant.role in REVIEWING_ROLES and association_covers(grant, place)
+
+
+def oversees_region(grants: list[Grant], region: Region | None) -> bool:
+    """National staff oversee everything (`None`: the whole country); the reviewers and admins
+    of an association, their province's or city's subtree."""
+    if is_national_staff(grants):
+        return True
+    return region is not None and any(supervises_region(g, region) for g in grants)
+
+
+_LEVEL_OF = {
+    OrganizationKind.PROVINCIAL_ASSOCIATION: RegionLevel.PROVINCE,
+    OrganizationKind.MUNICIPAL_ASSOCIATION: RegionLevel.PREFECTURE,
+}
+
+
+def manages_region(grants: list[Grant], region: Region | None) -> bool:
+    """National staff manage every region (`None`: the national settings); an association's
+    admins, the region that is exactly their province or city."""
+    if is_national_staff(grants):
+        return True
+    return region is not None and any(
+        g.role is MemberRole.ADMIN
+        and _LEVEL_OF.get(g.kind) is region.level
+        and association_covers(g, region)
+        for g in grants
+    )
 
 
 def can_view_private(grants: list[Grant], organization: Organization) -> bool:

@@ -6,12 +6,7 @@ Built once per process by the wiring package and handed to operations explicitly
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from arq import ArqRedis
-from arq.jobs import Job
-
-from infra import jobs
 from infra.ratelimit import Limiter
 from infra.settings import Settings
 from infra.sms import SmsBackend, make_backend
@@ -24,7 +19,6 @@ class Runtime:
     settings: Settings
     limiter: Limiter
     sms: SmsBackend
-    queue: ArqRedis | None = None
     counters: Counters | None = None
     sessions: SessionCache | None = None  # API processes only (see kepuri.app)
 
@@ -33,9 +27,6 @@ class Runtime:
         if self.counters is None:
             raise RuntimeError("no Redis counters in this process")
         return self.counters
-
-    async def enqueue(self, function: str, *args: Any, job_id: str | None = None) -> Job | None:
-        return await jobs.enqueue(function, *args, job_id=job_id)
 
     @classmethod
     def build(cls, settings: Settings, limits_uri: str) -> Runtime:

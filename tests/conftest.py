@@ -260,9 +260,7 @@ async def run_worker(app, settings) -> int:
     started."""
     from workers.main import build_worker
 
-    worker = build_worker(
-        settings, app.state.runtime.queue, with_cron=False, burst=True, poll_delay=0.02
-    )
+    worker = build_worker(settings, app.state.queue, with_cron=False, burst=True, poll_delay=0.02)
     try:
         await worker.async_run()
     finally:

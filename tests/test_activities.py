@@ -385,7 +385,7 @@ async def test_the_worker_renders_the_qr_code_once(api: Api, season, base_settin
     assert token and not storage.exists(f"qr/{token}.png")
 
     worker = build_worker(
-        base_settings, app.state.runtime.queue, with_cron=False, burst=True, poll_delay=0.05
+        base_settings, app.state.queue, with_cron=False, burst=True, poll_delay=0.05
     )
     await worker.async_run()
 

@@ -108,10 +108,10 @@ async def test_escalation_climbs_one_level_per_period_and_stops_at_the_organizer
         await association(OrganizationKind.PROVINCIAL_ASSOCIATION, "510000")
     ).id
 
-    clock.advance(timedelta(days=8))
+    clock.set_offset(clock.offset + timedelta(days=8))
     await escalation.sweep(3, 7)
     organizer = (await Activity.get()).escalated_to_id
-    clock.advance(timedelta(days=8))
+    clock.set_offset(clock.offset + timedelta(days=8))
     await escalation.sweep(3, 7)
 
     assert organizer == (await national_organizer()).id

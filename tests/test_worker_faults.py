@@ -158,7 +158,7 @@ async def test_a_document_whose_job_was_lost_is_queued_again_and_rendered(
     await api.data(REQUEST, {"a": summarized["id"]}, token=token)
     document = await Document.get()
     await app.state.redis.flushdb()  # the queued job is gone
-    assert await app.state.runtime.queue.zcard(QUEUE_NAME) == 0
+    assert await app.state.queue.zcard(QUEUE_NAME) == 0
 
     fresh = await requeue_documents({})
     await Document.filter(id=document.id).update(updated_at=timezone.now() - timedelta(minutes=3))
@@ -179,8 +179,8 @@ async def test_the_sweep_queues_no_job_twice(api: Api, app, summarized):  # noqa
     await requeue_documents({})
     await requeue_documents({})
 
-    assert await app.state.runtime.queue.zcard(QUEUE_NAME) == 1
-    job = Job(f"render_document:{document.id}", app.state.runtime.queue)
+    assert await app.state.queue.zcard(QUEUE_NAME) == 1
+    job = Job(f"render_document:{document.id}", app.state.queue)
     assert (await job.info()).function == "render_document"
 
 
