@@ -33,9 +33,9 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from infra import bus, images, jobs, links, passwords, qr, storage
 from infra.clock import clock
+from infra.hub import Hub
 from infra.settings import Settings, load_settings
 from kepuri.db import prepare_sqlite_dir, tortoise_config
-from kepuri.hub import Hub
 from kepuri.logs import configure_logging
 from kepuri.pages import activity_page, verify_page
 from kepuri.queue import open_queue
@@ -215,7 +215,14 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket | None = None
     ) -> Context:
         runtime: Runtime = request.app.state.runtime
-        context = Context(request=request, response=response, runtime=runtime)
+        state = request.app.state
+        context = Context(
+            request=request,
+            response=response,
+            runtime=runtime,
+            hub=state.hub,
+            recent_changes=state.recent_changes,
+        )
         if isinstance(request, Request):
             await self._authenticate(context, bearer_token(request.headers.get("authorization")))
         return context

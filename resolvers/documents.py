@@ -59,7 +59,7 @@ class DocumentsSubscription:
             pk = parse_global_id(id, "Document")
         except ServiceError:
             pk = 0
-        hub = info.context.request.app.state.hub
+        hub = info.context.hub
         # Subscribe before reading, so that no change falls between the read and the stream.
         async with hub.subscribe(f"document:{pk}") as changes:
             document = await Document.get_or_none(id=pk)

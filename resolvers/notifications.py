@@ -82,7 +82,7 @@ class NotificationsSubscription:
         self, info: Info[Context, None]
     ) -> AsyncGenerator[NotificationType, None]:
         user = caller(info)
-        hub = info.context.request.app.state.hub
+        hub = info.context.hub
         async with hub.subscribe(f"user:{user.id}") as messages:
             while True:
                 message = await messages.get()

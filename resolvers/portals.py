@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncGenerator
 
 import strawberry
 from strawberry.types import Info
 
 from infra.errors import PermissionDenied, ServiceError
-from models import ActivityChange, Region, WebhookDelivery
+from models import Region, WebhookDelivery
 from resolvers.common import attempt, signed_in
 from schema.context import Context
 from schema.ids import parse_global_id
@@ -24,8 +25,6 @@ from schema.portals import (
 )
 from schema.types import OkPayload
 from services import portals, webhooks
-
-REPLAY_BATCH = 500
 
 
 async def _region(info: Info[Context, None], region_code: str | None) -> Region | None:
@@ -150,30 +149,8 @@ class PortalsSubscription:
         self, info: Info[Context, None], region_code: str | None = None, after: str | None = None
     ) -> AsyncGenerator[ActivityChangeType, None]:
         region = await _region(info, region_code)
-        changes = portals.changes_in(region)
-        # Listen first, then read the log: a change committed in between is in one or the other,
-        # and reading by position after the last one sent never repeats or skips.
-        recent: portals.RecentChanges = info.context.request.app.state.recent_changes
-        async with recent.follow() as live:
-            if after:
-                last = decode_cursor(after, (exact_int,))[0]
-            else:
-                newest = await ActivityChange.all().order_by("-id").first()
-                last = newest.id if newest else 0
-            while True:
-                rows = await changes.filter(id__gt=last).order_by("id").limit(REPLAY_BATCH)
-                for row in rows:
-                    last = row.id
-                    yield row  # type: ignore[misc]
-                if len(rows) == REPLAY_BATCH:
-                    continue
-                # caught up: follow the announcements, with the changes the process keeps
-                while True:
-                    position = (await live.get()).get("position")
-                    kept = await recent.after(last, position) if type(position) is int else None
-                    if kept is None:
-                        break  # a reconnect of the bus, or this subscriber is too far behind
-                    for row in kept:
-                        if portals.in_region(row, region):
-                            yield row  # type: ignore[misc]  # with its activity as read with it
-                    last = max(last, position)
+        since = decode_cursor(after, (exact_int,))[0] if after else None
+        updates = portals.updates(info.context.recent_changes, region, since)
+        async with contextlib.aclosing(updates):
+            async for change in updates:
+                yield change  # type: ignore[misc]

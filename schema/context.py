@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
+from infra.hub import Hub
 from models import (
     Activity,
     ActivityMedia,
@@ -33,6 +34,7 @@ from models.enums import Phase
 from services import campaigns as campaign_rules
 from services.counters import Counters
 from services.permissions import Grant, grants_of
+from services.portals import RecentChanges
 from services.regions import get_region, get_regions
 from services.runtime import Runtime
 
@@ -173,6 +175,8 @@ class Context:
     request: Request | WebSocket
     response: Response | WebSocket | None
     runtime: Runtime
+    hub: Hub  # this process's fan-out of Redis pub/sub (documents, notifications)
+    recent_changes: RecentChanges  # the portal feed's newest changes, read once per process
     user: User | None = None
     session: Session | None = None
     _grants: list[Grant] | None = None

@@ -14,7 +14,7 @@ import bisect
 import contextlib
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from enum import Enum
@@ -224,7 +224,7 @@ def in_region(change: ActivityChange, region: Region | None) -> bool:
 
 
 class Listener(Protocol):
-    """What follows the bus for this process (`kepuri.hub.Hub`)."""
+    """What follows the bus for this process (`infra.hub.Hub`)."""
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[asyncio.Queue[Any]]: ...
 
@@ -349,3 +349,42 @@ class RecentChanges:
         start = bisect.bisect_right(self.rows, last, key=lambda row: row.id)
         end = bisect.bisect_right(self.rows, position, key=lambda row: row.id)
         return self.rows[start:end]
+
+
+REPLAY_BATCH = 500
+
+
+async def updates(
+    recent: RecentChanges, region: Region | None, after: int | None
+) -> AsyncGenerator[ActivityChange, None]:
+    """The changes of `region` (None: everywhere) after position `after` (None: from now): those
+    in the log first, then live ones as they are announced, in order, without a gap or a repeat.
+
+    It listens first and then reads the log: a change committed in between is in one or the other,
+    and reading by position after the last one given never repeats or skips."""
+    changes = changes_in(region)
+    async with recent.follow() as live:
+        if after is None:
+            newest = await ActivityChange.all().order_by("-id").first()
+            last = newest.id if newest else 0
+        else:
+            last = after
+        while True:
+            rows = await changes.filter(id__gt=last).order_by("id").limit(REPLAY_BATCH)
+            for row in rows:
+                last = row.id
+                yield row
+            if len(rows) == REPLAY_BATCH:
+                continue
+            # caught up: follow the announcements, with the changes the process keeps
+            while True:
+                position = (await live.get()).get("position")
+                if type(position) is not int:
+                    break  # a reconnect of the bus: read the log again
+                kept = await recent.after(last, position)
+                if kept is None:
+                    break  # this follower is too far behind what the process keeps
+                for row in kept:
+                    if in_region(row, region):
+                        yield row  # with its activity as read with it
+                last = max(last, position)

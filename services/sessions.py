@@ -110,7 +110,7 @@ class SessionCache:
     def clear(self) -> None:
         self._kept.clear()
 
-    # The bus side (see kepuri.hub.Hub.watch).
+    # The bus side (see infra.hub.Hub.watch).
 
     def heard(self, message: dict[str, Any]) -> None:
         user_id = message.get("user")

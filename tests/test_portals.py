@@ -427,7 +427,7 @@ async def test_recent_changes_keep_a_bounded_complete_window(api: Api, portal):
 
 
 class Bus:
-    """The process's bus listener (`kepuri.hub.Hub`) for the change channel, fed by the test."""
+    """The process's bus listener (`infra.hub.Hub`) for the change channel, fed by the test."""
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue = asyncio.Queue()

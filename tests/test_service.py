@@ -17,6 +17,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from infra import jobs
 from infra.clock import clock
 from infra.settings import DEV_SECRET, Settings, SettingsError, load_settings, parse_clock_offset
 from infra.sms import HttpSms, SmsError
@@ -196,9 +197,8 @@ async def test_a_real_worker_runs_the_purge_job_once(app, base_settings: Setting
         phone="13912345678", purpose="REGISTER", code_hash="x", expires_at=clock.now()
     )
     await VerificationCode.filter().update(created_at=clock.now() - timedelta(days=2))
-    runtime = app.state.runtime
-    first = await runtime.enqueue("purge_expired", job_id="purge-test")
-    duplicate = await runtime.enqueue("purge_expired", job_id="purge-test")
+    first = await jobs.enqueue("purge_expired", job_id="purge-test")
+    duplicate = await jobs.enqueue("purge_expired", job_id="purge-test")
     worker = build_worker(
         base_settings,
         await open_queue(base_settings),
@@ -335,7 +335,7 @@ async def test_channels_subscribed_while_the_hub_connects_are_all_heard(
     """A subscription that arrives while the hub is connecting (at start, or after Redis came
     back) used to open a second connection under the hub, which then read only that one: the
     channels subscribed on the first went silent."""
-    from kepuri.hub import Hub, publish
+    from infra.hub import Hub, publish
 
     client = aioredis.Redis(unix_socket_path=str(redis_server.socket_path))
     connecting = client.connection_pool.get_connection
@@ -368,7 +368,7 @@ async def test_deployments_in_two_databases_of_one_redis_do_not_hear_each_other(
     """Pub/sub ignores the database number: a staging deployment in database 1 of the production
     Redis would have sent its portals' change positions, and its people's ids to forget, to
     production's processes (and test runs beside each other, to each other)."""
-    from kepuri.hub import Hub, publish
+    from infra.hub import Hub, publish
 
     ours, theirs = (
         aioredis.Redis(unix_socket_path=str(redis_server.socket_path), db=database)
@@ -445,7 +445,7 @@ async def test_the_hub_connects_anew_when_its_connection_falls_silent(redis_serv
     """Nothing tells a reader that its peer is gone: the hub pings Redis after a quiet while,
     and connects anew when no answer comes. Its subscribers are told to read on (what was
     published meanwhile is gone), and hear what comes next."""
-    from kepuri.hub import RECONNECTED, Hub, publish
+    from infra.hub import RECONNECTED, Hub, publish
 
     way = _Silenceable(redis_server.socket_path)
     through = aioredis.Redis(host="127.0.0.1", port=await way.start())
@@ -476,7 +476,7 @@ async def test_the_pubsub_hub_survives_a_redis_restart(redis_server: EmbeddedRed
     messages flow again (broadcaster hung forever here). The portals' change listener passes the
     news on to its live subscriptions too. A watcher (the session cache) hears that listening
     ended when the connection dropped, and began again only once Redis confirmed it."""
-    from kepuri.hub import RECONNECTED, Hub, publish
+    from infra.hub import RECONNECTED, Hub, publish
     from services.portals import RecentChanges
 
     client = aioredis.Redis(unix_socket_path=str(redis_server.socket_path))

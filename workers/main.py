@@ -20,9 +20,8 @@ from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from arq.worker import Worker as ArqWorker
 
-from infra import bus, jobs
+from infra import bus, hub, jobs
 from infra.settings import Settings
-from kepuri import hub
 from kepuri.queue import QUEUE_NAME
 from kepuri.redis import limits_storage_uri
 from services import (
