@@ -112,20 +112,6 @@ async def _payload(call: Callable[[], Awaitable[Activity]]) -> ActivityPayload:
     return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
 
 
-def service_filter(flt: ActivityFilter | None) -> activities.ActivityFilter:
-    """The filter input in service terms (a bad joint action ID is a refusal)."""
-    flt = flt or ActivityFilter()
-    return activities.ActivityFilter(
-        year=flt.year,
-        region_code=flt.region_code,
-        form=flt.form,
-        joint_action_id=_optional_id(flt.joint_action_id, "JointAction", "jointActionId"),
-        starts_after=flt.starts_after,
-        starts_before=flt.starts_before,
-        search=flt.search,
-    )
-
-
 def _optional_id(value: strawberry.ID | None, type_name: str, field: str) -> int | None:
     return parse_global_id(value, type_name, field) if value else None
 
@@ -139,7 +125,9 @@ class ActivitiesQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[ActivityType]:
-        query = await answer(lambda: activities.public_activities(service_filter(filter)))
+        query = await answer(
+            lambda: activities.public_activities((filter or ActivityFilter()).to_service())
+        )
         return await keyset_connection(
             query,
             first=first,

@@ -10,8 +10,8 @@ from strawberry.types import Info
 from infra.errors import ServiceError
 from models import Document
 from models.enums import DocumentStatus
-from resolvers.activities import ActivityFilter, service_filter
 from resolvers.common import attempt, signed_in
+from schema.activities import ActivityFilter
 from schema.context import Context
 from schema.documents import (
     DocumentPayload,
@@ -141,6 +141,8 @@ class DocumentsMutation:
         user, grants = await signed_in(info)
         rt = info.context.runtime
         document, errors = await attempt(
-            lambda: documents.request_activity_schedule(rt, user, grants, service_filter(filter))
+            lambda: documents.request_activity_schedule(
+                rt, user, grants, (filter or ActivityFilter()).to_service()
+            )
         )
         return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]

@@ -16,9 +16,10 @@ from models import Activity, ActivityMedia, Review
 from models.enums import ActivityForm, ActivityStatus, MediaKind, Phase, ReviewDecision
 from schema.campaigns import CampaignType, JointActionType
 from schema.context import Context
-from schema.ids import to_global_id
+from schema.ids import parse_global_id, to_global_id
 from schema.organizations import OrganizationType
 from schema.types import MutationError, OrganizationKind, RegionType
+from services import activities
 from services.rules import can_view, is_insider
 
 for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
@@ -320,6 +321,20 @@ class ActivityFilter:
     starts_after: datetime | None = None
     starts_before: datetime | None = None
     search: str | None = None
+
+    def to_service(self) -> activities.ActivityFilter:
+        """The filter in service terms (a bad joint action ID is a refusal)."""
+        return activities.ActivityFilter(
+            year=self.year,
+            region_code=self.region_code,
+            form=self.form,
+            joint_action_id=parse_global_id(self.joint_action_id, "JointAction", "jointActionId")
+            if self.joint_action_id
+            else None,
+            starts_after=self.starts_after,
+            starts_before=self.starts_before,
+            search=self.search,
+        )
 
 
 @strawberry.type

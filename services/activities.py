@@ -4,7 +4,7 @@ records an audit entry and emits a domain event; jobs are queued after the commi
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -654,6 +654,8 @@ async def review_activity(
 
 @dataclass(frozen=True)
 class ActivityFilter:
+    """What a list of activities is narrowed by (the API's `ActivityFilter` converts to this)."""
+
     year: int | None = None
     region_code: str | None = None
     form: ActivityForm | None = None
@@ -661,6 +663,25 @@ class ActivityFilter:
     starts_after: datetime | None = None
     starts_before: datetime | None = None
     search: str | None = None
+
+    def parameters(self) -> dict[str, Any]:
+        """As JSON values (a document's parameters, which `from_parameters` reads back)."""
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_parameters(cls, values: dict[str, Any]) -> ActivityFilter:
+        def moment(key: str) -> datetime | None:
+            return datetime.fromisoformat(values[key]) if values.get(key) else None
+
+        return cls(
+            year=values.get("year"),
+            region_code=values.get("region_code"),
+            form=ActivityForm(values["form"]) if values.get("form") else None,
+            joint_action_id=values.get("joint_action_id"),
+            starts_after=moment("starts_after"),
+            starts_before=moment("starts_before"),
+            search=values.get("search"),
+        )
 
 
 async def public_activities(flt: ActivityFilter) -> QuerySet[Activity]:

@@ -13,7 +13,6 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -109,9 +108,7 @@ async def request_activity_schedule(
         raise PermissionDenied("只能导出本单位所辖地区的活动安排表")
     query = await filtered(Activity.filter(status__in=SCHEDULE_STATUSES, deleted_at=None), flt)
     latest = await query.order_by("-updated_at").first().values_list("updated_at", flat=True)
-    parameters = {
-        k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(flt).items()
-    }
+    parameters = flt.parameters()
     inputs = {
         "kind": "schedule",
         "filter": parameters,
@@ -319,16 +316,6 @@ async def _activity_data(activity: Activity, counters: Counters, base_url: str) 
     }
 
 
-def _filter_values(parameters: dict[str, Any]) -> dict[str, Any]:
-    values = dict(parameters)
-    for key in ("starts_after", "starts_before"):
-        if values.get(key):
-            values[key] = datetime.fromisoformat(values[key])
-    if values.get("form"):
-        values["form"] = ActivityForm(values["form"])
-    return values
-
-
 async def _schedule_rows(flt: ActivityFilter) -> list[tuple[str, list[list[Any]]]]:
     """Rows of the schedule, one sheet per province (plain values, read in keyset batches)."""
     query = await filtered(Activity.filter(status__in=SCHEDULE_STATUSES, deleted_at=None), flt)
@@ -424,7 +411,7 @@ async def render_document(
         data = (await certificates.render_all(campaign_id, base_url, pool, rendered)).data
         extension = "zip"
     elif document.kind is DocumentKind.ACTIVITY_SCHEDULE:
-        sheets = await _schedule_rows(ActivityFilter(**_filter_values(document.parameters)))
+        sheets = await _schedule_rows(ActivityFilter.from_parameters(document.parameters))
         await progress(DocumentStatus.RUNNING, 50)
         data = await loop.run_in_executor(
             pool, spreadsheets.write_workbook, sheets, spreadsheets.SCHEDULE_HEADERS
