@@ -14,6 +14,7 @@ import asyncio
 import io
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -107,6 +108,24 @@ def _normalize(data: bytes, field: str) -> tuple[bytes, str]:
         raise _too_large("图片像素过多", field) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ServiceError.of(ImageErrorCode.INVALID_IMAGE, "无法识别的图片文件", field) from exc
+
+
+class Upload(Protocol):
+    """An uploaded file as the web framework hands it over (starlette's UploadFile)."""
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+async def read_upload(upload: Upload, field: str) -> bytes:
+    """The bytes of an uploaded image, refused once past MAX_UPLOAD_BYTES (by its declared size
+    before reading, else after reading one byte more than that, never the rest)."""
+    size = getattr(upload, "size", None)
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise _too_large("图片不能超过10MB", field)
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise _too_large("图片不能超过10MB", field)
+    return data
 
 
 async def normalize_image(data: bytes, field: str) -> tuple[bytes, str]:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import cast
 
 import strawberry
 from strawberry.types import Info
 
 from infra.errors import ServiceError
-from infra.images import MAX_UPLOAD_BYTES
+from infra.images import Upload
 from models import Activity
-from models.enums import ActivityForm as FormEnum
 from models.enums import ActivityStatus as StatusEnum
-from models.enums import OrganizationKind as KindEnum
 from models.enums import ReviewDecision as DecisionEnum
 from resolvers.common import answer, attempt, signed_in
 from schema.activities import (
@@ -34,77 +32,11 @@ from schema.pagination import Connection, exact_int, iso_datetime, keyset_connec
 from schema.permissions import IsAuthenticated
 from schema.types import OkPayload
 from services import activities
-from services.errors import ErrorCode
-
-UNSET: Any = strawberry.UNSET
 
 
-# (GraphQL input field, service field, how to convert a given value)
-_CONVERT: list[tuple[str, str, Any]] = [
-    ("title", "title", None),
-    ("description", "description", None),
-    ("form", "form", FormEnum),
-    ("starts_at", "starts_at", None),
-    ("ends_at", "ends_at", None),
-    ("region_code", "region_code", None),
-    ("address", "address", None),
-    ("online_url", "online_url", None),
-    ("supervisor_kind", "supervisor_kind", KindEnum),
-    (
-        "supervisor_id",
-        "supervisor_id",
-        lambda v: parse_global_id(v, "Organization", "supervisorId"),
-    ),
-    ("supervisor_name", "supervisor_name", None),
-    ("host_units", "host_units", None),
-    ("organizer_units", "organizer_units", None),
-    (
-        "joint_action_id",
-        "joint_action_id",
-        lambda v: parse_global_id(v, "JointAction", "jointActionId"),
-    ),
-    ("sub_theme", "sub_theme", None),
-    ("show_on_cloud", "show_on_cloud", None),
-    ("expected_participants", "expected_participants", None),
-]
-_REQUIRED = {
-    "title",
-    "description",
-    "form",
-    "starts_at",
-    "ends_at",
-    "region_code",
-    "supervisor_kind",
-    "host_units",
-}
-
-
-def _form(input: ActivityInput | ActivityUpdateInput) -> dict[str, Any]:
-    """The given fields in service terms; IDs decoded (a bad one is a payload error)."""
-    form: dict[str, Any] = {}
-    for name, key, convert in _CONVERT:
-        value = getattr(input, name)
-        if value is UNSET:
-            continue
-        if value is None and name in _REQUIRED:
-            raise ServiceError.of(ErrorCode.REQUIRED, "此项不能为空", _camel(name))
-        form[key] = convert(value) if (convert and value is not None) else value
-    return form
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-async def _read(upload: Any, field: str) -> bytes:
-    size = getattr(upload, "size", None)
-    if size is not None and size > MAX_UPLOAD_BYTES:
-        raise ServiceError.of(ErrorCode.IMAGE_TOO_LARGE, "图片不能超过10MB", field)
-    data = await upload.read(MAX_UPLOAD_BYTES + 1)
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ServiceError.of(ErrorCode.IMAGE_TOO_LARGE, "图片不能超过10MB", field)
-    return data
+def as_upload(value: object) -> Upload | None:
+    """An upload (strawberry types it as bytes: it is starlette's UploadFile); absent: None."""
+    return cast(Upload, value) if value else None
 
 
 async def _payload(call: Callable[[], Awaitable[Activity]]) -> ActivityPayload:
@@ -207,12 +139,12 @@ class ActivitiesMutation:
             return await activities.create_activity(
                 user,
                 grants,
-                _form(input),
+                input.to_form(),
                 campaign_id=_optional_id(input.campaign_id, "Campaign", "campaignId"),
                 organization_id=_optional_id(
                     input.organization_id, "Organization", "organizationId"
                 ),
-                poster=await _read(input.poster, "poster") if input.poster else None,
+                poster=as_upload(input.poster),
             )
 
         return await _payload(create)
@@ -227,13 +159,12 @@ class ActivitiesMutation:
         user, grants = await signed_in(info)
 
         async def update() -> Activity:
-            poster = input.poster
             return await activities.update_activity(
                 user,
                 grants,
                 parse_global_id(id, "Activity"),
-                _form(input),
-                poster=await _read(poster, "poster") if poster not in (None, UNSET) else None,
+                input.changes(),
+                poster=as_upload(input.poster),
             )
 
         return await _payload(update)
@@ -262,15 +193,12 @@ class ActivitiesMutation:
         user, grants = await signed_in(info)
 
         async def supplement() -> Activity:
-            photos = input.photos or []
-            if len(photos) > 50:
-                raise ServiceError.of(ErrorCode.TOO_MANY_MEDIA, "图片数量过多", "photos")
             return await activities.supplement_activity(
                 user,
                 grants,
                 parse_global_id(id, "Activity"),
                 activities.Supplement(
-                    photos=[await _read(p, "photos") for p in photos],
+                    photos=[cast(Upload, p) for p in input.photos or []],
                     video_urls=input.video_urls or [],
                     news_urls=input.news_urls or [],
                     online_urls=input.online_urls or [],

@@ -5,6 +5,7 @@ Its resolvers are in resolvers/activities.py."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry import UNSET
@@ -250,6 +251,23 @@ async def visible(activity: Activity | None, info: Info[Context, None]) -> Activ
     return activity if can_view(await info.context.grants(), activity) else None
 
 
+_IDS = {"supervisor_id": "Organization", "joint_action_id": "JointAction"}
+
+
+def _given(input: ActivityInput | ActivityUpdateInput) -> dict[str, Any]:
+    """The form fields an input gives (absent ones left out), IDs decoded (a bad one is a
+    refusal)."""
+    given: dict[str, Any] = {}
+    for name in activities.FORM_FIELDS:
+        value = getattr(input, name)
+        if value is UNSET:
+            continue
+        if value is not None and name in _IDS:
+            value = parse_global_id(value, _IDS[name], activities.camel(name))
+        given[name] = value
+    return given
+
+
 @strawberry.input
 class ActivityInput:
     campaign_id: strawberry.ID | None = None
@@ -275,6 +293,9 @@ class ActivityInput:
     expected_participants: int | None = None
     poster: Upload | None = None
 
+    def to_form(self) -> activities.FilingForm:
+        return activities.FilingForm.new(_given(self))
+
 
 @strawberry.input(description="The fields of ActivityInput, all optional (absent = unchanged).")
 class ActivityUpdateInput:
@@ -296,6 +317,10 @@ class ActivityUpdateInput:
     show_on_cloud: bool | None = UNSET
     expected_participants: int | None = UNSET
     poster: Upload | None = UNSET
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, to change (an absent one stays as it is)."""
+        return _given(self)
 
 
 @strawberry.input

@@ -4,7 +4,8 @@ records an audit entry and emits a domain event; jobs are queued after the commi
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
@@ -16,7 +17,7 @@ from tortoise.queryset import QuerySet
 from infra import jobs, qr, storage
 from infra.clock import CHINA, local_date, now
 from infra.errors import Collector, PermissionDenied, ServiceError
-from infra.images import normalize_image
+from infra.images import Upload, normalize_image, read_upload
 from models import (
     Activity,
     ActivityMedia,
@@ -76,26 +77,64 @@ NATIONAL_SUPERVISORS = frozenset({OrganizationKind.MINISTRY, OrganizationKind.NA
 MAX_UNITS = 20
 MAX_LINKS = 20
 
-# The filing form's fields (names as in the service, not in GraphQL).
-FIELDS = (
-    "title",
-    "description",
-    "form",
-    "starts_at",
-    "ends_at",
-    "region_code",
-    "address",
-    "online_url",
-    "supervisor_kind",
-    "supervisor_id",
-    "supervisor_name",
-    "host_units",
-    "organizer_units",
-    "joint_action_id",
-    "sub_theme",
-    "show_on_cloud",
-    "expected_participants",
-)
+
+@dataclass(frozen=True)
+class FilingForm:
+    """What a unit states about an activity when it files it, checked whole by `_validate`.
+    Both API inputs convert to it once (a new activity's, and the changes of one filed)."""
+
+    title: str
+    description: str
+    form: ActivityForm
+    starts_at: datetime
+    ends_at: datetime
+    region_code: str
+    supervisor_kind: OrganizationKind
+    host_units: list[str]
+    address: str | None = None
+    online_url: str | None = None
+    supervisor_id: int | None = None
+    supervisor_name: str | None = None
+    organizer_units: list[str] | None = None
+    joint_action_id: int | None = None
+    sub_theme: str | None = None
+    show_on_cloud: bool | None = None
+    expected_participants: int | None = None
+
+    @classmethod
+    def new(cls, given: Mapping[str, Any]) -> FilingForm:
+        """A form of the given fields (a required one missing or empty is refused)."""
+        _require(given, partial=False)
+        return cls(**given)
+
+    @classmethod
+    def of(cls, activity: Activity) -> FilingForm:
+        """An activity's form as it stands."""
+        return cls(**{name: getattr(activity, _COLUMNS.get(name, name)) for name in FORM_FIELDS})
+
+    def changed(self, given: Mapping[str, Any]) -> FilingForm:
+        """This form with the given fields changed (a required one cannot be emptied)."""
+        _require(given, partial=True)
+        return replace(self, **given)
+
+
+FORM_FIELDS = tuple(f.name for f in fields(FilingForm))
+REQUIRED_FIELDS = tuple(f.name for f in fields(FilingForm) if f.default is MISSING)
+_COLUMNS = {"region_code": "region_id"}  # form fields stored under another name
+
+
+def _require(given: Mapping[str, Any], *, partial: bool) -> None:
+    errors = Collector()
+    for name in REQUIRED_FIELDS:
+        if given.get(name) is None and (name in given or not partial):
+            errors.add(ErrorCode.REQUIRED, "此项不能为空", camel(name))
+    errors.raise_if_any()
+
+
+def camel(name: str) -> str:
+    """A form field's name as the API writes it (errors name their field so)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 # ---------------------------------------------------------------- validation
@@ -138,33 +177,32 @@ def _check_units(
     return names
 
 
-async def _validate(campaign: Campaign, form: dict[str, Any], unit_id: int) -> dict[str, Any]:
+async def _validate(campaign: Campaign, form: FilingForm, unit_id: int) -> dict[str, Any]:
     """The whole filing form of unit `unit_id` checked at once; returns the model values."""
     errors = Collector()
-    kind: ActivityForm = form["form"]
+    kind = form.form
     values: dict[str, Any] = {
-        "title": check_text(errors, form.get("title"), "title", "活动名称", max_length=100),
+        "title": check_text(errors, form.title, "title", "活动名称", max_length=100),
         "description": check_text(
             errors,
-            form.get("description"),
+            form.description,
             "description",
             "活动简介",
             max_length=5000,
             multiline=True,
         ),
         "form": kind,
-        "show_on_cloud": form.get("show_on_cloud", True) is not False,
-        "expected_participants": form.get("expected_participants"),
+        "show_on_cloud": form.show_on_cloud is not False,
+        "expected_participants": form.expected_participants,
         "sub_theme": check_text(
-            errors, form.get("sub_theme"), "subTheme", "副主题", max_length=200, required=False
+            errors, form.sub_theme, "subTheme", "副主题", max_length=200, required=False
         )
         or None,
     }
     expected = values["expected_participants"]
     if expected is not None and not 0 <= expected <= 100_000_000:
         errors.add(ErrorCode.INVALID, "预计参与人数须为0至1亿之间的整数", "expectedParticipants")
-    starts_at: datetime = form["starts_at"]
-    ends_at: datetime = form["ends_at"]
+    starts_at, ends_at = form.starts_at, form.ends_at
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         errors.add(
             ErrorCode.INVALID_TIME, "时间须带时区（如 2026-09-20T09:00:00+08:00）", "startsAt"
@@ -178,22 +216,20 @@ async def _validate(campaign: Campaign, form: dict[str, Any], unit_id: int) -> d
     offline = kind in (ActivityForm.OFFLINE, ActivityForm.HYBRID)
     online = kind in (ActivityForm.ONLINE, ActivityForm.HYBRID)
     values["address"] = (
-        check_text(
-            errors, form.get("address"), "address", "活动地址", max_length=200, required=offline
-        )
+        check_text(errors, form.address, "address", "活动地址", max_length=200, required=offline)
         or None
     )
     values["online_url"] = check_url(
-        errors, form.get("online_url"), "onlineUrl", "线上活动链接", required=online
+        errors, form.online_url, "onlineUrl", "线上活动链接", required=online
     )
     values["host_units"] = _check_units(
-        errors, form.get("host_units"), "hostUnits", "主办单位", required=True
+        errors, form.host_units, "hostUnits", "主办单位", required=True
     )
     values["organizer_units"] = _check_units(
-        errors, form.get("organizer_units"), "organizerUnits", "承办单位", required=False
+        errors, form.organizer_units, "organizerUnits", "承办单位", required=False
     )
 
-    region = await check_region(errors, form.get("region_code"))
+    region = await check_region(errors, form.region_code)
     if region is not None:
         values.update(
             region_id=region.code,
@@ -207,13 +243,13 @@ async def _validate(campaign: Campaign, form: dict[str, Any], unit_id: int) -> d
 
 
 async def _supervisor(
-    errors: Collector, form: dict[str, Any], region: Region, unit_id: int
+    errors: Collector, form: FilingForm, region: Region, unit_id: int
 ) -> dict[str, Any]:
     """The supervising unit: the chosen one of its kind, or for OTHER the provincial association
     of the activity's province. An association can supervise only the activity's region (a
     ministry or national society, any); a unit never supervises its own activity: that one goes
     to the next supervisor up."""
-    kind: OrganizationKind = form["supervisor_kind"]
+    kind = form.supervisor_kind
     if kind not in SUPERVISOR_KINDS:
         errors.add(
             ErrorCode.INVALID_SUPERVISOR,
@@ -223,7 +259,7 @@ async def _supervisor(
         return {}
     if kind is OrganizationKind.OTHER:
         name = check_text(
-            errors, form.get("supervisor_name"), "supervisorName", "归口单位名称", max_length=100
+            errors, form.supervisor_name, "supervisorName", "归口单位名称", max_length=100
         )
         province = await Organization.filter(
             kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id=region.province_code
@@ -237,7 +273,7 @@ async def _supervisor(
             return {}
         reviewer = await _not_itself(province, unit_id)
         return {"supervisor_kind": kind, "supervisor_id": reviewer.id, "supervisor_name": name}
-    supervisor_id = form.get("supervisor_id")
+    supervisor_id = form.supervisor_id
     chosen = await Organization.get_or_none(id=supervisor_id, kind=kind) if supervisor_id else None
     if chosen is None:
         errors.add(ErrorCode.INVALID_SUPERVISOR, "请从列表中选择归口单位", "supervisorId")
@@ -264,9 +300,9 @@ async def _not_itself(supervisor: Organization, unit_id: int) -> Organization:
 
 
 async def _joint_action(
-    errors: Collector, campaign: Campaign, form: dict[str, Any], region: Region
+    errors: Collector, campaign: Campaign, form: FilingForm, region: Region
 ) -> int | None:
-    action_id = form.get("joint_action_id")
+    action_id = form.joint_action_id
     if action_id is None:
         return None
     action = await JointAction.get_or_none(id=action_id, campaign_id=campaign.id)
@@ -278,8 +314,8 @@ async def _joint_action(
     return action.id
 
 
-async def _store_poster(data: bytes) -> str:
-    image, extension = await normalize_image(data, "poster")
+async def _store_poster(upload: Upload) -> str:
+    image, extension = await normalize_image(await read_upload(upload, "poster"), "poster")
     return await storage.save(f"posters/{uuid.uuid4().hex}.{extension}", image)
 
 
@@ -356,11 +392,11 @@ def _event(
 async def create_activity(
     user: User,
     grants: list[Grant],
-    form: dict[str, Any],
+    form: FilingForm,
     *,
     campaign_id: int | None = None,
     organization_id: int | None = None,
-    poster: bytes | None = None,
+    poster: Upload | None = None,
 ) -> Activity:
     """Save a draft of the caller's unit (the form is checked whole)."""
     unit = await _filing_unit(grants, organization_id)
@@ -386,35 +422,13 @@ async def create_activity(
     return activity
 
 
-def _current_form(activity: Activity) -> dict[str, Any]:
-    return {
-        "title": activity.title,
-        "description": activity.description,
-        "form": activity.form,
-        "starts_at": activity.starts_at,
-        "ends_at": activity.ends_at,
-        "region_code": activity.region_id,
-        "address": activity.address,
-        "online_url": activity.online_url,
-        "supervisor_kind": activity.supervisor_kind,
-        "supervisor_id": activity.supervisor_id,
-        "supervisor_name": activity.supervisor_name,
-        "host_units": activity.host_units,
-        "organizer_units": activity.organizer_units,
-        "joint_action_id": activity.joint_action_id,
-        "sub_theme": activity.sub_theme,
-        "show_on_cloud": activity.show_on_cloud,
-        "expected_participants": activity.expected_participants,
-    }
-
-
 async def update_activity(
     user: User,
     grants: list[Grant],
     activity_id: int,
-    changes: dict[str, Any],
+    changes: Mapping[str, Any],
     *,
-    poster: bytes | None = None,
+    poster: Upload | None = None,
 ) -> Activity:
     """Change a draft; changing an approved or rejected activity sends it back to review (inside
     the filing window). A pending activity cannot be changed."""
@@ -426,7 +440,7 @@ async def update_activity(
         await _window_check(activity, Phase.FILING, label="活动填报")
     campaign = await Campaign.get(id=activity.campaign_id)
     values = await _validate(
-        campaign, {**_current_form(activity), **changes}, activity.organization_id
+        campaign, FilingForm.of(activity).changed(changes), activity.organization_id
     )
     if poster is not None:
         values["poster"] = await _store_poster(poster)
@@ -440,7 +454,7 @@ async def update_activity(
             "activity_updated",
             actor=user,
             target=activity,
-            fields=sorted(k for k in changes if k in FIELDS),
+            fields=sorted(changes),
             resubmitted=resubmit,
         )
         await emit(
@@ -493,7 +507,7 @@ async def render_qr(activity_id: int, base_url: str) -> bool:
 
 @dataclass(frozen=True)
 class Supplement:
-    photos: list[bytes]
+    photos: list[Upload]  # read only once their number is known to be allowed
     video_urls: list[str]
     news_urls: list[str]
     online_urls: list[str]
@@ -529,10 +543,10 @@ async def supplement_activity(
     if not (supplement.photos or any(links.values())):
         errors.add(ErrorCode.REQUIRED, "请至少补充一张图片或一个链接", "photos")
     errors.raise_if_any()
-    photos = [
-        await storage.save(f"photos/{activity.id}/{uuid.uuid4().hex}.{ext}", image)
-        for image, ext in [await normalize_image(p, "photos") for p in supplement.photos]
-    ]
+    photos = []
+    for upload in supplement.photos:
+        image, ext = await normalize_image(await read_upload(upload, "photos"), "photos")
+        photos.append(await storage.save(f"photos/{activity.id}/{uuid.uuid4().hex}.{ext}", image))
     items = [(MediaKind.PHOTO, path) for path in photos] + [
         (kind, url) for kind, urls in links.items() for url in urls if url
     ]

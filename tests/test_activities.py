@@ -475,6 +475,33 @@ async def test_a_pending_activity_cannot_be_edited(api: Api, season):
     assert (await Activity.get()).title == "走进科技馆：人工智能体验日"
 
 
+async def test_a_required_field_cannot_be_emptied_by_an_edit(api: Api, season):
+    """Absent fields stay; a required one given as null is refused (each named), with the
+    optional one nulled beside it left unsaved too."""
+    created = await create(api, season["filer"].token)
+    draft = created["activity"]["id"]
+
+    result = (
+        await api.data(
+            UPDATE,
+            {"id": draft, "input": {"title": None, "hostUnits": None, "subTheme": None}},
+            token=season["filer"].token,
+        )
+    )["updateActivity"]
+    kept = (
+        await api.data(
+            UPDATE, {"id": draft, "input": {"subTheme": "人工智能"}}, token=season["filer"].token
+        )
+    )["updateActivity"]
+
+    assert sorted((e["field"], e["code"]) for e in result["errors"]) == [
+        ("hostUnits", "REQUIRED"),
+        ("title", "REQUIRED"),
+    ]
+    assert kept["errors"] == [] and kept["activity"]["title"] == "走进科技馆：人工智能体验日"
+    assert (await Activity.get()).sub_theme == "人工智能"
+
+
 async def test_editing_an_approved_activity_sends_it_back_to_review(api: Api, season):
     activity_id = await approved(api, season)
 
