@@ -9,6 +9,8 @@ from infra.errors import ServiceError
 from models.enums import VerificationPurpose as Purpose
 from resolvers.common import attempt, caller
 from schema.accounts import (
+    AccountError,
+    AccountOkPayload,
     AuthPayload,
     LogoutPayload,
     ProfileInput,
@@ -20,7 +22,7 @@ from schema.accounts import (
 )
 from schema.context import Context
 from schema.permissions import IsAuthenticated
-from schema.types import OkPayload, VerificationPurpose, errors_of
+from schema.types import VerificationPurpose, errors_of
 from services import accounts
 
 
@@ -52,7 +54,7 @@ class AccountsMutation:
             wait = await accounts.request_code(ctx.runtime, phone, Purpose(purpose), ctx.client_ip)
         except ServiceError as e:
             return RequestVerificationCodePayload(
-                retry_after_seconds=e.retry_after, errors=errors_of(e)
+                retry_after_seconds=e.retry_after, errors=errors_of(e, AccountError)
             )
         return RequestVerificationCodePayload(sent=True, retry_after_seconds=wait)
 
@@ -60,6 +62,7 @@ class AccountsMutation:
     async def register(self, info: Info[Context, None], input: RegisterInput) -> AuthPayload:
         ctx = info.context
         signed, errors = await attempt(
+            AccountError,
             lambda: accounts.register(
                 ctx.runtime,
                 phone=input.phone,
@@ -69,7 +72,7 @@ class AccountsMutation:
                 accept_agreement=input.accept_agreement,
                 ip=ctx.client_ip,
                 user_agent=ctx.user_agent,
-            )
+            ),
         )
         return _signed_in(ctx, signed) if signed else AuthPayload(errors=errors)
 
@@ -77,13 +80,14 @@ class AccountsMutation:
     async def login(self, info: Info[Context, None], phone: str, password: str) -> AuthPayload:
         ctx = info.context
         signed, errors = await attempt(
+            AccountError,
             lambda: accounts.login(
                 ctx.runtime,
                 phone=phone,
                 password=password,
                 ip=ctx.client_ip,
                 user_agent=ctx.user_agent,
-            )
+            ),
         )
         return _signed_in(ctx, signed) if signed else AuthPayload(errors=errors)
 
@@ -101,6 +105,7 @@ class AccountsMutation:
     ) -> AuthPayload:
         ctx = info.context
         signed, errors = await attempt(
+            AccountError,
             lambda: accounts.sign_in_with_code(
                 ctx.runtime,
                 phone=phone,
@@ -109,25 +114,26 @@ class AccountsMutation:
                 name=name,
                 ip=ctx.client_ip,
                 user_agent=ctx.user_agent,
-            )
+            ),
         )
         return _signed_in(ctx, signed) if signed else AuthPayload(errors=errors)
 
     @strawberry.mutation(description="Set a new password with an SMS code; every session ends.")
     async def reset_password(
         self, info: Info[Context, None], input: ResetPasswordInput
-    ) -> OkPayload:
+    ) -> AccountOkPayload:
         ctx = info.context
         _, errors = await attempt(
+            AccountError,
             lambda: accounts.reset_password(
                 ctx.runtime,
                 phone=input.phone,
                 code=input.code,
                 new_password=input.new_password,
                 ip=ctx.client_ip,
-            )
+            ),
         )
-        return OkPayload(ok=not errors, errors=errors)
+        return AccountOkPayload(ok=not errors, errors=errors)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -135,17 +141,18 @@ class AccountsMutation:
     )
     async def change_password(
         self, info: Info[Context, None], old_password: str, new_password: str
-    ) -> OkPayload:
+    ) -> AccountOkPayload:
         user = caller(info)
         _, errors = await attempt(
+            AccountError,
             lambda: accounts.change_password(
                 user,
                 old_password=old_password,
                 new_password=new_password,
                 ip=info.context.client_ip,
-            )
+            ),
         )
-        return OkPayload(ok=not errors, errors=errors)
+        return AccountOkPayload(ok=not errors, errors=errors)
 
     @strawberry.mutation(description="End this session (a no-op when not signed in).")
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
@@ -164,5 +171,7 @@ class AccountsMutation:
             for key, value in (("name", input.name), ("email", input.email))
             if value is not strawberry.UNSET
         }
-        updated, errors = await attempt(lambda: accounts.update_profile(user, **changes))
+        updated, errors = await attempt(
+            AccountError, lambda: accounts.update_profile(user, **changes)
+        )
         return UpdateProfilePayload(user=updated, errors=errors)  # type: ignore[arg-type]

@@ -15,8 +15,10 @@ from models.enums import ActivityStatus as StatusEnum
 from models.enums import ReviewDecision as DecisionEnum
 from resolvers.common import answer, attempt, signed_in
 from schema.activities import (
+    ActivityError,
     ActivityFilter,
     ActivityInput,
+    ActivityOkPayload,
     ActivityPayload,
     ActivityStatus,
     ActivityType,
@@ -30,7 +32,6 @@ from schema.context import Context
 from schema.ids import parse_global_id
 from schema.pagination import Connection, exact_int, iso_datetime, keyset_connection
 from schema.permissions import IsAuthenticated
-from schema.types import OkPayload
 from services import activities
 
 
@@ -40,7 +41,7 @@ def as_upload(value: object) -> Upload | None:
 
 
 async def _payload(call: Callable[[], Awaitable[Activity]]) -> ActivityPayload:
-    activity, errors = await attempt(call)
+    activity, errors = await attempt(ActivityError, call)
     return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
 
 
@@ -222,12 +223,15 @@ class ActivitiesMutation:
         )
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def delete_activity(self, info: Info[Context, None], id: strawberry.ID) -> OkPayload:
+    async def delete_activity(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> ActivityOkPayload:
         user, grants = await signed_in(info)
         _, errors = await attempt(
-            lambda: activities.delete_activity(user, grants, parse_global_id(id, "Activity"))
+            ActivityError,
+            lambda: activities.delete_activity(user, grants, parse_global_id(id, "Activity")),
         )
-        return OkPayload(ok=not errors, errors=errors)
+        return ActivityOkPayload(ok=not errors, errors=errors)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],

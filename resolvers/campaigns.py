@@ -9,7 +9,9 @@ from models.enums import Phase as PhaseEnum
 from resolvers.common import attempt, signed_in
 from schema.activities import Phase
 from schema.campaigns import (
+    CampaignError,
     CampaignInput,
+    CampaignOkPayload,
     CampaignPayload,
     CampaignType,
     JointActionInput,
@@ -23,7 +25,6 @@ from schema.campaigns import (
 from schema.context import Context
 from schema.ids import parse_global_id
 from schema.permissions import IsAuthenticated
-from schema.types import OkPayload
 from services import campaigns
 
 
@@ -49,7 +50,9 @@ class CampaignsMutation:
         self, info: Info[Context, None], input: CampaignInput
     ) -> CampaignPayload:
         _, grants = await signed_in(info)
-        campaign, errors = await attempt(lambda: campaigns.create_campaign(grants, _data(input)))
+        campaign, errors = await attempt(
+            CampaignError, lambda: campaigns.create_campaign(grants, _data(input))
+        )
         return CampaignPayload(campaign=campaign, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
@@ -58,7 +61,10 @@ class CampaignsMutation:
     ) -> CampaignPayload:
         _, grants = await signed_in(info)
         campaign, errors = await attempt(
-            lambda: campaigns.update_campaign(grants, parse_global_id(id, "Campaign"), _data(input))
+            CampaignError,
+            lambda: campaigns.update_campaign(
+                grants, parse_global_id(id, "Campaign"), _data(input)
+            ),
         )
         return CampaignPayload(campaign=campaign, errors=errors)  # type: ignore[arg-type]
 
@@ -72,6 +78,7 @@ class CampaignsMutation:
     ) -> PhaseWindowPayload:
         _, grants = await signed_in(info)
         window, errors = await attempt(
+            CampaignError,
             lambda: campaigns.set_phase_window(
                 grants,
                 parse_global_id(input.campaign_id, "Campaign", "campaignId"),
@@ -79,7 +86,7 @@ class CampaignsMutation:
                 input.region_code,
                 input.opens_at,
                 input.closes_at,
-            )
+            ),
         )
         if window is None:
             return PhaseWindowPayload(errors=errors)
@@ -98,17 +105,18 @@ class CampaignsMutation:
     )
     async def clear_phase_window(
         self, info: Info[Context, None], campaign_id: strawberry.ID, phase: Phase, region_code: str
-    ) -> OkPayload:
+    ) -> CampaignOkPayload:
         _, grants = await signed_in(info)
         _, errors = await attempt(
+            CampaignError,
             lambda: campaigns.clear_phase_window(
                 grants,
                 parse_global_id(campaign_id, "Campaign", "campaignId"),
                 PhaseEnum(phase),
                 region_code,
-            )
+            ),
         )
-        return OkPayload(ok=not errors, errors=errors)
+        return CampaignOkPayload(ok=not errors, errors=errors)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated], description="A region's sub-theme and media cap."
@@ -118,13 +126,14 @@ class CampaignsMutation:
     ) -> RegionalSettingPayload:
         _, grants = await signed_in(info)
         setting, errors = await attempt(
+            CampaignError,
             lambda: campaigns.set_regional_setting(
                 grants,
                 parse_global_id(input.campaign_id, "Campaign", "campaignId"),
                 input.region_code,
                 sub_theme=input.sub_theme,
                 max_media=input.max_media,
-            )
+            ),
         )
         if setting is None:
             return RegionalSettingPayload(errors=errors)
@@ -143,12 +152,13 @@ class CampaignsMutation:
     ) -> JointActionPayload:
         _, grants = await signed_in(info)
         action, errors = await attempt(
+            CampaignError,
             lambda: campaigns.create_joint_action(
                 grants,
                 parse_global_id(input.campaign_id, "Campaign", "campaignId"),
                 input.name,
                 input.lead_units,
                 input.region_code,
-            )
+            ),
         )
         return JointActionPayload(joint_action=action, errors=errors)  # type: ignore[arg-type]

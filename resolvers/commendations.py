@@ -13,6 +13,8 @@ from resolvers.common import answer, attempt, signed_in
 from schema.commendations import (
     CertificateVerificationType,
     CommendationDecisionInput,
+    CommendationError,
+    CommendationOkPayload,
     CommendationsPayload,
     CommendationType,
     EvaluationEntryType,
@@ -33,7 +35,6 @@ from schema.context import Context
 from schema.ids import parse_global_id
 from schema.pagination import Connection, keyset_connection, list_connection
 from schema.permissions import IsAuthenticated, bad_argument
-from schema.types import OkPayload
 from services import certificates, commendations, evaluation, recommendations
 from services.campaigns import campaign_for, campaign_of_year
 from services.permissions import is_national_staff
@@ -229,7 +230,7 @@ class CommendationsMutation:
             )
             return await recommendations.recommend(info.context.runtime, user, grants, data)
 
-        recommendation, errors = await attempt(run)
+        recommendation, errors = await attempt(CommendationError, run)
         return RecommendationPayload(recommendation=recommendation, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(
@@ -238,14 +239,15 @@ class CommendationsMutation:
     )
     async def withdraw_recommendation(
         self, info: Info[Context, None], id: strawberry.ID
-    ) -> OkPayload:
+    ) -> CommendationOkPayload:
         user, grants = await signed_in(info)
         done, errors = await attempt(
+            CommendationError,
             lambda: recommendations.withdraw(
                 user, grants, parse_global_id(id, "Recommendation", "id")
-            )
+            ),
         )
-        return OkPayload(ok=done is not None, errors=errors)
+        return CommendationOkPayload(ok=done is not None, errors=errors)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -265,7 +267,7 @@ class CommendationsMutation:
             )
             return await recommendations.quota_of(rt, campaign_id, body)
 
-        quota, errors = await attempt(run)
+        quota, errors = await attempt(CommendationError, run)
         return RecommendationQuotaPayload(quota=_quota(quota) if quota else None, errors=errors)
 
     @strawberry.mutation(
@@ -277,6 +279,7 @@ class CommendationsMutation:
     ) -> IndicatorScorePayload:
         user, grants = await signed_in(info)
         row, errors = await attempt(
+            CommendationError,
             lambda: evaluation.score_indicator(
                 user,
                 grants,
@@ -287,7 +290,7 @@ class CommendationsMutation:
                 indicator=input.indicator,
                 score=input.score,
                 note=input.note,
-            )
+            ),
         )
         score = (
             IndicatorScoreType(
@@ -305,14 +308,15 @@ class CommendationsMutation:
     )
     async def set_indicator_weights(
         self, info: Info[Context, None], year: int, weights: list[IndicatorWeightInput]
-    ) -> OkPayload:
+    ) -> CommendationOkPayload:
         user, grants = await signed_in(info)
         done, errors = await attempt(
+            CommendationError,
             lambda: evaluation.set_weights(
                 user, grants, year, {w.indicator: w.weight for w in weights}
-            )
+            ),
         )
-        return OkPayload(ok=done is not None, errors=errors)
+        return CommendationOkPayload(ok=done is not None, errors=errors)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -324,6 +328,7 @@ class CommendationsMutation:
     ) -> CommendationsPayload:
         user, grants = await signed_in(info)
         rows, errors = await attempt(
+            CommendationError,
             lambda: commendations.decide(
                 info.context.runtime,
                 user,
@@ -333,7 +338,7 @@ class CommendationsMutation:
                     _ids(input.unit_ids, "Organization", "unitIds"),
                     _ids(input.activity_ids, "Activity", "activityIds"),
                 ),
-            )
+            ),
         )
         return CommendationsPayload(commendations=rows, errors=errors)  # type: ignore[arg-type]
 
@@ -347,12 +352,13 @@ class CommendationsMutation:
     ) -> ObjectionPayload:
         user, grants = await signed_in(info)
         objection, errors = await attempt(
+            CommendationError,
             lambda: commendations.raise_objection(
                 user,
                 grants,
                 parse_global_id(commendation_id, "Commendation", "commendationId"),
                 reason,
-            )
+            ),
         )
         return ObjectionPayload(objection=objection, errors=errors)  # type: ignore[arg-type]
 
@@ -362,14 +368,15 @@ class CommendationsMutation:
     )
     async def remove_commendation(
         self, info: Info[Context, None], id: strawberry.ID, reason: str
-    ) -> OkPayload:
+    ) -> CommendationOkPayload:
         user, grants = await signed_in(info)
         done, errors = await attempt(
+            CommendationError,
             lambda: commendations.remove(
                 user, grants, parse_global_id(id, "Commendation", "id"), reason
-            )
+            ),
         )
-        return OkPayload(ok=done is not None, errors=errors)
+        return CommendationOkPayload(ok=done is not None, errors=errors)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -379,7 +386,9 @@ class CommendationsMutation:
         self, info: Info[Context, None], year: int
     ) -> CommendationsPayload:
         user, grants = await signed_in(info)
-        rows, errors = await attempt(lambda: commendations.finalize(user, grants, year))
+        rows, errors = await attempt(
+            CommendationError, lambda: commendations.finalize(user, grants, year)
+        )
         return CommendationsPayload(commendations=rows, errors=errors)  # type: ignore[arg-type]
 
     @strawberry.mutation(
@@ -389,11 +398,12 @@ class CommendationsMutation:
     )
     async def revoke_commendation(
         self, info: Info[Context, None], id: strawberry.ID, reason: str
-    ) -> OkPayload:
+    ) -> CommendationOkPayload:
         user, grants = await signed_in(info)
         done, errors = await attempt(
+            CommendationError,
             lambda: commendations.revoke(
                 user, grants, parse_global_id(id, "Commendation", "id"), reason
-            )
+            ),
         )
-        return OkPayload(ok=done is not None, errors=errors)
+        return CommendationOkPayload(ok=done is not None, errors=errors)

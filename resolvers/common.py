@@ -11,19 +11,19 @@ from infra.errors import PermissionDenied, ServiceError
 from models import User
 from schema.context import Context
 from schema.permissions import bad_argument, forbidden
-from schema.types import MutationError, errors_of
+from schema.types import E, errors_of
 from services.permissions import Grant
 
 T = TypeVar("T")
 
 
-async def attempt(call: Callable[[], Awaitable[T]]) -> tuple[T | None, list[MutationError]]:
-    """Run an operation: its result, or the payload errors of an expected refusal. A row-scope
-    refusal becomes the top-level FORBIDDEN error."""
+async def attempt(kind: type[E], call: Callable[[], Awaitable[T]]) -> tuple[T | None, list[E]]:
+    """Run an operation: its result, or the payload errors (of the domain's `kind`) of an
+    expected refusal. A row-scope refusal becomes the top-level FORBIDDEN error."""
     try:
         return await call(), []
     except ServiceError as error:
-        return None, errors_of(error)
+        return None, errors_of(error, kind)
     except PermissionDenied as error:
         raise forbidden(str(error)) from error
 

@@ -14,6 +14,7 @@ from resolvers.common import attempt, signed_in
 from schema.activities import ActivityFilter
 from schema.context import Context
 from schema.documents import (
+    DocumentError,
     DocumentPayload,
     DocumentType,
     SummaryReportInput,
@@ -84,9 +85,10 @@ class DocumentsMutation:
         user, grants = await signed_in(info)
         rt = info.context.runtime
         document, errors = await attempt(
+            DocumentError,
             lambda: documents.request_activity_summary(
                 rt, user, grants, parse_global_id(activity_id, "Activity", "activityId")
-            )
+            ),
         )
         return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]
 
@@ -101,6 +103,7 @@ class DocumentsMutation:
         user, grants = await signed_in(info)
         rt = info.context.runtime
         document, errors = await attempt(
+            DocumentError,
             lambda: documents.request_summary_report(
                 rt,
                 user,
@@ -113,7 +116,7 @@ class DocumentsMutation:
                 ),
                 region_code=input.region_code,
                 national=bool(input.national),
-            )
+            ),
         )
         return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]
 
@@ -126,7 +129,7 @@ class DocumentsMutation:
         user, grants = await signed_in(info)
         rt = info.context.runtime
         document, errors = await attempt(
-            lambda: documents.request_certificates(rt, user, grants, year)
+            DocumentError, lambda: documents.request_certificates(rt, user, grants, year)
         )
         return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]
 
@@ -141,8 +144,9 @@ class DocumentsMutation:
         user, grants = await signed_in(info)
         rt = info.context.runtime
         document, errors = await attempt(
+            DocumentError,
             lambda: documents.request_activity_schedule(
                 rt, user, grants, (filter or ActivityFilter()).to_service()
-            )
+            ),
         )
         return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]

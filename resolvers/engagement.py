@@ -15,12 +15,13 @@ from schema.engagement import (
     CheckInPayload,
     CommentPayload,
     CommentType,
+    EngagementError,
+    EngagementOkPayload,
     EngagementPayload,
 )
 from schema.ids import parse_global_id
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated
-from schema.types import OkPayload
 from services import engagement
 
 
@@ -68,6 +69,7 @@ class EngagementMutation:
         user = caller(info)
         rt = info.context.runtime
         done, errors = await attempt(
+            EngagementError,
             lambda: engagement.check_in(
                 rt,
                 rt.live,
@@ -76,7 +78,7 @@ class EngagementMutation:
                 client_nonce,
                 qr_token,
                 info.context.client_ip,
-            )
+            ),
         )
         if done is None:
             return CheckInPayload(errors=errors)
@@ -145,9 +147,10 @@ class EngagementMutation:
         user = caller(info)
         rt = info.context.runtime
         comment, errors = await attempt(
+            EngagementError,
             lambda: engagement.add_comment(
                 rt, rt.live, user, _activity_id(activity_id), body, info.context.client_ip
-            )
+            ),
         )
         return CommentPayload(comment=comment, errors=errors)  # type: ignore[arg-type]
 
@@ -157,19 +160,20 @@ class EngagementMutation:
     )
     async def hide_comment(
         self, info: Info[Context, None], id: strawberry.ID, reason: str | None = None
-    ) -> OkPayload:
+    ) -> EngagementOkPayload:
         user, grants = await signed_in(info)
         rt = info.context.runtime
         _, errors = await attempt(
+            EngagementError,
             lambda: engagement.hide_comment(
                 rt.live, user, grants, parse_global_id(id, "Comment"), reason
-            )
+            ),
         )
-        return OkPayload(ok=not errors, errors=errors)
+        return EngagementOkPayload(ok=not errors, errors=errors)
 
 
 async def _counted(call: Callable[[], Awaitable[dict[str, int]]]) -> EngagementPayload:
-    counts, errors = await attempt(call)
+    counts, errors = await attempt(EngagementError, call)
     if counts is None:
         return EngagementPayload(errors=errors)
     return EngagementPayload(engagement=engagement_of(counts))

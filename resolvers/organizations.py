@@ -15,13 +15,15 @@ from schema.organizations import (
     AddMemberPayload,
     InvitationPayload,
     InvitationType,
+    OrganizationError,
+    OrganizationOkPayload,
     OrganizationType,
     SaveUnitProfilePayload,
     UnitProfileInput,
 )
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated, bad_argument
-from schema.types import MemberRole, OkPayload, OrganizationKind, RegionType
+from schema.types import MemberRole, OrganizationKind, RegionType
 from services import organizations
 from services.regions import children_of, get_region
 
@@ -80,6 +82,7 @@ class OrganizationsMutation:
             intro=input.intro,
         )
         org, errors = await attempt(
+            OrganizationError,
             lambda: organizations.save_unit_profile(
                 user,
                 grants,
@@ -90,7 +93,7 @@ class OrganizationsMutation:
                     else None
                 ),
                 ip=info.context.client_ip,
-            )
+            ),
         )
         info.context._grants = None  # a new unit changes the caller's memberships
         return SaveUnitProfilePayload(organization=org, errors=errors)  # type: ignore[arg-type]
@@ -109,6 +112,7 @@ class OrganizationsMutation:
     ) -> AddMemberPayload:
         user, grants = await signed_in(info)
         made, errors = await attempt(
+            OrganizationError,
             lambda: organizations.add_member(
                 info.context.runtime,
                 user,
@@ -117,7 +121,7 @@ class OrganizationsMutation:
                 phone,
                 role,
                 ip=info.context.client_ip,
-            )
+            ),
         )
         if isinstance(made, Invitation):
             return AddMemberPayload(invitation=made, errors=errors)  # type: ignore[arg-type]
@@ -132,9 +136,10 @@ class OrganizationsMutation:
     ) -> InvitationPayload:
         user = caller(info)
         answered, errors = await attempt(
+            OrganizationError,
             lambda: organizations.answer_invitation(
                 user, parse_global_id(id, "Invitation"), accept, ip=info.context.client_ip
-            )
+            ),
         )
         if answered is None:
             return InvitationPayload(errors=errors)
@@ -147,16 +152,17 @@ class OrganizationsMutation:
     )
     async def leave_organization(
         self, info: Info[Context, None], organization_id: strawberry.ID
-    ) -> OkPayload:
+    ) -> OrganizationOkPayload:
         user = caller(info)
         _, errors = await attempt(
+            OrganizationError,
             lambda: organizations.leave_organization(
                 user,
                 parse_global_id(organization_id, "Organization", "organizationId"),
                 ip=info.context.client_ip,
-            )
+            ),
         )
-        return OkPayload(ok=not errors, errors=errors)
+        return OrganizationOkPayload(ok=not errors, errors=errors)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -164,15 +170,16 @@ class OrganizationsMutation:
     )
     async def remove_member(
         self, info: Info[Context, None], organization_id: strawberry.ID, user_id: strawberry.ID
-    ) -> OkPayload:
+    ) -> OrganizationOkPayload:
         user, grants = await signed_in(info)
         _, errors = await attempt(
+            OrganizationError,
             lambda: organizations.remove_member(
                 user,
                 grants,
                 parse_global_id(organization_id, "Organization", "organizationId"),
                 parse_global_id(user_id, "User", "userId"),
                 ip=info.context.client_ip,
-            )
+            ),
         )
-        return OkPayload(ok=not errors, errors=errors)
+        return OrganizationOkPayload(ok=not errors, errors=errors)

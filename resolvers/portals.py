@@ -19,11 +19,12 @@ from schema.portals import (
     ActivityChangeType,
     ApiClientPayload,
     ErrorsPayload,
+    PortalError,
+    PortalOkPayload,
     WebhookDeliveryType,
     WebhookInput,
     WebhookPayload,
 )
-from schema.types import OkPayload
 from services import portals, webhooks
 
 
@@ -83,7 +84,7 @@ class PortalsMutation:
     ) -> ApiClientPayload:
         user, grants = await signed_in(info)
         created, errors = await attempt(
-            lambda: portals.create_client(user, grants, name, region_code)
+            PortalError, lambda: portals.create_client(user, grants, name, region_code)
         )
         if created is None:
             return ApiClientPayload(errors=errors)
@@ -99,6 +100,7 @@ class PortalsMutation:
     ) -> WebhookPayload:
         grants = await info.context.grants()
         made, errors = await attempt(
+            PortalError,
             lambda: webhooks.create_webhook(
                 grants,
                 info.context.api_client,
@@ -106,7 +108,7 @@ class PortalsMutation:
                 input.events,
                 input.region_code,
                 info.context.runtime.settings.webhook_allowed_hosts,
-            )
+            ),
         )
         if made is None:
             return WebhookPayload(errors=errors)
@@ -122,21 +124,24 @@ class PortalsMutation:
     ) -> ErrorsPayload:
         grants = await info.context.grants()
         _, errors = await attempt(
+            PortalError,
             lambda: webhooks.redeliver(
                 grants,
                 info.context.api_client,
                 parse_global_id(delivery_id, "WebhookDelivery", "deliveryId"),
-            )
+            ),
         )
         return ErrorsPayload(errors=errors)
 
     @strawberry.mutation
-    async def revoke_api_client(self, info: Info[Context, None], id: strawberry.ID) -> OkPayload:
+    async def revoke_api_client(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> PortalOkPayload:
         _, grants = await signed_in(info)
         _, errors = await attempt(
-            lambda: portals.revoke_client(grants, parse_global_id(id, "ApiClient"))
+            PortalError, lambda: portals.revoke_client(grants, parse_global_id(id, "ApiClient"))
         )
-        return OkPayload(ok=not errors, errors=errors)
+        return PortalOkPayload(ok=not errors, errors=errors)
 
 
 @strawberry.type

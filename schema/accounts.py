@@ -5,7 +5,8 @@ Its resolvers are in resolvers/accounts.py."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Annotated, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -16,13 +17,28 @@ from schema.ids import to_global_id
 from schema.organizations import MembershipType
 from schema.pagination import Connection, list_connection
 from schema.permissions import forbidden
-from schema.types import MutationError
+from schema.types import Error, OkPayload
 from services import engagement
+from services.errors import AccountErrorCode
 from services.permissions import is_national_staff
 from services.rules import can_view
 
 if TYPE_CHECKING:
     from schema.activities import ActivityType
+
+
+@strawberry.type(
+    name="AccountError",
+    description="A refusal of a mutation on accounts: "
+    "the input it concerns, why (in Chinese), and a code.",
+)
+class AccountError(Error[AccountErrorCode]):
+    codes: ClassVar[type[StrEnum]] = AccountErrorCode
+
+
+@strawberry.type(name="AccountOkPayload")
+class AccountOkPayload(OkPayload[AccountError]):
+    pass
 
 
 @strawberry.input
@@ -51,14 +67,14 @@ class ProfileInput:
 class RequestVerificationCodePayload:
     sent: bool = False
     retry_after_seconds: int | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[AccountError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class AuthPayload:
     token: str | None = None
     user: UserType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[AccountError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -69,7 +85,7 @@ class LogoutPayload:
 @strawberry.type
 class UpdateProfilePayload:
     user: UserType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[AccountError] = strawberry.field(default_factory=list)
 
 
 def _mask_phone(phone: str) -> str:

@@ -5,7 +5,8 @@ Its resolvers are in resolvers/activities.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry import UNSET
@@ -19,8 +20,9 @@ from schema.campaigns import CampaignType, JointActionType
 from schema.context import Context
 from schema.ids import parse_global_id, to_global_id
 from schema.organizations import OrganizationType
-from schema.types import MutationError, OrganizationKind, RegionType
+from schema.types import Error, OkPayload, OrganizationKind, RegionType
 from services import activities
+from services.errors import ActivityErrorCode
 from services.rules import can_view, is_insider
 
 for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
@@ -29,6 +31,20 @@ for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
 
 def media_url(info: Info[Context, None], relative: str) -> str:
     return f"{info.context.public_base_url.rstrip('/')}/media/{relative}"
+
+
+@strawberry.type(
+    name="ActivityError",
+    description="A refusal of a mutation on activities: "
+    "the input it concerns, why (in Chinese), and a code.",
+)
+class ActivityError(Error[ActivityErrorCode]):
+    codes: ClassVar[type[StrEnum]] = ActivityErrorCode
+
+
+@strawberry.type(name="ActivityOkPayload")
+class ActivityOkPayload(OkPayload[ActivityError]):
+    pass
 
 
 @strawberry.type
@@ -365,4 +381,4 @@ class ActivityFilter:
 @strawberry.type
 class ActivityPayload:
     activity: ActivityType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[ActivityError] = strawberry.field(default_factory=list)

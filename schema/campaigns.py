@@ -5,6 +5,8 @@ Its resolvers are in resolvers/campaigns.py."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
+from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -13,7 +15,22 @@ from models import Campaign, JointAction
 from models.enums import Phase
 from schema.context import Context
 from schema.ids import to_global_id
-from schema.types import MutationError
+from schema.types import Error, OkPayload
+from services.errors import CampaignErrorCode
+
+
+@strawberry.type(
+    name="CampaignError",
+    description="A refusal of a mutation on campaigns: "
+    "the input it concerns, why (in Chinese), and a code.",
+)
+class CampaignError(Error[CampaignErrorCode]):
+    codes: ClassVar[type[StrEnum]] = CampaignErrorCode
+
+
+@strawberry.type(name="CampaignOkPayload")
+class CampaignOkPayload(OkPayload[CampaignError]):
+    pass
 
 
 @strawberry.input
@@ -57,13 +74,13 @@ class JointActionInput:
 @strawberry.type
 class CampaignPayload:
     campaign: CampaignType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[CampaignError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class PhaseWindowPayload:
     window: PhaseWindowType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[CampaignError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -71,13 +88,13 @@ class RegionalSettingPayload:
     region_code: str | None = None
     sub_theme: str | None = None
     max_media: int | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[CampaignError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class JointActionPayload:
     joint_action: JointActionType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[CampaignError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type(name="PhaseWindow")

@@ -5,6 +5,8 @@ Its resolvers are in resolvers/commendations.py."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -16,12 +18,27 @@ from schema.context import Context
 from schema.cost import list_size
 from schema.ids import to_global_id
 from schema.organizations import OrganizationType
-from schema.types import MutationError
+from schema.types import Error, OkPayload
 from services import certificates, commendations
+from services.errors import CommendationErrorCode
 from services.permissions import is_national_staff
 
 for _enum in (CommendationKind, CommendationStatus, Indicator, RecommendationStatus):
     strawberry.enum(_enum)
+
+
+@strawberry.type(
+    name="CommendationError",
+    description="A refusal of a mutation on recommendations, evaluation and commendations: "
+    "the input it concerns, why (in Chinese), and a code.",
+)
+class CommendationError(Error[CommendationErrorCode]):
+    codes: ClassVar[type[StrEnum]] = CommendationErrorCode
+
+
+@strawberry.type(name="CommendationOkPayload")
+class CommendationOkPayload(OkPayload[CommendationError]):
+    pass
 
 
 @strawberry.type(name="Recommendation")
@@ -251,28 +268,28 @@ class CommendationDecisionInput:
 @strawberry.type
 class RecommendationPayload:
     recommendation: RecommendationType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[CommendationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class RecommendationQuotaPayload:
     quota: RecommendationQuotaType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[CommendationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class IndicatorScorePayload:
     score: IndicatorScoreType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[CommendationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class CommendationsPayload:
     commendations: list[CommendationType] | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[CommendationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class ObjectionPayload:
     objection: ObjectionType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[CommendationError] = strawberry.field(default_factory=list)

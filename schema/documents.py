@@ -5,6 +5,8 @@ Its resolvers are in resolvers/documents.py."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -13,11 +15,21 @@ from models import Document
 from models.enums import DocumentKind, DocumentStatus
 from schema.context import Context
 from schema.ids import to_global_id
-from schema.types import MutationError
+from schema.types import Error
 from services import documents
+from services.errors import DocumentErrorCode
 
 for _enum in (DocumentKind, DocumentStatus):
     strawberry.enum(_enum)
+
+
+@strawberry.type(
+    name="DocumentError",
+    description="A refusal of a mutation on documents: "
+    "the input it concerns, why (in Chinese), and a code.",
+)
+class DocumentError(Error[DocumentErrorCode]):
+    codes: ClassVar[type[StrEnum]] = DocumentErrorCode
 
 
 @strawberry.type(name="Document", description="A document a worker renders (PDF, spreadsheet).")
@@ -53,4 +65,4 @@ class SummaryReportInput:
 @strawberry.type
 class DocumentPayload:
     document: DocumentType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[DocumentError] = strawberry.field(default_factory=list)

@@ -5,6 +5,8 @@ Its resolvers are in resolvers/engagement.py."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -14,7 +16,22 @@ from schema.accounts import UserType
 from schema.activities import Engagement
 from schema.context import Context
 from schema.ids import to_global_id
-from schema.types import MutationError
+from schema.types import Error, OkPayload
+from services.errors import EngagementErrorCode
+
+
+@strawberry.type(
+    name="EngagementError",
+    description="A refusal of a mutation on engagement (check-ins, likes, comments, ratings): "
+    "the input it concerns, why (in Chinese), and a code.",
+)
+class EngagementError(Error[EngagementErrorCode]):
+    codes: ClassVar[type[StrEnum]] = EngagementErrorCode
+
+
+@strawberry.type(name="EngagementOkPayload")
+class EngagementOkPayload(OkPayload[EngagementError]):
+    pass
 
 
 @strawberry.type(name="CheckIn")
@@ -44,16 +61,16 @@ class CommentType:
 class CheckInPayload:
     check_in: CheckInType | None = None
     engagement: Engagement | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[EngagementError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class EngagementPayload:
     engagement: Engagement | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[EngagementError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class CommentPayload:
     comment: CommentType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[EngagementError] = strawberry.field(default_factory=list)

@@ -12,7 +12,7 @@ import re
 
 from infra.errors import ServiceError
 from infra.ids import to_global_id
-from services.errors import ErrorCode
+from services.errors import CommonErrorCode
 
 __all__ = ["parse_global_id", "to_global_id"]
 
@@ -31,4 +31,4 @@ def parse_global_id(value: str | None, type_name: str, field: str = "id") -> int
                 return int(pk)
     except (binascii.Error, UnicodeError, ValueError):
         pass
-    raise ServiceError.of(ErrorCode.INVALID, f"无效的{type_name} ID", field)
+    raise ServiceError.of(CommonErrorCode.INVALID, f"无效的{type_name} ID", field)

@@ -5,15 +5,27 @@ Its resolvers are in resolvers/notifications.py."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
 
 import strawberry
 
 from models import Notification
 from models.enums import NotificationKind
 from schema.ids import to_global_id
-from schema.types import MutationError
+from schema.types import Error
+from services.errors import NotificationErrorCode
 
 strawberry.enum(NotificationKind)
+
+
+@strawberry.type(
+    name="NotificationError",
+    description="A refusal of a mutation on notifications: "
+    "the input it concerns, why (in Chinese), and a code.",
+)
+class NotificationError(Error[NotificationErrorCode]):
+    codes: ClassVar[type[StrEnum]] = NotificationErrorCode
 
 
 @strawberry.type(name="Notification")
@@ -43,4 +55,4 @@ class MarkReadPayload:
 @strawberry.type
 class PreferencesPayload:
     preferences: NotificationPreferences | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[NotificationError] = strawberry.field(default_factory=list)

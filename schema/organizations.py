@@ -5,6 +5,8 @@ Its resolvers are in resolvers/organizations.py."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -17,8 +19,23 @@ from models.enums import (
 )
 from schema.context import Context
 from schema.ids import to_global_id
-from schema.types import MutationError, RegionType
+from schema.types import Error, OkPayload, RegionType
+from services.errors import OrganizationErrorCode
 from services.rules import can_view_private
+
+
+@strawberry.type(
+    name="OrganizationError",
+    description="A refusal of a mutation on units and members: "
+    "the input it concerns, why (in Chinese), and a code.",
+)
+class OrganizationError(Error[OrganizationErrorCode]):
+    codes: ClassVar[type[StrEnum]] = OrganizationErrorCode
+
+
+@strawberry.type(name="OrganizationOkPayload")
+class OrganizationOkPayload(OkPayload[OrganizationError]):
+    pass
 
 
 @strawberry.input
@@ -35,7 +52,7 @@ class UnitProfileInput:
 @strawberry.type
 class SaveUnitProfilePayload:
     organization: OrganizationType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[OrganizationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -44,14 +61,14 @@ class AddMemberPayload:
         default=None, description="Null until the person accepts the invitation."
     )
     invitation: InvitationType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[OrganizationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class InvitationPayload:
     invitation: InvitationType | None = None
     membership: MembershipType | None = None
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[OrganizationError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type(name="Organization", description="A unit (单位) in the supervision tree.")

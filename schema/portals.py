@@ -5,6 +5,8 @@ Its resolvers are in resolvers/portals.py."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -15,10 +17,25 @@ from schema.activities import ActivityType
 from schema.context import Context
 from schema.ids import to_global_id
 from schema.pagination import encode_cursor
-from schema.types import MutationError
+from schema.types import Error, OkPayload
 from services import portals
+from services.errors import PortalErrorCode
 
 strawberry.enum(ChangeKind)
+
+
+@strawberry.type(
+    name="PortalError",
+    description="A refusal of a mutation on portals, API clients and webhooks: "
+    "the input it concerns, why (in Chinese), and a code.",
+)
+class PortalError(Error[PortalErrorCode]):
+    codes: ClassVar[type[StrEnum]] = PortalErrorCode
+
+
+@strawberry.type(name="PortalOkPayload")
+class PortalOkPayload(OkPayload[PortalError]):
+    pass
 
 
 @strawberry.type(name="ApiClient")
@@ -93,16 +110,16 @@ class WebhookInput:
 class WebhookPayload:
     webhook: WebhookType | None = None
     secret: str | None = strawberry.field(default=None, description="Shown once.")
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[PortalError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class ErrorsPayload:
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[PortalError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class ApiClientPayload:
     api_client: ApiClientType | None = None
     token: str | None = strawberry.field(default=None, description="Shown once.")
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+    errors: list[PortalError] = strawberry.field(default_factory=list)

@@ -4,6 +4,9 @@ resolve as attributes, relations through the request's DataLoaders)."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, TypeVar
+
 import strawberry
 
 from infra.errors import ServiceError
@@ -15,7 +18,7 @@ from models.enums import (
     RegionLevel,
     VerificationPurpose,
 )
-from services.errors import ErrorCode
+from services import errors as codes
 
 # The enums of models and services, registered as GraphQL enums (strawberry marks the classes).
 for _enum in (
@@ -24,29 +27,47 @@ for _enum in (
     MemberRole,
     VerificationPurpose,
     InvitationStatus,
-    ErrorCode,
+    codes.AccountErrorCode,
+    codes.OrganizationErrorCode,
+    codes.CampaignErrorCode,
+    codes.ActivityErrorCode,
+    codes.EngagementErrorCode,
+    codes.CommendationErrorCode,
+    codes.DocumentErrorCode,
+    codes.NotificationErrorCode,
+    codes.PortalErrorCode,
 ):
     strawberry.enum(_enum)
 
-
-@strawberry.type(description="An expected refusal: which input, why (in Chinese), and a code.")
-class MutationError:
-    field: str | None
-    message: str
-    code: ErrorCode
+Code = TypeVar("Code", bound=StrEnum)
 
 
 @strawberry.type
-class OkPayload:
-    ok: bool = False
-    errors: list[MutationError] = strawberry.field(default_factory=list)
+class Error(Generic[Code]):
+    """An expected refusal: which input, why (in Chinese), and a code. Each domain's mutations
+    answer with its own kind (`ActivityError`...), whose enum lists every code they may return."""
+
+    field: str | None
+    message: str
+    code: Code
+    codes: ClassVar[type[StrEnum]]  # the domain's enum (the same as `Code`)
 
 
-def errors_of(error: ServiceError) -> list[MutationError]:
+E = TypeVar("E", bound=Error[Any])
+
+
+def errors_of(error: ServiceError, kind: type[E]) -> list[E]:
+    """The refusal as `kind` errors; a code the domain's enum does not list is a bug (a test
+    checks that no mutation can reach one)."""
     return [
-        MutationError(field=e.field, message=e.message, code=ErrorCode(e.code.value))
-        for e in error.errors
+        kind(field=e.field, message=e.message, code=kind.codes(e.code.value)) for e in error.errors
     ]
+
+
+@strawberry.type
+class OkPayload(Generic[E]):
+    ok: bool = False
+    errors: list[E] = strawberry.field(default_factory=list)
 
 
 @strawberry.type(name="Region", description="An administrative division (GB/T 2260 code).")

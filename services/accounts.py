@@ -18,7 +18,7 @@ from infra.sms import SmsError
 from models import Session, User, VerificationCode
 from models.enums import VerificationPurpose
 from services import audit
-from services.errors import ErrorCode
+from services.errors import AccountErrorCode
 from services.events import transaction
 from services.runtime import Runtime
 from services.sessions import forget_user, token_hash
@@ -59,10 +59,10 @@ async def request_code(
     registered = await User.filter(phone=phone).exists()
     if purpose is VerificationPurpose.REGISTER and registered:
         raise ServiceError.of(
-            ErrorCode.PHONE_ALREADY_REGISTERED, "该手机号已注册，请直接登录", "phone"
+            AccountErrorCode.PHONE_ALREADY_REGISTERED, "该手机号已注册，请直接登录", "phone"
         )
     if purpose is VerificationPurpose.RESET_PASSWORD and not registered:
-        raise ServiceError.of(ErrorCode.PHONE_NOT_REGISTERED, "该手机号尚未注册", "phone")
+        raise ServiceError.of(AccountErrorCode.PHONE_NOT_REGISTERED, "该手机号尚未注册", "phone")
 
     code = f"{secrets.randbelow(1_000_000):06d}"
     ttl = rt.settings.verification_code_ttl
@@ -71,7 +71,9 @@ async def request_code(
     try:
         await rt.sms.send(phone, CODE_TEXT.format(code=code, minutes=minutes), code)
     except SmsError as exc:
-        raise ServiceError.of(ErrorCode.SMS_FAILED, "短信发送失败，请稍后重试", "phone") from exc
+        raise ServiceError.of(
+            AccountErrorCode.SMS_FAILED, "短信发送失败，请稍后重试", "phone"
+        ) from exc
     async with in_transaction():
         # A new code replaces every earlier one of the same purpose.
         await VerificationCode.filter(phone=phone, purpose=purpose, used_at=None).update(
@@ -97,26 +99,28 @@ async def _consume_code(rt: Runtime, phone: str, purpose: VerificationPurpose, c
         .first()
     )
     if latest is None:
-        raise ServiceError.of(ErrorCode.CODE_INVALID, "验证码错误，请重新获取", "code")
+        raise ServiceError.of(AccountErrorCode.CODE_INVALID, "验证码错误，请重新获取", "code")
     if latest.expires_at <= now():
-        raise ServiceError.of(ErrorCode.CODE_EXPIRED, "验证码已过期，请重新获取", "code")
+        raise ServiceError.of(AccountErrorCode.CODE_EXPIRED, "验证码已过期，请重新获取", "code")
     counted = await VerificationCode.filter(
         id=latest.id, used_at=None, attempts__lt=max_tries
     ).update(attempts=F("attempts") + 1)
     if not counted:
         raise ServiceError.of(
-            ErrorCode.CODE_TOO_MANY_ATTEMPTS, "验证码错误次数过多，请重新获取", "code"
+            AccountErrorCode.CODE_TOO_MANY_ATTEMPTS, "验证码错误次数过多，请重新获取", "code"
         )
     given = (code or "").strip()
     if not hmac.compare_digest(latest.code_hash, _code_hash(rt, phone, purpose, given)):
         tried = await VerificationCode.get(id=latest.id)
         left = max_tries - tried.attempts
         message = f"验证码错误，还可尝试{left}次" if left > 0 else "验证码错误次数过多，请重新获取"
-        code_name = ErrorCode.CODE_INVALID if left > 0 else ErrorCode.CODE_TOO_MANY_ATTEMPTS
+        code_name = (
+            AccountErrorCode.CODE_INVALID if left > 0 else AccountErrorCode.CODE_TOO_MANY_ATTEMPTS
+        )
         raise ServiceError.of(code_name, message, "code")
     used = await VerificationCode.filter(id=latest.id, used_at=None).update(used_at=now())
     if not used:  # a concurrent request took it first
-        raise ServiceError.of(ErrorCode.CODE_INVALID, "验证码已使用，请重新获取", "code")
+        raise ServiceError.of(AccountErrorCode.CODE_INVALID, "验证码已使用，请重新获取", "code")
 
 
 async def _open_session(rt: Runtime, user: User, ip: str | None, user_agent: str | None) -> str:
@@ -148,14 +152,14 @@ async def register(
     name = check_text(errors, name, "name", "姓名", max_length=50)
     if not accept_agreement:
         errors.add(
-            ErrorCode.AGREEMENT_REQUIRED,
+            AccountErrorCode.AGREEMENT_REQUIRED,
             "请阅读并同意《云上科普日网络服务使用协议》",
             "acceptAgreement",
         )
     errors.raise_if_any()
     if await User.filter(phone=phone).exists():
         raise ServiceError.of(
-            ErrorCode.PHONE_ALREADY_REGISTERED, "该手机号已注册，请直接登录", "phone"
+            AccountErrorCode.PHONE_ALREADY_REGISTERED, "该手机号已注册，请直接登录", "phone"
         )
     await _consume_code(rt, phone, VerificationPurpose.REGISTER, code)
     password_hash = await hash_password(password)
@@ -173,7 +177,7 @@ async def register(
             await audit.record("register", actor=user, target=user, ip=ip)
     except IntegrityError as exc:
         raise ServiceError.of(
-            ErrorCode.PHONE_ALREADY_REGISTERED, "该手机号已注册，请直接登录", "phone"
+            AccountErrorCode.PHONE_ALREADY_REGISTERED, "该手机号已注册，请直接登录", "phone"
         ) from exc
     return SignedIn(user, token)
 
@@ -190,10 +194,12 @@ async def login(
     user = await User.get_or_none(phone=phone)
     if not await verify_password(user.password_hash if user else None, password or ""):
         await audit.record("login_failed", actor=user, target=user, ip=ip, phone=phone)
-        raise ServiceError.of(ErrorCode.INVALID_CREDENTIALS, "手机号或密码错误", "password")
+        raise ServiceError.of(AccountErrorCode.INVALID_CREDENTIALS, "手机号或密码错误", "password")
     assert user is not None
     if not user.is_active:
-        raise ServiceError.of(ErrorCode.ACCOUNT_DISABLED, "该账号已停用，请联系管理员", "phone")
+        raise ServiceError.of(
+            AccountErrorCode.ACCOUNT_DISABLED, "该账号已停用，请联系管理员", "phone"
+        )
     await rt.limiter.clear(specs.rate_limit_login_phone, "login-phone", phone)
     token = await _open_session(rt, user, ip, user_agent)
     await audit.record("login", actor=user, target=user, ip=ip)
@@ -219,12 +225,14 @@ async def sign_in_with_code(
     user = await User.get_or_none(phone=phone)
     if user is None and not accept_agreement:
         raise ServiceError.of(
-            ErrorCode.AGREEMENT_REQUIRED,
+            AccountErrorCode.AGREEMENT_REQUIRED,
             "请阅读并同意《云上科普日网络服务使用协议》",
             "acceptAgreement",
         )
     if user is not None and not user.is_active:
-        raise ServiceError.of(ErrorCode.ACCOUNT_DISABLED, "该账号已停用，请联系管理员", "phone")
+        raise ServiceError.of(
+            AccountErrorCode.ACCOUNT_DISABLED, "该账号已停用，请联系管理员", "phone"
+        )
     await _consume_code(rt, phone, VerificationPurpose.LOGIN, code)
     async with in_transaction():
         if user is None:
@@ -266,7 +274,7 @@ async def reset_password(
     errors.raise_if_any()
     user = await User.get_or_none(phone=phone)
     if user is None:
-        raise ServiceError.of(ErrorCode.PHONE_NOT_REGISTERED, "该手机号尚未注册", "phone")
+        raise ServiceError.of(AccountErrorCode.PHONE_NOT_REGISTERED, "该手机号尚未注册", "phone")
     await _consume_code(rt, phone, VerificationPurpose.RESET_PASSWORD, code)
     password_hash = await hash_password(new_password)
     async with transaction():
@@ -284,7 +292,7 @@ async def change_password(
     errors.raise_if_any()
     fresh = await User.get(id=user.id)
     if not await verify_password(fresh.password_hash, old_password or ""):
-        raise ServiceError.of(ErrorCode.INVALID_CREDENTIALS, "原密码错误", "oldPassword")
+        raise ServiceError.of(AccountErrorCode.INVALID_CREDENTIALS, "原密码错误", "oldPassword")
     password_hash = await hash_password(new_password)
     async with transaction():
         await User.filter(id=user.id).update(password_hash=password_hash, password_changed_at=now())

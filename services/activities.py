@@ -46,7 +46,7 @@ from services.campaigns import (
     require_open,
     windows_for,
 )
-from services.errors import ErrorCode
+from services.errors import ActivityErrorCode
 from services.events import DomainEvent, EventKind, emit, transaction
 from services.permissions import Grant
 from services.regions import check_region, get_region, subtree
@@ -127,7 +127,7 @@ def _require(given: Mapping[str, Any], *, partial: bool) -> None:
     errors = Collector()
     for name in REQUIRED_FIELDS:
         if given.get(name) is None and (name in given or not partial):
-            errors.add(ErrorCode.REQUIRED, "此项不能为空", camel(name))
+            errors.add(ActivityErrorCode.REQUIRED, "此项不能为空", camel(name))
     errors.raise_if_any()
 
 
@@ -154,11 +154,11 @@ def check_url(
     text = (value or "").strip()
     if not text:
         if required:
-            errors.add(ErrorCode.REQUIRED, f"请填写{label}", field)
+            errors.add(ActivityErrorCode.REQUIRED, f"请填写{label}", field)
         return None
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or len(text) > 500:
-        errors.add(ErrorCode.INVALID_URL, f"{label}须为http或https开头的有效网址", field)
+        errors.add(ActivityErrorCode.INVALID_URL, f"{label}须为http或https开头的有效网址", field)
     return text
 
 
@@ -167,12 +167,12 @@ def _check_units(
 ) -> list[str]:
     names = split_units(values)
     if required and not names:
-        errors.add(ErrorCode.REQUIRED, f"请填写{label}", field)
+        errors.add(ActivityErrorCode.REQUIRED, f"请填写{label}", field)
     if len(names) > MAX_UNITS:
-        errors.add(ErrorCode.TOO_MANY_ITEMS, f"{label}最多{MAX_UNITS}个", field)
+        errors.add(ActivityErrorCode.TOO_MANY_ITEMS, f"{label}最多{MAX_UNITS}个", field)
     for name in names:
         if len(name) > 100:
-            errors.add(ErrorCode.INVALID, f"{label}名称不能超过100个字符", field)
+            errors.add(ActivityErrorCode.INVALID, f"{label}名称不能超过100个字符", field)
             break
     return names
 
@@ -201,16 +201,20 @@ async def _validate(campaign: Campaign, form: FilingForm, unit_id: int) -> dict[
     }
     expected = values["expected_participants"]
     if expected is not None and not 0 <= expected <= 100_000_000:
-        errors.add(ErrorCode.INVALID, "预计参与人数须为0至1亿之间的整数", "expectedParticipants")
+        errors.add(
+            ActivityErrorCode.INVALID, "预计参与人数须为0至1亿之间的整数", "expectedParticipants"
+        )
     starts_at, ends_at = form.starts_at, form.ends_at
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         errors.add(
-            ErrorCode.INVALID_TIME, "时间须带时区（如 2026-09-20T09:00:00+08:00）", "startsAt"
+            ActivityErrorCode.INVALID_TIME,
+            "时间须带时区（如 2026-09-20T09:00:00+08:00）",
+            "startsAt",
         )
     elif ends_at <= starts_at:
-        errors.add(ErrorCode.INVALID_TIME, "结束时间须晚于开始时间", "endsAt")
+        errors.add(ActivityErrorCode.INVALID_TIME, "结束时间须晚于开始时间", "endsAt")
     elif {starts_at.astimezone(CHINA).year, ends_at.astimezone(CHINA).year} != {campaign.year}:
-        errors.add(ErrorCode.INVALID_TIME, f"活动时间须在{campaign.year}年之内", "startsAt")
+        errors.add(ActivityErrorCode.INVALID_TIME, f"活动时间须在{campaign.year}年之内", "startsAt")
     values.update(starts_at=starts_at, ends_at=ends_at)
 
     offline = kind in (ActivityForm.OFFLINE, ActivityForm.HYBRID)
@@ -252,7 +256,7 @@ async def _supervisor(
     kind = form.supervisor_kind
     if kind not in SUPERVISOR_KINDS:
         errors.add(
-            ErrorCode.INVALID_SUPERVISOR,
+            ActivityErrorCode.INVALID_SUPERVISOR,
             "归口单位类别须为部委、全国学会、省科协、市科协或其他",
             "supervisorKind",
         )
@@ -266,7 +270,7 @@ async def _supervisor(
         ).first()
         if province is None:
             errors.add(
-                ErrorCode.INVALID_SUPERVISOR,
+                ActivityErrorCode.INVALID_SUPERVISOR,
                 "该地区没有省级科协，请选择具体的归口单位",
                 "supervisorKind",
             )
@@ -276,11 +280,11 @@ async def _supervisor(
     supervisor_id = form.supervisor_id
     chosen = await Organization.get_or_none(id=supervisor_id, kind=kind) if supervisor_id else None
     if chosen is None:
-        errors.add(ErrorCode.INVALID_SUPERVISOR, "请从列表中选择归口单位", "supervisorId")
+        errors.add(ActivityErrorCode.INVALID_SUPERVISOR, "请从列表中选择归口单位", "supervisorId")
         return {}
     if kind not in NATIONAL_SUPERVISORS and not association_covers(chosen, region):
         errors.add(
-            ErrorCode.INVALID_SUPERVISOR,
+            ActivityErrorCode.INVALID_SUPERVISOR,
             f"{chosen.name}不是活动所在地区的归口单位，请选择本地区的科协或全国性单位",
             "supervisorId",
         )
@@ -308,7 +312,9 @@ async def _joint_action(
     action = await JointAction.get_or_none(id=action_id, campaign_id=campaign.id)
     if action is None or (action.region_code and action.region_code not in region_chain(region)):
         errors.add(
-            ErrorCode.INVALID_JOINT_ACTION, "请选择本年度、本地区适用的联合行动", "jointActionId"
+            ActivityErrorCode.INVALID_JOINT_ACTION,
+            "请选择本年度、本地区适用的联合行动",
+            "jointActionId",
         )
         return None
     return action.id
@@ -331,18 +337,18 @@ async def _filing_unit(grants: list[Grant], organization_id: int | None) -> Orga
         chosen = organization_id
     elif not units:
         raise ServiceError.of(
-            ErrorCode.NOT_A_MEMBER, "请先填写单位信息，再填报活动", "organizationId"
+            ActivityErrorCode.NOT_A_MEMBER, "请先填写单位信息，再填报活动", "organizationId"
         )
     elif len(units) > 1:
         raise ServiceError.of(
-            ErrorCode.AMBIGUOUS_UNIT, "您属于多个单位，请选择填报单位", "organizationId"
+            ActivityErrorCode.AMBIGUOUS_UNIT, "您属于多个单位，请选择填报单位", "organizationId"
         )
     else:
         chosen = next(iter(units))
     unit = await Organization.get(id=chosen)
     if not (unit.contact_name and unit.contact_phone and unit.address):
         raise ServiceError.of(
-            ErrorCode.UNIT_PROFILE_INCOMPLETE,
+            ActivityErrorCode.UNIT_PROFILE_INCOMPLETE,
             "请先完善单位信息（填报人、联系电话、单位地址）",
             "organizationId",
         )
@@ -353,7 +359,7 @@ async def _own_activity(grants: list[Grant], activity_id: int) -> Activity:
     """An activity of one of the caller's units (FILER or ADMIN)."""
     activity = await Activity.get_or_none(id=activity_id, deleted_at=None)
     if activity is None or not can_view(grants, activity):
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "id")
+        raise ServiceError.of(ActivityErrorCode.NOT_FOUND, "活动不存在", "id")
     if activity.organization_id not in member_org_ids(grants, FILING_ROLES):
         raise PermissionDenied("只有本单位的填报人员可以操作此活动")
     return activity
@@ -367,14 +373,14 @@ async def _window_check(activity: Activity, phase: Phase, *, label: str) -> None
         require_open(
             window,
             "活动填报",
-            unset=ErrorCode.FILING_CLOSED,
-            not_open=ErrorCode.FILING_NOT_OPEN,
-            closed=ErrorCode.FILING_CLOSED,
+            unset=ActivityErrorCode.FILING_CLOSED,
+            not_open=ActivityErrorCode.FILING_NOT_OPEN,
+            closed=ActivityErrorCode.FILING_CLOSED,
         )
         return
     if window is not None and now() > window.closes_at:
         raise ServiceError.of(
-            ErrorCode.DEADLINE_PASSED, f"{label}已于{local_date(window.closes_at)}截止"
+            ActivityErrorCode.DEADLINE_PASSED, f"{label}已于{local_date(window.closes_at)}截止"
         )
 
 
@@ -404,7 +410,7 @@ async def create_activity(
         await Campaign.get_or_none(id=campaign_id) if campaign_id else await campaign_of_year(None)
     )
     if campaign is None:
-        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, "没有可填报的活动年度", "campaignId")
+        raise ServiceError.of(ActivityErrorCode.NO_CAMPAIGN, "没有可填报的活动年度", "campaignId")
     values = await _validate(campaign, form, unit.id)
     if poster is not None:
         values["poster"] = await _store_poster(poster)
@@ -434,7 +440,9 @@ async def update_activity(
     the filing window). A pending activity cannot be changed."""
     activity = await _own_activity(grants, activity_id)
     if activity.status is ActivityStatus.PENDING_REVIEW:
-        raise ServiceError.of(ErrorCode.NOT_EDITABLE_WHILE_PENDING, "活动审核中，暂不能修改")
+        raise ServiceError.of(
+            ActivityErrorCode.NOT_EDITABLE_WHILE_PENDING, "活动审核中，暂不能修改"
+        )
     resubmit = activity.status in (ActivityStatus.APPROVED, ActivityStatus.REJECTED)
     if resubmit:
         await _window_check(activity, Phase.FILING, label="活动填报")
@@ -469,14 +477,14 @@ async def submit_activity(
     """File a draft for review, inside the filing window that applies; it gets its QR token."""
     activity = await _own_activity(grants, activity_id)
     if activity.status is not ActivityStatus.DRAFT:
-        raise ServiceError.of(ErrorCode.NOT_A_DRAFT, "该活动已提交")
+        raise ServiceError.of(ActivityErrorCode.NOT_A_DRAFT, "该活动已提交")
     await _window_check(activity, Phase.FILING, label="活动填报")
     async with transaction():
         changed = await Activity.filter(id=activity.id, status=ActivityStatus.DRAFT).update(
             status=ActivityStatus.PENDING_REVIEW, submitted_at=now()
         )
         if not changed:
-            raise ServiceError.of(ErrorCode.NOT_A_DRAFT, "该活动已提交")
+            raise ServiceError.of(ActivityErrorCode.NOT_A_DRAFT, "该活动已提交")
         if activity.qr_token is None:
             await _assign_qr_token(activity.id)
         activity = await Activity.get(id=activity.id)
@@ -519,9 +527,9 @@ async def supplement_activity(
     """Add photos, video, news and online links once, from submission to the deadline."""
     activity = await _own_activity(grants, activity_id)
     if activity.status is ActivityStatus.DRAFT:
-        raise ServiceError.of(ErrorCode.NOT_SUBMITTED, "活动提交后才能补充信息")
+        raise ServiceError.of(ActivityErrorCode.NOT_SUBMITTED, "活动提交后才能补充信息")
     if activity.supplemented_at is not None:
-        raise ServiceError.of(ErrorCode.ALREADY_SUPPLEMENTED, "补充信息已提交，不能修改")
+        raise ServiceError.of(ActivityErrorCode.ALREADY_SUPPLEMENTED, "补充信息已提交，不能修改")
     await _window_check(activity, Phase.SUPPLEMENT, label="补充信息")
     errors = Collector()
     links = {
@@ -537,11 +545,11 @@ async def supplement_activity(
     }
     cap = await max_media_for(activity.campaign_id, await get_region(activity.region_id))
     if len(supplement.photos) + len(supplement.video_urls) > cap:
-        errors.add(ErrorCode.TOO_MANY_MEDIA, f"图片和视频合计最多{cap}项", "photos")
+        errors.add(ActivityErrorCode.TOO_MANY_MEDIA, f"图片和视频合计最多{cap}项", "photos")
     if len(supplement.news_urls) > MAX_LINKS or len(supplement.online_urls) > MAX_LINKS:
-        errors.add(ErrorCode.TOO_MANY_ITEMS, f"每类链接最多{MAX_LINKS}个", "newsUrls")
+        errors.add(ActivityErrorCode.TOO_MANY_ITEMS, f"每类链接最多{MAX_LINKS}个", "newsUrls")
     if not (supplement.photos or any(links.values())):
-        errors.add(ErrorCode.REQUIRED, "请至少补充一张图片或一个链接", "photos")
+        errors.add(ActivityErrorCode.REQUIRED, "请至少补充一张图片或一个链接", "photos")
     errors.raise_if_any()
     photos = []
     for upload in supplement.photos:
@@ -555,7 +563,9 @@ async def supplement_activity(
             supplemented_at=now()
         )
         if not changed:
-            raise ServiceError.of(ErrorCode.ALREADY_SUPPLEMENTED, "补充信息已提交，不能修改")
+            raise ServiceError.of(
+                ActivityErrorCode.ALREADY_SUPPLEMENTED, "补充信息已提交，不能修改"
+            )
         await ActivityMedia.bulk_create(
             [
                 ActivityMedia(activity_id=activity.id, kind=kind, url=url, position=i)
@@ -574,25 +584,26 @@ async def summarize_activity(
     """Submit the summary once, from the activity's start to the deadline."""
     activity = await _own_activity(grants, activity_id)
     if activity.status is not ActivityStatus.APPROVED:
-        raise ServiceError.of(ErrorCode.NOT_APPROVED, "活动审核通过后才能提交总结")
+        raise ServiceError.of(ActivityErrorCode.NOT_APPROVED, "活动审核通过后才能提交总结")
     if activity.summarized_at is not None:
-        raise ServiceError.of(ErrorCode.ALREADY_SUMMARIZED, "活动总结已提交，不能修改")
+        raise ServiceError.of(ActivityErrorCode.ALREADY_SUMMARIZED, "活动总结已提交，不能修改")
     if now() < activity.starts_at:
         raise ServiceError.of(
-            ErrorCode.NOT_STARTED, f"活动开始（{local_date(activity.starts_at)}）后才能提交总结"
+            ActivityErrorCode.NOT_STARTED,
+            f"活动开始（{local_date(activity.starts_at)}）后才能提交总结",
         )
     await _window_check(activity, Phase.SUMMARY, label="活动总结")
     errors = Collector()
     body = check_text(errors, text, "text", "活动总结", max_length=5000, multiline=True)
     if not 0 <= participant_count <= 100_000_000:
-        errors.add(ErrorCode.INVALID, "参与人数须为0至1亿之间的整数", "participantCount")
+        errors.add(ActivityErrorCode.INVALID, "参与人数须为0至1亿之间的整数", "participantCount")
     errors.raise_if_any()
     async with transaction():
         changed = await Activity.filter(id=activity.id, summarized_at=None).update(
             summary_text=body, participant_count=participant_count, summarized_at=now()
         )
         if not changed:
-            raise ServiceError.of(ErrorCode.ALREADY_SUMMARIZED, "活动总结已提交，不能修改")
+            raise ServiceError.of(ActivityErrorCode.ALREADY_SUMMARIZED, "活动总结已提交，不能修改")
         activity = await Activity.get(id=activity.id)
         await audit.record("activity_summarized", actor=user, target=activity)
         await emit(_event(EventKind.ACTIVITY_SUMMARIZED, activity, user, is_public(activity)))
@@ -618,19 +629,19 @@ async def review_activity(
     """A reviewer (or admin) of the supervising unit approves or rejects a pending activity."""
     activity = await Activity.get_or_none(id=activity_id, deleted_at=None)
     if activity is None or not can_view(grants, activity):
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "id")
+        raise ServiceError.of(ActivityErrorCode.NOT_FOUND, "活动不存在", "id")
     if not reviews_it(grants, activity):
         raise PermissionDenied("只有归口单位的审核人员可以审核此活动")
     if not may_review(user, grants, activity):
         raise PermissionDenied("不能审核本单位或本人填报的活动，请由归口单位的其他审核人员审核")
     if activity.status is not ActivityStatus.PENDING_REVIEW:
-        raise ServiceError.of(ErrorCode.NOT_PENDING, "该活动不在待审核状态")
+        raise ServiceError.of(ActivityErrorCode.NOT_PENDING, "该活动不在待审核状态")
     errors = Collector()
     text = check_text(
         errors, comment, "comment", "审核意见", max_length=1000, required=False, multiline=True
     )
     if decision is ReviewDecision.REJECT and not text:
-        errors.add(ErrorCode.COMMENT_REQUIRED, "审核不通过时须填写原因", "comment")
+        errors.add(ActivityErrorCode.COMMENT_REQUIRED, "审核不通过时须填写原因", "comment")
     errors.raise_if_any()
     status = (
         ActivityStatus.APPROVED if decision is ReviewDecision.APPROVE else ActivityStatus.REJECTED
@@ -641,7 +652,7 @@ async def review_activity(
             id=activity.id, status=ActivityStatus.PENDING_REVIEW
         ).update(status=status, reviewed_at=moment)
         if not changed:
-            raise ServiceError.of(ErrorCode.NOT_PENDING, "该活动不在待审核状态")
+            raise ServiceError.of(ActivityErrorCode.NOT_PENDING, "该活动不在待审核状态")
         await Review.create(
             activity_id=activity.id,
             reviewer=user,
@@ -713,7 +724,9 @@ async def filtered(query: QuerySet[Activity], flt: ActivityFilter) -> QuerySet[A
     if flt.region_code:
         region = await get_region(flt.region_code)
         if region is None:
-            raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
+            raise ServiceError.of(
+                ActivityErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode"
+            )
         query = query.filter(subtree(region))
     if flt.form is not None:
         query = query.filter(form=flt.form)
@@ -725,7 +738,7 @@ async def filtered(query: QuerySet[Activity], flt: ActivityFilter) -> QuerySet[A
         query = query.filter(starts_at__lt=flt.starts_before)
     text = (flt.search or "").strip()
     if len(text) > 50:
-        raise ServiceError.of(ErrorCode.INVALID, "搜索词不能超过50个字符", "search")
+        raise ServiceError.of(ActivityErrorCode.INVALID, "搜索词不能超过50个字符", "search")
     if text:
         query = query.filter(Q(title__icontains=text))
     return query

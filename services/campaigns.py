@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -14,7 +15,7 @@ from infra.clock import local_date, now, today
 from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Campaign, JointAction, PhaseWindow, Region, RegionalSetting
 from models.enums import Phase, RegionLevel
-from services.errors import ErrorCode
+from services.errors import CampaignErrorCode
 from services.permissions import Grant, require_national_staff
 from services.regions import get_region
 from services.rules import manages_region
@@ -54,7 +55,7 @@ async def campaign_for(year: int) -> Campaign:
     """The campaign of a year, or a refusal naming the year."""
     campaign = await Campaign.get_or_none(year=year)
     if campaign is None:
-        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
+        raise ServiceError.of(CampaignErrorCode.NO_CAMPAIGN, f"{year}年度活动不存在", "year")
     return campaign
 
 
@@ -80,7 +81,7 @@ async def windows_for(campaign_id: int, region: Region | None) -> dict[Phase, Wi
 
 
 def require_open(
-    window: Window | None, label: str, *, unset: ErrorCode, not_open: ErrorCode, closed: ErrorCode
+    window: Window | None, label: str, *, unset: StrEnum, not_open: StrEnum, closed: StrEnum
 ) -> None:
     """Refuse outside a phase's window, naming the day it opens or closed ("活动填报已于
     2020-09-25截止"); `unset` when the campaign has no such window."""
@@ -133,7 +134,7 @@ async def _override_region(
         region = await get_region(region_code)
         if region is None or region.level is RegionLevel.COUNTY:
             raise ServiceError.of(
-                ErrorCode.INVALID_REGION, "地区设置只能针对省级或地市级行政区划", field
+                CampaignErrorCode.INVALID_REGION, "地区设置只能针对省级或地市级行政区划", field
             )
     if not manages_region(grants, region):
         raise PermissionDenied("只能管理本单位所辖地区的活动设置")
@@ -143,7 +144,7 @@ async def _override_region(
 async def _campaign(campaign_id: int) -> Campaign:
     campaign = await Campaign.get_or_none(id=campaign_id)
     if campaign is None:
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "活动年度不存在", "campaignId")
+        raise ServiceError.of(CampaignErrorCode.NOT_FOUND, "活动年度不存在", "campaignId")
     return campaign
 
 
@@ -161,7 +162,7 @@ class CampaignData:
 
 def _check_campaign(errors: Collector, data: CampaignData) -> dict[str, Any]:
     if not 2000 <= data.year <= 2100:
-        errors.add(ErrorCode.INVALID, "年份须在2000至2100之间", "year")
+        errors.add(CampaignErrorCode.INVALID, "年份须在2000至2100之间", "year")
     values: dict[str, Any] = {
         "name": check_text(errors, data.name, "name", "活动名称", max_length=100),
         "theme": check_text(errors, data.theme, "theme", "活动主题", max_length=200),
@@ -169,9 +170,9 @@ def _check_campaign(errors: Collector, data: CampaignData) -> dict[str, Any]:
         "ends_on": data.ends_on,
     }
     if data.starts_on > data.ends_on:
-        errors.add(ErrorCode.INVALID_TIME, "集中活动开始日期不能晚于结束日期", "endsOn")
+        errors.add(CampaignErrorCode.INVALID_TIME, "集中活动开始日期不能晚于结束日期", "endsOn")
     if data.starts_on.year != data.year or data.ends_on.year != data.year:
-        errors.add(ErrorCode.INVALID_TIME, "集中活动日期须在当年之内", "startsOn")
+        errors.add(CampaignErrorCode.INVALID_TIME, "集中活动日期须在当年之内", "startsOn")
     return values
 
 
@@ -184,7 +185,7 @@ async def create_campaign(grants: list[Grant], data: CampaignData) -> Campaign:
         return await Campaign.create(year=data.year, **values)
     except IntegrityError as exc:
         raise ServiceError.of(
-            ErrorCode.CAMPAIGN_EXISTS, f"{data.year}年的活动已存在", "year"
+            CampaignErrorCode.CAMPAIGN_EXISTS, f"{data.year}年的活动已存在", "year"
         ) from exc
 
 
@@ -194,7 +195,7 @@ async def update_campaign(grants: list[Grant], campaign_id: int, data: CampaignD
     errors = Collector()
     values = _check_campaign(errors, data)
     if data.year != campaign.year:
-        errors.add(ErrorCode.INVALID, "活动年份不能修改", "year")
+        errors.add(CampaignErrorCode.INVALID, "活动年份不能修改", "year")
     errors.raise_if_any()
     await Campaign.filter(id=campaign.id).update(**values)
     return await Campaign.get(id=campaign.id)
@@ -212,18 +213,22 @@ async def set_phase_window(
     region = await _override_region(grants, region_code)
     campaign = await _campaign(campaign_id)
     if opens_at >= closes_at:
-        raise ServiceError.of(ErrorCode.INVALID_WINDOW, "截止时间须晚于开始时间", "closesAt")
+        raise ServiceError.of(
+            CampaignErrorCode.INVALID_WINDOW, "截止时间须晚于开始时间", "closesAt"
+        )
     if region is not None:
         national = await PhaseWindow.get_or_none(
             campaign_id=campaign.id, phase=phase, region_code=None
         )
         if national is None:
             raise ServiceError.of(
-                ErrorCode.OUTSIDE_NATIONAL_WINDOW, "全国时间尚未设置，暂不能设置地区时间", "phase"
+                CampaignErrorCode.OUTSIDE_NATIONAL_WINDOW,
+                "全国时间尚未设置，暂不能设置地区时间",
+                "phase",
             )
         if opens_at < national.opens_at or closes_at > national.closes_at:
             raise ServiceError.of(
-                ErrorCode.OUTSIDE_NATIONAL_WINDOW,
+                CampaignErrorCode.OUTSIDE_NATIONAL_WINDOW,
                 f"地区时间须在全国时间（{local_date(national.opens_at)}至"
                 f"{local_date(national.closes_at)}）之内",
                 "closesAt",
@@ -266,7 +271,7 @@ async def set_regional_setting(
     errors = Collector()
     theme = check_text(errors, sub_theme, "subTheme", "副主题", max_length=200, required=False)
     if max_media is not None and not 1 <= max_media <= 50:
-        errors.add(ErrorCode.INVALID, "图片视频数量上限须在1至50之间", "maxMedia")
+        errors.add(CampaignErrorCode.INVALID, "图片视频数量上限须在1至50之间", "maxMedia")
     errors.raise_if_any()
     setting, _ = await RegionalSetting.get_or_create(
         campaign_id=campaign_id, region_code=region.code
@@ -287,7 +292,7 @@ async def create_joint_action(
     errors = Collector()
     name = check_text(errors, name, "name", "联合行动名称", max_length=100)
     if len(lead_units) > 20:
-        errors.add(ErrorCode.TOO_MANY_ITEMS, "牵头单位最多20个", "leadUnits")
+        errors.add(CampaignErrorCode.TOO_MANY_ITEMS, "牵头单位最多20个", "leadUnits")
     units = [
         check_text(errors, unit, "leadUnits", "牵头单位", max_length=100) for unit in lead_units
     ]
@@ -302,4 +307,4 @@ async def create_joint_action(
             position=position,
         )
     except IntegrityError as exc:
-        raise ServiceError.of(ErrorCode.INVALID, "该联合行动已存在", "name") from exc
+        raise ServiceError.of(CampaignErrorCode.INVALID, "该联合行动已存在", "name") from exc

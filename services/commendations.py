@@ -29,7 +29,7 @@ from models.enums import (
 )
 from services import audit
 from services.campaigns import campaign_for
-from services.errors import ErrorCode
+from services.errors import CommendationErrorCode
 from services.events import later, transaction
 from services.notifications import notify, render, unit_people
 from services.permissions import Grant, is_national_staff, require_national_staff
@@ -90,17 +90,17 @@ async def decide(
     unit_ids = list(dict.fromkeys(decision.unit_ids))
     activity_ids = list(dict.fromkeys(decision.activity_ids))
     if not unit_ids and not activity_ids:
-        raise ServiceError.of(ErrorCode.REQUIRED, "请选择表扬的单位或活动", "unitIds")
+        raise ServiceError.of(CommendationErrorCode.REQUIRED, "请选择表扬的单位或活动", "unitIds")
     if len(unit_ids) + len(activity_ids) > MAX_DECISION:
         raise ServiceError.of(
-            ErrorCode.TOO_MANY_ITEMS, f"一次最多决定{MAX_DECISION}个表扬对象", "unitIds"
+            CommendationErrorCode.TOO_MANY_ITEMS, f"一次最多决定{MAX_DECISION}个表扬对象", "unitIds"
         )
     errors = Collector()
     units = {o.id: o for o in await Organization.filter(id__in=unit_ids)}
     if len(units) < len(unit_ids):
-        errors.add(ErrorCode.NOT_FOUND, "部分单位不存在", "unitIds")
+        errors.add(CommendationErrorCode.NOT_FOUND, "部分单位不存在", "unitIds")
     if any(o.kind is OrganizationKind.NATIONAL_ORGANIZER for o in units.values()):
-        errors.add(ErrorCode.KIND_NOT_ALLOWED, "主办单位不能被表扬", "unitIds")
+        errors.add(CommendationErrorCode.KIND_NOT_ALLOWED, "主办单位不能被表扬", "unitIds")
     activities = {
         a.id: a
         for a in await Activity.filter(
@@ -108,9 +108,9 @@ async def decide(
         ).select_related("organization")
     }
     if len(activities) < len(activity_ids):
-        errors.add(ErrorCode.NOT_FOUND, "部分活动不存在或不属于该年度", "activityIds")
+        errors.add(CommendationErrorCode.NOT_FOUND, "部分活动不存在或不属于该年度", "activityIds")
     if any(a.status is not ActivityStatus.APPROVED for a in activities.values()):
-        errors.add(ErrorCode.NOT_APPROVED, "只能表扬审核通过的活动", "activityIds")
+        errors.add(CommendationErrorCode.NOT_APPROVED, "只能表扬审核通过的活动", "activityIds")
     errors.raise_if_any()
 
     keys = [target_key(CommendationKind.UNIT, i) for i in unit_ids] + [
@@ -121,7 +121,9 @@ async def decide(
     )
     if taken:
         names = "、".join(str(n) for n in list(taken)[:3])
-        raise ServiceError.of(ErrorCode.ALREADY_PROPOSED, f"已在表扬名单中：{names}", "unitIds")
+        raise ServiceError.of(
+            CommendationErrorCode.ALREADY_PROPOSED, f"已在表扬名单中：{names}", "unitIds"
+        )
     recommended = {
         str(key): int(rid)
         for rid, key in await Recommendation.filter(
@@ -168,7 +170,7 @@ async def decide(
             await Commendation.bulk_create(rows, batch_size=500)
         except IntegrityError as exc:  # decided at the same moment by someone else
             raise ServiceError.of(
-                ErrorCode.ALREADY_PROPOSED, "部分对象已在表扬名单中", "unitIds"
+                CommendationErrorCode.ALREADY_PROPOSED, "部分对象已在表扬名单中", "unitIds"
             ) from exc
         await audit.record(
             "commendations_proposed",
@@ -184,7 +186,9 @@ async def decide(
 async def _proposed(commendation_id: int, grants: list[Grant]) -> Commendation:
     commendation = await Commendation.filter(visible(grants), id=commendation_id).first()
     if commendation is None:
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "表扬名单中没有该条目", "commendationId")
+        raise ServiceError.of(
+            CommendationErrorCode.NOT_FOUND, "表扬名单中没有该条目", "commendationId"
+        )
     return commendation
 
 
@@ -195,10 +199,12 @@ async def raise_objection(
     text = _reason(reason, "异议理由", min_length=5)
     commendation = await _proposed(commendation_id, grants)
     if commendation.status is not CommendationStatus.PROPOSED:
-        raise ServiceError.of(ErrorCode.NOT_ON_NOTICE, "该条目不在公示期内", "commendationId")
+        raise ServiceError.of(
+            CommendationErrorCode.NOT_ON_NOTICE, "该条目不在公示期内", "commendationId"
+        )
     if now() >= commendation.notice_ends_at:
         raise ServiceError.of(
-            ErrorCode.NOT_ON_NOTICE,
+            CommendationErrorCode.NOT_ON_NOTICE,
             f"该条目的公示期已于{last_notice_day(commendation)}结束",
             "commendationId",
         )
@@ -206,7 +212,7 @@ async def raise_objection(
         objection = await Objection.create(commendation=commendation, user=user, reason=text)
     except IntegrityError as exc:
         raise ServiceError.of(
-            ErrorCode.ALREADY_OBJECTED, "您已对该条目提出过异议", "commendationId"
+            CommendationErrorCode.ALREADY_OBJECTED, "您已对该条目提出过异议", "commendationId"
         ) from exc
     await audit.record("objection_raised", actor=user, target=commendation)
     return objection
@@ -234,7 +240,7 @@ async def remove(
         status=CommendationStatus.REMOVED, active_target=None, removed_reason=text, removed_at=now()
     )
     if not changed:
-        raise ServiceError.of(ErrorCode.NOT_PROPOSED, "只能移除公示中的条目", "id")
+        raise ServiceError.of(CommendationErrorCode.NOT_PROPOSED, "只能移除公示中的条目", "id")
     await audit.record("commendation_removed", actor=user, target=commendation, reason=text)
     await commendation.refresh_from_db()
     return commendation
@@ -253,14 +259,16 @@ async def finalize(user: User, grants: list[Grant], year: int) -> list[Commendat
     campaign = await campaign_for(year)
     proposed = Commendation.filter(campaign_id=campaign.id, status=CommendationStatus.PROPOSED)
     if not await proposed.exists():
-        raise ServiceError.of(ErrorCode.NOTHING_TO_FINALIZE, "没有待确定的表扬名单", "year")
+        raise ServiceError.of(
+            CommendationErrorCode.NOTHING_TO_FINALIZE, "没有待确定的表扬名单", "year"
+        )
     moment = now()
     still_on_notice = (
         await proposed.filter(notice_ends_at__gt=moment).order_by("-notice_ends_at").first()
     )
     if still_on_notice is not None:
         raise ServiceError.of(
-            ErrorCode.NOTICE_NOT_OVER,
+            CommendationErrorCode.NOTICE_NOT_OVER,
             f"公示期至{last_notice_day(still_on_notice)}结束，结束后方可确定名单",
             "year",
         )
@@ -314,7 +322,7 @@ async def revoke(
         status=CommendationStatus.REVOKED, revoked_at=now(), revoked_reason=text
     )
     if not changed:
-        raise ServiceError.of(ErrorCode.NOT_FINAL, "只能撤销已确定的表扬", "id")
+        raise ServiceError.of(CommendationErrorCode.NOT_FINAL, "只能撤销已确定的表扬", "id")
     commendation = await Commendation.get(id=commendation_id)
     await audit.record("commendation_revoked", actor=user, target=commendation, reason=text)
     return commendation

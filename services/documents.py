@@ -46,7 +46,7 @@ from services import audit, certificates, notifications, reports
 from services.activities import ActivityFilter, filtered
 from services.campaigns import campaign_for
 from services.counters import Counters
-from services.errors import ErrorCode
+from services.errors import DocumentErrorCode
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region
 from services.rules import can_view, is_insider, member_org_ids, oversees_region
@@ -79,7 +79,7 @@ async def request_activity_summary(
 ) -> Document:
     activity = await Activity.get_or_none(id=activity_id, deleted_at=None)
     if activity is None or not can_view(grants, activity):
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId")
+        raise ServiceError.of(DocumentErrorCode.NOT_FOUND, "活动不存在", "activityId")
     if not is_insider(grants, activity):
         raise PermissionDenied("只有填报单位、归口单位和主办单位可以下载活动总结")
     counts = (await rt.live.read([activity.id]))[activity.id]
@@ -103,7 +103,7 @@ async def request_activity_schedule(
     """The key-activity schedule (重点活动安排表) of a region (national staff: any) as .xlsx."""
     region = await get_region(flt.region_code) if flt.region_code else None
     if flt.region_code and region is None:
-        raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
+        raise ServiceError.of(DocumentErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
     if not oversees_region(grants, region):
         raise PermissionDenied("只能导出本单位所辖地区的活动安排表")
     query = await filtered(Activity.filter(status__in=SCHEDULE_STATUSES, deleted_at=None), flt)
@@ -141,15 +141,15 @@ async def request_summary_report(
     """A summary report of a unit, a city or province, or the nation, for a year."""
     if sum((organization_id is not None, bool(region_code), national)) != 1:
         raise ServiceError.of(
-            ErrorCode.INVALID, "请选择一个范围：单位、地区或全国", "organizationId"
+            DocumentErrorCode.INVALID, "请选择一个范围：单位、地区或全国", "organizationId"
         )
     if not 2000 <= year <= 2100:
-        raise ServiceError.of(ErrorCode.INVALID, "年份无效", "year")
+        raise ServiceError.of(DocumentErrorCode.INVALID, "年份无效", "year")
     place: str
     if organization_id is not None:
         organization = await Organization.get_or_none(id=organization_id)
         if organization is None:
-            raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+            raise ServiceError.of(DocumentErrorCode.NOT_FOUND, "单位不存在", "organizationId")
         if organization.id not in member_org_ids(grants) and not oversees_region(
             grants, await get_region(organization.region_id)
         ):
@@ -159,7 +159,7 @@ async def request_summary_report(
         region = await get_region(region_code)
         if region is None or region.level is RegionLevel.COUNTY:
             raise ServiceError.of(
-                ErrorCode.INVALID_REGION, "请选择省级或地市级行政区划", "regionCode"
+                DocumentErrorCode.INVALID_REGION, "请选择省级或地市级行政区划", "regionCode"
             )
         if not oversees_region(grants, region):
             raise PermissionDenied("只能生成本单位所辖地区的总结报告")
@@ -204,7 +204,7 @@ async def request_certificates(rt: Runtime, user: User, grants: list[Grant], yea
         campaign_id=campaign.id, status=CommendationStatus.FINAL
     ).values_list("serial", "holder_name")
     if not final:
-        raise ServiceError.of(ErrorCode.NOT_FINAL, "该年度尚无确定的表扬名单", "year")
+        raise ServiceError.of(DocumentErrorCode.NOT_FINAL, "该年度尚无确定的表扬名单", "year")
     fingerprint = _digest({"kind": "certificates", "template": 1, "entries": sorted(final)})
     return await _request(
         rt,

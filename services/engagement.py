@@ -25,7 +25,7 @@ from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like
 from models.enums import ActivityStatus
 from services import audit
 from services.counters import Counters, Counts
-from services.errors import ErrorCode
+from services.errors import EngagementErrorCode
 from services.events import DomainEvent, later, subscribe, transaction
 from services.permissions import Grant
 from services.rules import may_moderate
@@ -70,7 +70,7 @@ async def _engagement_columns(activity_id: int) -> Activity | None:
 
 
 def _no_such_activity() -> ServiceError:
-    return ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId")
+    return ServiceError.of(EngagementErrorCode.NOT_FOUND, "活动不存在", "activityId")
 
 
 async def _public_activity(activity_id: int) -> Activity:
@@ -114,17 +114,19 @@ async def check_in(
     returns the first check-in. Returns it with the activity's counts."""
     nonce = (client_nonce or "").strip()
     if not 8 <= len(nonce) <= 64:
-        raise ServiceError.of(ErrorCode.INVALID, "clientNonce 须为8至64个字符", "clientNonce")
+        raise ServiceError.of(
+            EngagementErrorCode.INVALID, "clientNonce 须为8至64个字符", "clientNonce"
+        )
     activity = await _admitted(rt, user, activity_id, ip)
     if qr_token is not None and qr_token.strip().upper() != activity.qr_token:
-        raise ServiceError.of(ErrorCode.INVALID_QR, "二维码与活动不符", "qrToken")
+        raise ServiceError.of(EngagementErrorCode.INVALID_QR, "二维码与活动不符", "qrToken")
     moment = now()
     if not activity.starts_at - CHECK_IN_MARGIN <= moment <= activity.ends_at + CHECK_IN_MARGIN:
         earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
         if earlier is not None:  # a late retry of a check-in that was in time
             return await _same_request(counters, earlier, activity_id)
         raise ServiceError.of(
-            ErrorCode.CHECK_IN_CLOSED,
+            EngagementErrorCode.CHECK_IN_CLOSED,
             f"活动打卡时间为{_clock(activity.starts_at - CHECK_IN_MARGIN)}至"
             f"{_clock(activity.ends_at + CHECK_IN_MARGIN)}",
             "activityId",
@@ -144,7 +146,9 @@ async def check_in(
         earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
         if earlier is not None:  # a retry (or the same request racing itself)
             return await _same_request(counters, earlier, activity_id)
-        raise ServiceError.of(ErrorCode.ALREADY_CHECKED_IN, "您今天已在此活动打卡", "activityId")
+        raise ServiceError.of(
+            EngagementErrorCode.ALREADY_CHECKED_IN, "您今天已在此活动打卡", "activityId"
+        )
     return row, await counters.record(row)
 
 
@@ -188,7 +192,9 @@ async def _same_request(
     counters: Counters, earlier: CheckIn, activity_id: int
 ) -> tuple[CheckIn, Counts]:
     if earlier.activity_id != activity_id:
-        raise ServiceError.of(ErrorCode.INVALID, "clientNonce 已用于另一次打卡", "clientNonce")
+        raise ServiceError.of(
+            EngagementErrorCode.INVALID, "clientNonce 已用于另一次打卡", "clientNonce"
+        )
     return earlier, (await counters.read([activity_id]))[activity_id]
 
 
@@ -367,10 +373,10 @@ async def rate(
     """One rating per person: a new one replaces the old (in the average too)."""
     errors = Collector()
     if not 1 <= score <= 5:
-        errors.add(ErrorCode.INVALID, "评分须为1至5分", "score")
+        errors.add(EngagementErrorCode.INVALID, "评分须为1至5分", "score")
     text = clean_lines(feedback, compact=True)
     if len(text) > 500:
-        errors.add(ErrorCode.INVALID, "反馈意见不能超过500个字符", "feedback")
+        errors.add(EngagementErrorCode.INVALID, "反馈意见不能超过500个字符", "feedback")
     errors.raise_if_any()
     await _admitted(rt, user, activity_id, ip)
     for _ in range(3):
@@ -390,7 +396,7 @@ async def rate(
         except IntegrityError:
             continue
         return await counters.record(row)
-    raise ServiceError.of(ErrorCode.INVALID, "评分提交冲突，请重试", "score")
+    raise ServiceError.of(EngagementErrorCode.INVALID, "评分提交冲突，请重试", "score")
 
 
 async def add_comment(
@@ -398,10 +404,12 @@ async def add_comment(
 ) -> Comment:
     text = clean_lines(body, compact=True)
     if not 1 <= len(text) <= 500:
-        raise ServiceError.of(ErrorCode.INVALID, "评论须为1至500个字符", "body")
+        raise ServiceError.of(EngagementErrorCode.INVALID, "评论须为1至500个字符", "body")
     lowered = text.lower()
     if any(word.lower() in lowered for word in rt.settings.blocked_words):
-        raise ServiceError.of(ErrorCode.COMMENT_BLOCKED, "评论含有不当内容，请修改后再发布", "body")
+        raise ServiceError.of(
+            EngagementErrorCode.COMMENT_BLOCKED, "评论含有不当内容，请修改后再发布", "body"
+        )
     await _admitted(rt, user, activity_id, ip)
     comment = await Comment.create(activity_id=activity_id, user_id=user.id, body=text)
     await counters.record(comment)
@@ -414,7 +422,7 @@ async def hide_comment(
     """National staff, or reviewers of the activity's supervising unit, hide a comment (once)."""
     comment = await Comment.get_or_none(id=comment_id)
     if comment is None:
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "评论不存在", "id")
+        raise ServiceError.of(EngagementErrorCode.NOT_FOUND, "评论不存在", "id")
     activity = await Activity.get(id=comment.activity_id)
     if not may_moderate(grants, activity):
         raise PermissionDenied("只有主办单位或归口单位的工作人员可以隐藏评论")

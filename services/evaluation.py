@@ -41,7 +41,7 @@ from models import (
 from models.enums import ActivityForm, ActivityStatus, Indicator, OrganizationKind, Phase
 from services import audit
 from services.campaigns import campaign_for
-from services.errors import ErrorCode
+from services.errors import CommendationErrorCode
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.recommendations import BODY_KINDS, LOCAL_SUPERVISORS, reader_ids
 from services.validation import check_text
@@ -343,9 +343,13 @@ async def score_indicator(
     require_national_staff(grants, "仅限主办单位工作人员评分")
     errors = Collector()
     if indicator in COMPUTED:
-        errors.add(ErrorCode.COMPUTED_INDICATOR, "该指标由平台数据计算，不能手工评分", "indicator")
+        errors.add(
+            CommendationErrorCode.COMPUTED_INDICATOR,
+            "该指标由平台数据计算，不能手工评分",
+            "indicator",
+        )
     if not 0 <= score <= 100:
-        errors.add(ErrorCode.INVALID, "分数须在0到100之间", "score")
+        errors.add(CommendationErrorCode.INVALID, "分数须在0到100之间", "score")
     text = check_text(
         errors, note, "note", "评分说明", max_length=1000, required=False, multiline=True
     )
@@ -354,7 +358,7 @@ async def score_indicator(
     body = await Organization.get_or_none(id=organization_id)
     if body is None or body.kind not in BODY_KINDS:
         raise ServiceError.of(
-            ErrorCode.NOT_FOUND, "只有省级科协和全国学会参加考核", "organizationId"
+            CommendationErrorCode.NOT_FOUND, "只有省级科协和全国学会参加考核", "organizationId"
         )
     row, _ = await IndicatorScore.update_or_create(
         campaign_id=campaign.id,
@@ -373,12 +377,12 @@ async def set_weights(
 ) -> Campaign:
     require_national_staff(grants, "仅限主办单位工作人员设置权重")
     if any(not 0 <= w <= 100 for w in weights.values()):
-        raise ServiceError.of(ErrorCode.INVALID, "权重须在0到100之间", "weights")
+        raise ServiceError.of(CommendationErrorCode.INVALID, "权重须在0到100之间", "weights")
     campaign = await campaign_for(year)
     merged = {i.value: w for i, w in weights_of(campaign).items()}
     merged.update({i.value: float(w) for i, w in weights.items()})
     if not any(merged.values()):
-        raise ServiceError.of(ErrorCode.INVALID, "权重不能全部为0", "weights")
+        raise ServiceError.of(CommendationErrorCode.INVALID, "权重不能全部为0", "weights")
     campaign.indicator_weights = merged
     await campaign.save(update_fields=["indicator_weights"])
     await audit.record("indicator_weights_set", actor=user, target=campaign, weights=merged)

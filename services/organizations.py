@@ -21,7 +21,7 @@ from models.enums import (
     RegionLevel,
 )
 from services import accounts, audit, notifications
-from services.errors import ErrorCode
+from services.errors import OrganizationErrorCode
 from services.events import transaction
 from services.permissions import Grant, can_manage_members, is_national_admin
 from services.regions import check_region, get_region, subtree
@@ -121,14 +121,16 @@ async def save_unit_profile(
     if organization_id is not None:
         target = await Organization.get_or_none(id=organization_id)
         if target is None:
-            raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+            raise ServiceError.of(OrganizationErrorCode.NOT_FOUND, "单位不存在", "organizationId")
         if not can_manage_members(grants, target):
             raise PermissionDenied("只有本单位管理员可以修改单位信息")
     else:
         own = {g.organization_id for g in grants if g.role is MemberRole.ADMIN}
         if len(own) > 1:
             raise ServiceError.of(
-                ErrorCode.AMBIGUOUS_UNIT, "您管理多个单位，请指定要修改的单位", "organizationId"
+                OrganizationErrorCode.AMBIGUOUS_UNIT,
+                "您管理多个单位，请指定要修改的单位",
+                "organizationId",
             )
         target = await Organization.get(id=own.pop()) if own else None
 
@@ -142,7 +144,9 @@ async def _create_unit(
 ) -> Organization:
     if kind not in SELF_REGISTERED_KINDS:
         raise ServiceError.of(
-            ErrorCode.KIND_NOT_ALLOWED, "归口管理单位由主办单位设立，不能自行注册", "kind"
+            OrganizationErrorCode.KIND_NOT_ALLOWED,
+            "归口管理单位由主办单位设立，不能自行注册",
+            "kind",
         )
     parent = await supervising_association(region)
     async with in_transaction():
@@ -173,16 +177,22 @@ async def _update_unit(
 ) -> Organization:
     supervisory = organization.kind not in SELF_REGISTERED_KINDS
     if supervisory and kind is not organization.kind:
-        raise ServiceError.of(ErrorCode.KIND_NOT_ALLOWED, "归口管理单位的类别不能修改", "kind")
+        raise ServiceError.of(
+            OrganizationErrorCode.KIND_NOT_ALLOWED, "归口管理单位的类别不能修改", "kind"
+        )
     if not supervisory and kind not in SELF_REGISTERED_KINDS:
         raise ServiceError.of(
-            ErrorCode.KIND_NOT_ALLOWED, "归口管理单位由主办单位设立，不能自行变更为该类别", "kind"
+            OrganizationErrorCode.KIND_NOT_ALLOWED,
+            "归口管理单位由主办单位设立，不能自行变更为该类别",
+            "kind",
         )
     changes = dict(fields, kind=kind)
     if region.code != organization.region_id:
         if supervisory and not is_national_admin(grants):
             raise ServiceError.of(
-                ErrorCode.INVALID_REGION, "归口管理单位的所在地区不能自行修改", "regionCode"
+                OrganizationErrorCode.INVALID_REGION,
+                "归口管理单位的所在地区不能自行修改",
+                "regionCode",
             )
         changes.update(_placement(region))
         if not supervisory:
@@ -202,11 +212,13 @@ async def search_supervising_units(
     if region_code:
         region = await get_region(region_code)
         if region is None:
-            raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
+            raise ServiceError.of(
+                OrganizationErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode"
+            )
         query = query.filter(subtree(region))
     text = (search or "").strip()
     if len(text) > 50:
-        raise ServiceError.of(ErrorCode.INVALID, "搜索词不能超过50个字符", "search")
+        raise ServiceError.of(OrganizationErrorCode.INVALID, "搜索词不能超过50个字符", "search")
     if text:
         query = query.filter(name__icontains=text)
     return query
@@ -233,7 +245,7 @@ async def add_member(
     Adding oneself needs no invitation. Inviting again while one waits returns it."""
     organization = await Organization.get_or_none(id=organization_id)
     if organization is None:
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+        raise ServiceError.of(OrganizationErrorCode.NOT_FOUND, "单位不存在", "organizationId")
     if not can_manage_members(grants, organization):
         raise PermissionDenied("只有本单位管理员可以添加成员")
     # The answer tells whether a phone is registered: a lookup is counted, as a login is.
@@ -241,10 +253,10 @@ async def add_member(
     person = await User.get_or_none(phone=normalize_phone(phone))
     if person is None:
         raise ServiceError.of(
-            ErrorCode.USER_NOT_FOUND, "该手机号尚未注册，请对方先注册账号", "phone"
+            OrganizationErrorCode.USER_NOT_FOUND, "该手机号尚未注册，请对方先注册账号", "phone"
         )
     if await Membership.exists(user_id=person.id, organization_id=organization.id, role=role):
-        raise ServiceError.of(ErrorCode.ALREADY_MEMBER, "该成员已拥有此角色", "role")
+        raise ServiceError.of(OrganizationErrorCode.ALREADY_MEMBER, "该成员已拥有此角色", "role")
     if person.id == actor.id:
         return await _join(person, organization, role, actor=actor, ip=ip)
     waiting = await Invitation.get_or_none(
@@ -294,7 +306,9 @@ async def _join(
                 role=role.value,
             )
     except IntegrityError as exc:
-        raise ServiceError.of(ErrorCode.ALREADY_MEMBER, "该成员已拥有此角色", "role") from exc
+        raise ServiceError.of(
+            OrganizationErrorCode.ALREADY_MEMBER, "该成员已拥有此角色", "role"
+        ) from exc
     return membership
 
 
@@ -309,7 +323,7 @@ async def answer_invitation(
     is answered as one that does not exist."""
     invitation = await Invitation.get_or_none(id=invitation_id, user_id=user.id)
     if invitation is None:
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "邀请不存在", "id")
+        raise ServiceError.of(OrganizationErrorCode.NOT_FOUND, "邀请不存在", "id")
     status = InvitationStatus.ACCEPTED if accept else InvitationStatus.DECLINED
     membership = None
     async with transaction():
@@ -317,7 +331,7 @@ async def answer_invitation(
             id=invitation.id, status=InvitationStatus.PENDING
         ).update(status=status, answered_at=now())
         if not answered:
-            raise ServiceError.of(ErrorCode.NOT_PENDING, "该邀请已处理", "id")
+            raise ServiceError.of(OrganizationErrorCode.NOT_PENDING, "该邀请已处理", "id")
         if accept:
             membership, _ = await Membership.get_or_create(
                 user_id=user.id, organization_id=invitation.organization_id, role=invitation.role
@@ -341,13 +355,15 @@ async def _remove(
     async with transaction():
         organization = await Organization.select_for_update().get_or_none(id=organization_id)
         if organization is None:
-            raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+            raise ServiceError.of(OrganizationErrorCode.NOT_FOUND, "单位不存在", "organizationId")
         removed = await Membership.filter(organization_id=organization_id, user_id=user_id).delete()
         if not removed:
-            raise ServiceError.of(ErrorCode.NOT_A_MEMBER, "不是本单位成员", "userId")
+            raise ServiceError.of(OrganizationErrorCode.NOT_A_MEMBER, "不是本单位成员", "userId")
         if not await Membership.exists(organization_id=organization_id, role=MemberRole.ADMIN):
             raise ServiceError.of(
-                ErrorCode.LAST_ADMIN, "单位须至少保留一名管理员，请先指定新的管理员", "userId"
+                OrganizationErrorCode.LAST_ADMIN,
+                "单位须至少保留一名管理员，请先指定新的管理员",
+                "userId",
             )
         await audit.record(action, actor=actor, target=organization, ip=ip, user_id=user_id)
 
@@ -363,7 +379,7 @@ async def remove_member(
     """A unit's admin (or a national admin) removes a member, never the last admin."""
     organization = await Organization.get_or_none(id=organization_id)
     if organization is None:
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+        raise ServiceError.of(OrganizationErrorCode.NOT_FOUND, "单位不存在", "organizationId")
     if not can_manage_members(grants, organization):
         raise PermissionDenied("只有本单位管理员可以移除成员")
     await _remove(actor, organization_id, user_id, "member_removed", ip)

@@ -30,7 +30,7 @@ from infra.ids import encode_cursor, to_global_id
 from models import Activity, ActivityChange, ApiClient, Region, User
 from models.enums import ChangeKind, RegionLevel
 from services import webhooks
-from services.errors import ErrorCode
+from services.errors import PortalErrorCode
 from services.events import DomainEvent, EventKind, later, subscribe, unsubscribe
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region, subtree
@@ -152,10 +152,10 @@ async def create_client(
     require_national_staff(grants)
     region = await get_region(region_code)
     if region is None:
-        raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
+        raise ServiceError.of(PortalErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
     text = (name or "").strip()
     if not 1 <= len(text) <= 100:
-        raise ServiceError.of(ErrorCode.INVALID, "名称须为1至100个字符", "name")
+        raise ServiceError.of(PortalErrorCode.INVALID, "名称须为1至100个字符", "name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     client = await ApiClient.create(
         name=text, region_code=region.code, token_hash=_hash(token), created_by=user
@@ -166,7 +166,7 @@ async def create_client(
 async def revoke_client(grants: list[Grant], client_id: int) -> None:
     require_national_staff(grants)
     if not await ApiClient.filter(id=client_id).update(active=False):
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "API客户端不存在", "id")
+        raise ServiceError.of(PortalErrorCode.NOT_FOUND, "API客户端不存在", "id")
 
 
 async def client_for(token: str) -> ApiClient | None:
@@ -185,7 +185,7 @@ async def feed_region(
     staff any (None: the nation). Anyone else is refused."""
     asked = await get_region(region_code) if region_code else None
     if region_code and asked is None:
-        raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
+        raise ServiceError.of(PortalErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
     if client is not None:
         own = await get_region(client.region_code)
         assert own is not None

@@ -32,7 +32,7 @@ from models.enums import (
 )
 from services import audit
 from services.campaigns import require_open, windows_for
-from services.errors import ErrorCode
+from services.errors import CommendationErrorCode
 from services.events import transaction
 from services.notifications import notify, render, unit_people
 from services.permissions import Grant, is_national_staff, require_national_staff
@@ -111,12 +111,14 @@ async def _recommender(grants: list[Grant], recommender_id: int | None) -> Organ
     if recommender_id is None:
         if len(own) > 1:
             raise ServiceError.of(
-                ErrorCode.AMBIGUOUS_UNIT, "您管理多个推荐单位，请指定推荐单位", "recommenderId"
+                CommendationErrorCode.AMBIGUOUS_UNIT,
+                "您管理多个推荐单位，请指定推荐单位",
+                "recommenderId",
             )
         recommender_id = next(iter(own))
     if recommender_id not in own:
         raise ServiceError.of(
-            ErrorCode.NOT_A_RECOMMENDER, "您不是该推荐单位的管理员", "recommenderId"
+            CommendationErrorCode.NOT_A_RECOMMENDER, "您不是该推荐单位的管理员", "recommenderId"
         )
     return await Organization.get(id=recommender_id)
 
@@ -132,9 +134,9 @@ async def check_window(campaign_id: int, body: Organization) -> None:
     require_open(
         (await windows_for(campaign_id, region)).get(Phase.RECOMMENDATION),
         "推荐工作",
-        unset=ErrorCode.RECOMMENDATION_NOT_OPEN,
-        not_open=ErrorCode.RECOMMENDATION_NOT_OPEN,
-        closed=ErrorCode.RECOMMENDATION_CLOSED,
+        unset=CommendationErrorCode.RECOMMENDATION_NOT_OPEN,
+        not_open=CommendationErrorCode.RECOMMENDATION_NOT_OPEN,
+        closed=CommendationErrorCode.RECOMMENDATION_CLOSED,
     )
 
 
@@ -188,31 +190,37 @@ async def _target(
     """The unit (and activity) recommended, checked to be eligible and under the body."""
     if data.target_kind is CommendationKind.ACTIVITY:
         if data.activity_id is None:
-            raise ServiceError.of(ErrorCode.REQUIRED, "请选择推荐的活动", "activityId")
+            raise ServiceError.of(CommendationErrorCode.REQUIRED, "请选择推荐的活动", "activityId")
         activity = await Activity.get_or_none(
             id=data.activity_id, campaign_id=data.campaign_id, deleted_at=None
         )
         if activity is None:
-            raise ServiceError.of(ErrorCode.NOT_FOUND, "活动不存在", "activityId")
+            raise ServiceError.of(CommendationErrorCode.NOT_FOUND, "活动不存在", "activityId")
         if not await Activity.filter(activities_under(body), id=activity.id).exists():
             raise ServiceError.of(
-                ErrorCode.NOT_UNDER_RECOMMENDER, "只能推荐本单位归口的活动", "activityId"
+                CommendationErrorCode.NOT_UNDER_RECOMMENDER,
+                "只能推荐本单位归口的活动",
+                "activityId",
             )
         if activity.status is not ActivityStatus.APPROVED:
-            raise ServiceError.of(ErrorCode.NOT_APPROVED, "只能推荐审核通过的活动", "activityId")
+            raise ServiceError.of(
+                CommendationErrorCode.NOT_APPROVED, "只能推荐审核通过的活动", "activityId"
+            )
         if activity.summarized_at is None:
             raise ServiceError.of(
-                ErrorCode.NOT_SUMMARIZED, "只能推荐已提交活动总结的活动", "activityId"
+                CommendationErrorCode.NOT_SUMMARIZED, "只能推荐已提交活动总结的活动", "activityId"
             )
         return await Organization.get(id=activity.organization_id), activity
     if data.organization_id is None:
-        raise ServiceError.of(ErrorCode.REQUIRED, "请选择推荐的单位", "organizationId")
+        raise ServiceError.of(CommendationErrorCode.REQUIRED, "请选择推荐的单位", "organizationId")
     unit = await Organization.get_or_none(id=data.organization_id)
     if unit is None:
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+        raise ServiceError.of(CommendationErrorCode.NOT_FOUND, "单位不存在", "organizationId")
     if not await unit_is_under(body, unit, data.campaign_id):
         raise ServiceError.of(
-            ErrorCode.NOT_UNDER_RECOMMENDER, "只能推荐本单位所辖的单位", "organizationId"
+            CommendationErrorCode.NOT_UNDER_RECOMMENDER,
+            "只能推荐本单位所辖的单位",
+            "organizationId",
         )
     return unit, None
 
@@ -226,7 +234,7 @@ async def recommend(
     body = await _recommender(grants, data.recommender_id)
     campaign = await Campaign.get_or_none(id=data.campaign_id)
     if campaign is None:
-        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, "活动年度不存在", "campaignId")
+        raise ServiceError.of(CommendationErrorCode.NO_CAMPAIGN, "活动年度不存在", "campaignId")
     await check_window(campaign.id, body)
     unit, activity = await _target(data, body)
     key = target_key(data.target_kind, activity.id if activity else unit.id)
@@ -242,7 +250,7 @@ async def recommend(
         quota = await quota_of(rt, campaign.id, body.id)
         if quota.used(data.target_kind) >= quota.limit(data.target_kind):
             raise ServiceError.of(
-                ErrorCode.QUOTA_EXCEEDED,
+                CommendationErrorCode.QUOTA_EXCEEDED,
                 f"{KIND_LABELS[data.target_kind]}推荐名额已用完（共{quota.limit(data.target_kind)}个）",
                 "targetKind",
             )
@@ -259,7 +267,7 @@ async def recommend(
             )
         except IntegrityError as exc:
             raise ServiceError.of(
-                ErrorCode.ALREADY_RECOMMENDED, "已推荐过该单位或活动", "targetKind"
+                CommendationErrorCode.ALREADY_RECOMMENDED, "已推荐过该单位或活动", "targetKind"
             ) from exc
         await audit.record("recommended", actor=user, target=recommendation, key=key)
         await _notify_recommended(recommendation, body, unit, activity, campaign.year)
@@ -293,11 +301,11 @@ async def _notify_recommended(
 async def withdraw(user: User, grants: list[Grant], recommendation_id: int) -> Recommendation:
     recommendation = await Recommendation.get_or_none(id=recommendation_id)
     if recommendation is None or recommendation.recommender_id not in reader_ids(grants):
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "推荐不存在", "id")
+        raise ServiceError.of(CommendationErrorCode.NOT_FOUND, "推荐不存在", "id")
     if recommendation.recommender_id not in recommender_ids(grants):
         raise PermissionDenied("只有推荐单位的管理员可以撤回推荐")
     if recommendation.status is RecommendationStatus.WITHDRAWN:
-        raise ServiceError.of(ErrorCode.ALREADY_WITHDRAWN, "该推荐已撤回", "id")
+        raise ServiceError.of(CommendationErrorCode.ALREADY_WITHDRAWN, "该推荐已撤回", "id")
     body = await Organization.get(id=recommendation.recommender_id)
     await check_window(recommendation.campaign_id, body)
     async with transaction():
@@ -305,7 +313,7 @@ async def withdraw(user: User, grants: list[Grant], recommendation_id: int) -> R
             id=recommendation.id, status=RecommendationStatus.ACTIVE
         ).update(status=RecommendationStatus.WITHDRAWN, active_target=None, withdrawn_at=now())
         if not changed:
-            raise ServiceError.of(ErrorCode.ALREADY_WITHDRAWN, "该推荐已撤回", "id")
+            raise ServiceError.of(CommendationErrorCode.ALREADY_WITHDRAWN, "该推荐已撤回", "id")
         await audit.record("recommendation_withdrawn", actor=user, target=recommendation)
     await recommendation.refresh_from_db()
     return recommendation
@@ -324,14 +332,16 @@ async def set_quota(
     errors = Collector()
     for field, value in (("units", units), ("activities", activities)):
         if value is not None and not 0 <= value <= 10_000:
-            errors.add(ErrorCode.INVALID, "推荐名额须在0到10000之间", field)
+            errors.add(CommendationErrorCode.INVALID, "推荐名额须在0到10000之间", field)
     errors.raise_if_any()
     if not await Campaign.exists(id=campaign_id):
-        raise ServiceError.of(ErrorCode.NO_CAMPAIGN, "活动年度不存在", "campaignId")
+        raise ServiceError.of(CommendationErrorCode.NO_CAMPAIGN, "活动年度不存在", "campaignId")
     body = await Organization.get_or_none(id=organization_id)
     if body is None or body.kind not in BODY_KINDS:
         raise ServiceError.of(
-            ErrorCode.NOT_A_RECOMMENDER, "只有省级科协和全国学会有推荐名额", "organizationId"
+            CommendationErrorCode.NOT_A_RECOMMENDER,
+            "只有省级科协和全国学会有推荐名额",
+            "organizationId",
         )
     quota, _ = await RecommendationQuota.update_or_create(
         campaign_id=campaign_id,

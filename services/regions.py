@@ -15,7 +15,7 @@ from tortoise.expressions import Q
 from infra.errors import Collector
 from models import Region
 from models.enums import RegionLevel
-from services.errors import ErrorCode
+from services.errors import CommonErrorCode
 
 TAIWAN = "710000"
 
@@ -135,7 +135,7 @@ async def check_region(
 ) -> Region | None:
     region = await get_region(code)
     if region is None:
-        errors.add(ErrorCode.INVALID_REGION, "请选择有效的行政区划（6位区划代码）", field)
+        errors.add(CommonErrorCode.INVALID_REGION, "请选择有效的行政区划（6位区划代码）", field)
     return region
 
 

@@ -7,7 +7,7 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 from infra.errors import Collector
-from services.errors import ErrorCode
+from services.errors import CommonErrorCode
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
@@ -32,7 +32,7 @@ def normalize_phone(raw: str) -> str:
 def check_mobile(errors: Collector, raw: str, field: str = "phone") -> str:
     phone = normalize_phone(raw)
     if not MOBILE.match(phone):
-        errors.add(ErrorCode.INVALID_PHONE, "请输入有效的11位中国大陆手机号码", field)
+        errors.add(CommonErrorCode.INVALID_PHONE, "请输入有效的11位中国大陆手机号码", field)
     return phone
 
 
@@ -44,7 +44,7 @@ def check_contact_phone(errors: Collector, raw: str, field: str = "contactPhone"
         return mobile
     if not LANDLINE.match(phone):
         errors.add(
-            ErrorCode.INVALID_PHONE,
+            CommonErrorCode.INVALID_PHONE,
             "请输入有效的手机号码或带区号的固定电话（如028-12345678）",
             field,
         )
@@ -53,9 +53,9 @@ def check_contact_phone(errors: Collector, raw: str, field: str = "contactPhone"
 
 def check_password(errors: Collector, password: str, field: str = "password") -> None:
     if len(password) < 8 or len(password) > 128:
-        errors.add(ErrorCode.WEAK_PASSWORD, "密码长度须为8至128个字符", field)
+        errors.add(CommonErrorCode.WEAK_PASSWORD, "密码长度须为8至128个字符", field)
     elif not (re.search(r"[A-Za-z]", password) and re.search(r"\d", password)):
-        errors.add(ErrorCode.WEAK_PASSWORD, "密码须同时包含字母和数字", field)
+        errors.add(CommonErrorCode.WEAK_PASSWORD, "密码须同时包含字母和数字", field)
 
 
 def clean_text(value: str | None) -> str:
@@ -89,10 +89,12 @@ def check_text(
     text = clean_lines(value) if multiline else clean_text(value)
     if not text:
         if required:
-            errors.add(ErrorCode.REQUIRED, f"请填写{label}", field)
+            errors.add(CommonErrorCode.REQUIRED, f"请填写{label}", field)
         return text
     if len(text) < min_length or len(text) > max_length:
-        errors.add(ErrorCode.INVALID, f"{label}长度须为{min_length}至{max_length}个字符", field)
+        errors.add(
+            CommonErrorCode.INVALID, f"{label}长度须为{min_length}至{max_length}个字符", field
+        )
     return text
 
 
@@ -104,5 +106,5 @@ def check_email(errors: Collector, value: str, field: str = "email") -> str | No
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError:
-        errors.add(ErrorCode.INVALID_EMAIL, "请输入有效的电子邮箱地址", field)
+        errors.add(CommonErrorCode.INVALID_EMAIL, "请输入有效的电子邮箱地址", field)
         return None

@@ -29,7 +29,7 @@ from infra import jobs
 from infra.errors import PermissionDenied, ServiceError
 from models import ActivityChange, ApiClient, Webhook, WebhookAttempt, WebhookDelivery
 from models.enums import ChangeKind
-from services.errors import ErrorCode
+from services.errors import PortalErrorCode
 from services.events import later
 from services.permissions import Grant, is_national_staff
 from services.regions import get_region
@@ -56,20 +56,22 @@ async def create_webhook(
         raise PermissionDenied("仅限省级平台和主办单位工作人员")
     parsed = urlparse((url or "").strip())
     if parsed.scheme not in ("http", "https") or not parsed.hostname or len(url) > 500:
-        raise ServiceError.of(ErrorCode.INVALID_URL, "请填写http或https开头的有效网址", "url")
+        raise ServiceError.of(PortalErrorCode.INVALID_URL, "请填写http或https开头的有效网址", "url")
     target = await resolve(url.strip(), allowed)
     if target.refusal is not None:
         raise ServiceError.of(
-            ErrorCode.ADDRESS_NOT_ALLOWED,
+            PortalErrorCode.ADDRESS_NOT_ALLOWED,
             f"Webhook只能指向公网地址：{target.refusal}",
             "url",
         )
     known = {k.value for k in ChangeKind}
     if not events or len(events) > 10 or not set(events) <= known:
-        raise ServiceError.of(ErrorCode.INVALID, f"事件须为：{'、'.join(sorted(known))}", "events")
+        raise ServiceError.of(
+            PortalErrorCode.INVALID, f"事件须为：{'、'.join(sorted(known))}", "events"
+        )
     region = await get_region(region_code) if region_code else None
     if region_code and region is None:
-        raise ServiceError.of(ErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
+        raise ServiceError.of(PortalErrorCode.INVALID_REGION, "行政区划代码无效", "regionCode")
     if client is not None:
         own = client.region_code
         if region is None:
@@ -249,7 +251,7 @@ async def deliver(
 async def redeliver(grants: list[Grant], client: ApiClient | None, delivery_id: int) -> None:
     delivery = await WebhookDelivery.get_or_none(id=delivery_id)
     if delivery is None:
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "投递记录不存在", "deliveryId")
+        raise ServiceError.of(PortalErrorCode.NOT_FOUND, "投递记录不存在", "deliveryId")
     webhook = await Webhook.get(id=delivery.webhook_id)
     if not is_national_staff(grants) and (client is None or webhook.api_client_id != client.id):
         raise PermissionDenied("只能重新投递本平台的记录")
@@ -262,7 +264,7 @@ async def redeliver(grants: list[Grant], client: ApiClient | None, delivery_id: 
 async def owned_webhook(grants: list[Grant], client: ApiClient | None, webhook_id: int) -> Webhook:
     webhook = await Webhook.get_or_none(id=webhook_id)
     if webhook is None:
-        raise ServiceError.of(ErrorCode.NOT_FOUND, "Webhook不存在", "webhookId")
+        raise ServiceError.of(PortalErrorCode.NOT_FOUND, "Webhook不存在", "webhookId")
     if not is_national_staff(grants) and (client is None or webhook.api_client_id != client.id):
         raise PermissionDenied("只能查看本平台的Webhook")
     return webhook
