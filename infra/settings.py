@@ -93,6 +93,9 @@ class Settings:
     graphql_max_tokens: int = 4000
     graphql_max_cost: int = 5000  # per operation of a caller with a token (schema.cost)
     graphql_max_cost_anonymous: int = 1000
+    registered_operations_only: bool = False  # only documents of `kepuri register-operations`
+    persisted_query_seconds: int = 86_400  # how long an automatically persisted query is kept
+    public_max_age: int = 10  # Cache-Control max-age of an anonymous query's answer to GET
     recommendation_quota_units: int = 20
     recommendation_quota_activities: int = 30
     notice_working_days: int = 3
@@ -217,6 +220,9 @@ _ENV: dict[str, tuple[str, object]] = {
     "GRAPHQL_MAX_TOKENS": ("graphql_max_tokens", int),
     "GRAPHQL_MAX_COST": ("graphql_max_cost", int),
     "GRAPHQL_MAX_COST_ANONYMOUS": ("graphql_max_cost_anonymous", int),
+    "REGISTERED_OPERATIONS_ONLY": ("registered_operations_only", _bool),
+    "PERSISTED_QUERY_SECONDS": ("persisted_query_seconds", int),
+    "PUBLIC_MAX_AGE": ("public_max_age", int),
     "RECOMMENDATION_QUOTA_UNITS": ("recommendation_quota_units", int),
     "RECOMMENDATION_QUOTA_ACTIVITIES": ("recommendation_quota_activities", int),
     "NOTICE_WORKING_DAYS": ("notice_working_days", int),

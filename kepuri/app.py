@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hashlib
 import re
 import time
 import uuid
@@ -17,6 +18,7 @@ import orjson
 import structlog
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -27,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.file_uploads.utils import replace_placeholders_with_files
+from strawberry.http import GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
@@ -42,7 +45,7 @@ from kepuri.queue import open_queue
 from kepuri.redis import ensure_redis, limits_storage_uri, redis_client
 from models import Activity, Commendation, Document
 from models.enums import CommendationStatus, DocumentStatus
-from schema import build_schema
+from schema import build_schema, persisted
 from schema.context import Context
 from schema.error_codes import (
     INTERNAL,
@@ -52,6 +55,7 @@ from schema.error_codes import (
     is_outage,
 )
 from schema.inputs import MAX_KEY, nests_deeper_than
+from schema.persisted import Persisted
 from services import certificates, documents, notifications, portals, sessions
 from services.counters import Counters
 from services.portals import RecentChanges
@@ -141,6 +145,35 @@ class Refused(HTTPException):
         self.code = code
 
 
+def cacheable(request: Request, response: Response) -> Response:
+    """An answer to a GET: an anonymous query's answer without errors may be kept by a CDN for
+    PUBLIC_MAX_AGE seconds, with an ETag (a request that has it gets 304 Not Modified); any other
+    answer is private."""
+    body = getattr(response, "body", b"")
+    public = (
+        response.status_code == 200
+        and response.media_type in ("application/json", "application/graphql-response+json")
+        and "authorization" not in request.headers
+        and b'"errors":' not in body
+    )
+    if not public:
+        response.headers["cache-control"] = "private, no-store"
+        return response
+    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {
+        "cache-control": f"public, max-age={request.app.state.runtime.settings.public_max_age}",
+        "etag": tag,
+        "vary": "Authorization, Accept",
+    }
+    sent = {
+        t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")
+    }
+    if tag in sent:
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return response
+
+
 def refusal_response(error: HTTPException) -> Response:
     if isinstance(error, Refused):
         status, code, message = error.status_code, error.code, error.reason
@@ -154,16 +187,62 @@ def refusal_response(error: HTTPException) -> Response:
 
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = TextFrames
+    state: State  # the app's (set by create_app): its persisted documents and settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as error:
             response = refusal_response(error)
+        if request.method == "GET":
+            response = cacheable(request, response)
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """GraphiQL for a browser's plain GET: one that names an operation (by its text, a
+        document id or a persisted query's hash) is a query."""
+        named = ("query", "documentId", "extensions")
+        return super().should_render_graphql_ide(request) and not any(
+            request.query_params.get(name) for name in named
+        )
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        """The request, with the text of the persisted document it names by id (the draft's
+        `documentId`, or Apollo's `extensions.persistedQuery`)."""
+        data = await super().parse_http_body(request)
+        if not isinstance(data, GraphQLRequestData):
+            return data
+        extensions = dict(data.extensions or {})
+        named = await self._document_id_of(request)
+        if named is not None:
+            extensions["persistedQuery"] = {"documentId": named}
+        try:
+            found = persisted.requested_id(extensions)
+            if found is not None:
+                data.query = await persisted.resolve(
+                    self.state.persisted,
+                    *found,
+                    data.query,
+                    self.state.runtime.settings.registered_operations_only,
+                )
+        except persisted.NotPersisted as error:
+            status = 200 if error.code == "PERSISTED_QUERY_NOT_FOUND" else 400
+            raise Refused(str(error), error.code, status) from error
+        return data
+
+    async def _document_id_of(self, request: AsyncHTTPRequestAdapter) -> object | None:
+        if request.method == "GET":
+            return request.query_params.get("documentId")
+        if "application/json" not in (request.content_type or ""):
+            return None  # a multipart request's stream is read once, by its form
+        body = await request.get_body()
+        if b'"documentId"' not in body:  # the JSON body is read again only when it names one
+            return None
+        return self.parse_json(body).get("documentId")
 
     def decode_json(self, data: str | bytes) -> object:
         """orjson refuses what is not UTF-8, lone surrogates, and nesting past 1,024."""
@@ -222,6 +301,7 @@ class GraphQLView(GraphQL[Context, None]):
             runtime=runtime,
             hub=state.hub,
             recent_changes=state.recent_changes,
+            persisted=state.persisted,
         )
         if isinstance(request, Request):
             await self._authenticate(context, bearer_token(request.headers.get("authorization")))
@@ -490,6 +570,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.runtime.sessions = session_cache
             sessions.configure(session_cache)
             app.state.recent_changes = RecentChanges(app.state.hub)
+            app.state.persisted = Persisted(app.state.redis, settings.persisted_query_seconds)
             await app.state.hub.start()
             worker_task = None
             if settings.run_worker_in_process:
@@ -546,6 +627,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    view.state = app.state
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
     )

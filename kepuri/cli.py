@@ -1,4 +1,5 @@
-"""The `kepuri` command: serve, worker, migrate, seed-demo, create-admin, export-schema."""
+"""The `kepuri` command: serve, worker, migrate, seed-demo, create-admin, export-schema,
+register-operations."""
 
 from __future__ import annotations
 
@@ -138,6 +139,40 @@ def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _register_operations(settings: Settings, args: argparse.Namespace) -> Any:
+    from graphql import parse, validate
+
+    from schema import build_schema
+    from schema.persisted import split_operations
+
+    schema = build_schema()._schema
+    operations = []
+    for path in args.files:
+        for name, text in split_operations(Path(path).read_text(encoding="utf-8")):
+            if errors := validate(schema, parse(text)):
+                print(f"{path}: {name}: {errors[0].message}", file=sys.stderr)
+                return 2
+            operations.append((name, text))
+    return _register(settings, operations, args.manifest)
+
+
+async def _register(settings: Settings, operations: list[tuple[str, str]], output: str) -> int:
+    import json
+
+    from kepuri.db import database
+    from schema.persisted import register
+
+    async with database(settings):
+        manifest = await register(operations)
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        await asyncio.to_thread(Path(output).write_text, text, encoding="utf-8")
+    print(f"{len(manifest)} operations registered", file=sys.stderr)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kepuri", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +190,14 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--name", required=True)
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql")
+    persist = commands.add_parser(
+        "register-operations",
+        help="register the operations of .graphql files, so that clients may send them by id",
+    )
+    persist.add_argument("files", nargs="+", help="e.g. ../shared/client-operations.graphql")
+    persist.add_argument(
+        "--manifest", default="-", help="where to write each operation's id (default: stdout)"
+    )
     return parser
 
 
@@ -166,6 +209,7 @@ HANDLERS: dict[str, Handler] = {
     "seed-demo": _seed_demo,
     "create-admin": _create_admin,
     "export-schema": _export_schema,
+    "register-operations": _register_operations,
 }
 
 

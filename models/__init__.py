@@ -13,6 +13,7 @@ from models.commendations import (
 from models.documents import Document, DocumentReader
 from models.engagement import CheckIn, Comment, CommentModeration, Favorite, Like, Rating
 from models.notifications import Notification
+from models.operations import PersistedDocument
 from models.organizations import Invitation, Membership, Organization, Region
 from models.portals import ActivityChange, ApiClient, Webhook, WebhookAttempt, WebhookDelivery
 
@@ -39,6 +40,7 @@ __all__ = [
     "Notification",
     "Objection",
     "Organization",
+    "PersistedDocument",
     "PhaseWindow",
     "Rating",
     "Recommendation",

@@ -36,6 +36,7 @@ from schema.context import Context
 from schema.cost import CostLimit
 from schema.error_codes import ErrorCodes, is_expected
 from schema.inputs import SCALAR_OVERRIDES, NoNulInLiterals, VariableGuard
+from schema.persisted import RegisteredOnly
 from schema.sharing import SharedEventExecutor
 
 
@@ -128,6 +129,7 @@ def build_schema(
         lambda: ValidationCache(maxsize=512),
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         VariableGuard,
+        RegisteredOnly,
         lambda: CostLimit(budget),
         lambda: ErrorCodes(mask=mask_errors),
     ]

@@ -31,6 +31,7 @@ from models import (
     User,
 )
 from models.enums import Phase
+from schema.persisted import Persisted
 from services import campaigns as campaign_rules
 from services.counters import Counters
 from services.permissions import Grant, grants_of
@@ -177,6 +178,7 @@ class Context:
     runtime: Runtime
     hub: Hub  # this process's fan-out of Redis pub/sub (documents, notifications)
     recent_changes: RecentChanges  # the portal feed's newest changes, read once per process
+    persisted: Persisted  # the documents clients may send by id
     user: User | None = None
     session: Session | None = None
     _grants: list[Grant] | None = None
