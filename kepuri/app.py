@@ -145,6 +145,35 @@ class Refused(HTTPException):
         self.code = code
 
 
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+
+
+def graphql_response(response: Response) -> Response:
+    """The answer as `application/graphql-response+json` (GraphQL over HTTP), for a client that
+    accepts it: a request that never ran (a document that does not parse or validate, variables
+    that do not fit, a refusal before execution) has no `data` and a 4xx status; one that ran
+    keeps 200, whatever its field errors."""
+    if response.media_type != "application/json":
+        return response
+    body = orjson.loads(response.body)
+    status = response.status_code
+    if (
+        status == 200
+        and isinstance(body, dict)
+        and body.get("data") is None
+        and body.get("errors")
+        and not any(error.get("path") for error in body["errors"])
+    ):
+        body.pop("data", None)
+        status = 400
+    headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower() not in ("content-length", "content-type")
+    }
+    return Response(orjson.dumps(body), status, headers, media_type=GRAPHQL_RESPONSE)
+
+
 def cacheable(request: Request, response: Response) -> Response:
     """An answer to a GET: an anonymous query's answer without errors may be kept by a CDN for
     PUBLIC_MAX_AGE seconds, with an ETag (a request that has it gets 304 Not Modified); any other
@@ -198,6 +227,8 @@ class GraphQLView(GraphQL[Context, None]):
             response = await self.run(request)
         except HTTPException as error:
             response = refusal_response(error)
+        if GRAPHQL_RESPONSE in request.headers.get("accept", ""):
+            response = graphql_response(response)
         if request.method == "GET":
             response = cacheable(request, response)
         await response(scope, receive, send)
