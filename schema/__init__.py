@@ -25,6 +25,7 @@ from resolvers.campaigns import CampaignsMutation, CampaignsQuery
 from resolvers.commendations import CommendationsMutation, CommendationsQuery
 from resolvers.documents import DocumentsMutation, DocumentsQuery, DocumentsSubscription
 from resolvers.engagement import EngagementMutation, EngagementQuery
+from resolvers.node import NodeQuery
 from resolvers.notifications import (
     NotificationsMutation,
     NotificationsQuery,
@@ -51,6 +52,7 @@ class Query(
     NotificationsQuery,
     PortalsQuery,
     CommendationsQuery,
+    NodeQuery,
 ):
     pass
 

@@ -14,6 +14,7 @@ from strawberry.types import Info
 from models import Favorite, Like, User
 from schema.context import Context
 from schema.ids import to_global_id
+from schema.node import Node
 from schema.organizations import MembershipType
 from schema.pagination import Connection, list_connection
 from schema.permissions import forbidden
@@ -93,7 +94,7 @@ def _mask_phone(phone: str) -> str:
 
 
 @strawberry.type(name="User")
-class UserType:
+class UserType(Node):
     name: str
 
     @strawberry.field

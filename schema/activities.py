@@ -19,6 +19,7 @@ from models.enums import ActivityForm, ActivityStatus, MediaKind, Phase, ReviewD
 from schema.campaigns import CampaignType, JointActionType
 from schema.context import Context
 from schema.ids import parse_global_id, to_global_id
+from schema.node import Node
 from schema.organizations import OrganizationType
 from schema.types import Error, OkPayload, OrganizationKind, RegionType
 from services import activities
@@ -121,7 +122,7 @@ async def _insider(activity: Activity, info: Info[Context, None]) -> bool:
 
 
 @strawberry.type(name="Activity", description="A science activity (科普活动).")
-class ActivityType:
+class ActivityType(Node):
     title: str
     description: str
     status: ActivityStatus

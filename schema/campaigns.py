@@ -15,6 +15,7 @@ from models import Campaign, JointAction
 from models.enums import Phase
 from schema.context import Context
 from schema.ids import to_global_id
+from schema.node import Node
 from schema.types import Error, OkPayload
 from services.errors import CampaignErrorCode
 
@@ -108,7 +109,7 @@ class PhaseWindowType:
 
 
 @strawberry.type(name="JointAction", description="A joint action (联合行动) of the catalogue.")
-class JointActionType:
+class JointActionType(Node):
     name: str
     lead_units: list[str]
     region_code: str | None
@@ -119,7 +120,7 @@ class JointActionType:
 
 
 @strawberry.type(name="Campaign", description="One year's science day (科普日活动).")
-class CampaignType:
+class CampaignType(Node):
     year: int
     name: str
     theme: str

@@ -17,6 +17,7 @@ from schema.activities import ActivityType
 from schema.context import Context
 from schema.cost import list_size
 from schema.ids import to_global_id
+from schema.node import Node
 from schema.organizations import OrganizationType
 from schema.types import Error, OkPayload
 from services import certificates, commendations
@@ -42,7 +43,7 @@ class CommendationOkPayload(OkPayload[CommendationError]):
 
 
 @strawberry.type(name="Recommendation")
-class RecommendationType:
+class RecommendationType(Node):
     target_kind: CommendationKind
     status: RecommendationStatus
     reason: str
@@ -122,7 +123,7 @@ class CertificateType:
 
 
 @strawberry.type(name="Objection")
-class ObjectionType:
+class ObjectionType(Node):
     reason: str
     created_at: datetime
 
@@ -141,7 +142,7 @@ class ObjectionType:
 
 
 @strawberry.type(name="Commendation")
-class CommendationType:
+class CommendationType(Node):
     kind: CommendationKind
     status: CommendationStatus
     holder_name: str

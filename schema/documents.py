@@ -15,6 +15,7 @@ from models import Document
 from models.enums import DocumentKind, DocumentStatus
 from schema.context import Context
 from schema.ids import to_global_id
+from schema.node import Node
 from schema.types import Error
 from services import documents
 from services.errors import DocumentErrorCode
@@ -33,7 +34,7 @@ class DocumentError(Error[DocumentErrorCode]):
 
 
 @strawberry.type(name="Document", description="A document a worker renders (PDF, spreadsheet).")
-class DocumentType:
+class DocumentType(Node):
     kind: DocumentKind
     status: DocumentStatus
     progress: int

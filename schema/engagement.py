@@ -16,6 +16,7 @@ from schema.accounts import UserType
 from schema.activities import Engagement
 from schema.context import Context
 from schema.ids import to_global_id
+from schema.node import Node
 from schema.types import Error, OkPayload
 from services.errors import EngagementErrorCode
 
@@ -35,7 +36,7 @@ class EngagementOkPayload(OkPayload[EngagementError]):
 
 
 @strawberry.type(name="CheckIn")
-class CheckInType:
+class CheckInType(Node):
     created_at: datetime
 
     @strawberry.field
@@ -44,7 +45,7 @@ class CheckInType:
 
 
 @strawberry.type(name="Comment")
-class CommentType:
+class CommentType(Node):
     body: str
     created_at: datetime
 

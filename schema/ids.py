@@ -14,21 +14,29 @@ from infra.errors import ServiceError
 from infra.ids import to_global_id
 from services.errors import CommonErrorCode
 
-__all__ = ["parse_global_id", "to_global_id"]
+__all__ = ["decode_global_id", "parse_global_id", "to_global_id"]
 
 
 _KEY = re.compile(r"[1-9][0-9]{0,17}")  # ASCII, no sign, no leading zero, below 2**63
 
 
-def parse_global_id(value: str | None, type_name: str, field: str = "id") -> int:
-    """The integer key of a global ID of `type_name`; a payload error for anything else."""
+def decode_global_id(value: str | None) -> tuple[str, int] | None:
+    """The type and integer key of a global ID written as the API writes it, else None."""
     text = value or ""
     try:
         if len(text) <= 64:
             decoded = base64.b64decode(text.encode("ascii"), validate=True).decode("ascii")
             kind, _, pk = decoded.partition(":")
-            if kind == type_name and _KEY.fullmatch(pk) and to_global_id(kind, pk) == text:
-                return int(pk)
+            if _KEY.fullmatch(pk) and to_global_id(kind, pk) == text:
+                return kind, int(pk)
     except (binascii.Error, UnicodeError, ValueError):
         pass
-    raise ServiceError.of(CommonErrorCode.INVALID, f"无效的{type_name} ID", field)
+    return None
+
+
+def parse_global_id(value: str | None, type_name: str, field: str = "id") -> int:
+    """The integer key of a global ID of `type_name`; a payload error for anything else."""
+    decoded = decode_global_id(value)
+    if decoded is None or decoded[0] != type_name:
+        raise ServiceError.of(CommonErrorCode.INVALID, f"无效的{type_name} ID", field)
+    return decoded[1]

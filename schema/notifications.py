@@ -13,6 +13,7 @@ import strawberry
 from models import Notification
 from models.enums import NotificationKind
 from schema.ids import to_global_id
+from schema.node import Node
 from schema.types import Error
 from services.errors import NotificationErrorCode
 
@@ -29,7 +30,7 @@ class NotificationError(Error[NotificationErrorCode]):
 
 
 @strawberry.type(name="Notification")
-class NotificationType:
+class NotificationType(Node):
     kind: NotificationKind
     title: str
     body: str

@@ -19,6 +19,7 @@ from models.enums import (
 )
 from schema.context import Context
 from schema.ids import to_global_id
+from schema.node import Node
 from schema.types import Error, OkPayload, RegionType
 from services.errors import OrganizationErrorCode
 from services.rules import can_view_private
@@ -72,7 +73,7 @@ class InvitationPayload:
 
 
 @strawberry.type(name="Organization", description="A unit (单位) in the supervision tree.")
-class OrganizationType:
+class OrganizationType(Node):
     name: str
     kind: OrganizationKind
 
@@ -140,7 +141,7 @@ class MembershipType:
     name="Invitation",
     description="An invitation to a role in a unit: a membership once the person accepts it.",
 )
-class InvitationType:
+class InvitationType(Node):
     role: MemberRole
     status: InvitationStatus
     created_at: datetime

@@ -16,6 +16,7 @@ from models.enums import ChangeKind
 from schema.activities import ActivityType
 from schema.context import Context
 from schema.ids import to_global_id
+from schema.node import Node
 from schema.pagination import encode_cursor
 from schema.types import Error, OkPayload
 from services import portals
@@ -39,7 +40,7 @@ class PortalOkPayload(OkPayload[PortalError]):
 
 
 @strawberry.type(name="ApiClient")
-class ApiClientType:
+class ApiClientType(Node):
     name: str
     region_code: str
     active: bool
@@ -75,7 +76,7 @@ class ActivityChangeType:
 
 
 @strawberry.type(name="Webhook")
-class WebhookType:
+class WebhookType(Node):
     url: str
     events: list[str]
     region_code: str | None
@@ -87,7 +88,7 @@ class WebhookType:
 
 
 @strawberry.type(name="WebhookDelivery")
-class WebhookDeliveryType:
+class WebhookDeliveryType(Node):
     event: str
     status: str
     attempts: int

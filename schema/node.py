@@ -1,0 +1,66 @@
+"""Relay's global object identification: every type with an ID implements `Node`, and
+`node(id:)` / `nodes(ids:)` find any of them (resolvers/node.py) with the visibility of the
+type's own query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from models import (
+    Activity,
+    ApiClient,
+    Campaign,
+    CheckIn,
+    Commendation,
+    Comment,
+    Document,
+    Invitation,
+    JointAction,
+    Notification,
+    Objection,
+    Organization,
+    Recommendation,
+    User,
+    Webhook,
+    WebhookDelivery,
+)
+
+# the model whose rows each Node type's objects are (its roots), by the type's name
+MODELS: dict[str, type[Any]] = {
+    "Activity": Activity,
+    "ApiClient": ApiClient,
+    "Campaign": Campaign,
+    "CheckIn": CheckIn,
+    "Comment": Comment,
+    "Commendation": Commendation,
+    "Document": Document,
+    "Invitation": Invitation,
+    "JointAction": JointAction,
+    "Notification": Notification,
+    "Objection": Objection,
+    "Organization": Organization,
+    "Recommendation": Recommendation,
+    "User": User,
+    "Webhook": Webhook,
+    "WebhookDelivery": WebhookDelivery,
+}
+_NAMES = {model: name for name, model in MODELS.items()}
+
+
+@strawberry.interface(description="An object with a global ID (Relay's object identification).")
+class Node:
+    @strawberry.field(description="The object's global ID: the same spelling wherever it appears.")
+    def id(self) -> strawberry.ID:  # each type says how (from its root's primary key)
+        raise NotImplementedError
+
+    @classmethod
+    def resolve_type(cls, obj: Any, *_: Any) -> str:
+        return _NAMES[type(obj)]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, *_: Any) -> bool:
+        """Whether `obj` (a row) is one of this type's: strawberry would ask for an instance of
+        the type itself, as soon as a type implements an interface."""
+        return isinstance(obj, MODELS[cls.__strawberry_definition__.name])  # type: ignore[attr-defined]
