@@ -44,3 +44,23 @@ def offer(queue: asyncio.Queue[T], message: T) -> None:
     if queue.full():
         queue.get_nowait()
     queue.put_nowait(message)
+
+
+def version_key(name: str, redis: aioredis.Redis) -> str:
+    return channel_key(f"version:{name}", redis)
+
+
+async def bump(*names: str) -> None:
+    """Move the versions of `names` on (after a commit that changed what they name): whatever
+    was cached under the old ones is never read again, in any process."""
+    if _redis is None:  # a process that shares no cache (a command without Redis)
+        return
+    async with _redis.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.incr(version_key(name, _redis))
+        await pipe.execute()
+
+
+async def versions(names: tuple[str, ...], redis: aioredis.Redis) -> list[int]:
+    values = await redis.mget([version_key(name, redis) for name in names])
+    return [int(v) if v is not None else 0 for v in values]

@@ -95,6 +95,8 @@ class Settings:
     graphql_max_cost_anonymous: int = 1000
     registered_operations_only: bool = False  # only documents of `kepuri register-operations`
     persisted_query_seconds: int = 86_400  # how long an automatically persisted query is kept
+    response_cache_seconds: int = 3600  # anonymous answers kept in Redis (0: none)
+    response_cache_engagement_seconds: int = 5  # those showing engagement counts
     public_max_age: int = 10  # Cache-Control max-age of an anonymous query's answer to GET
     recommendation_quota_units: int = 20
     recommendation_quota_activities: int = 30
@@ -223,6 +225,8 @@ _ENV: dict[str, tuple[str, object]] = {
     "REGISTERED_OPERATIONS_ONLY": ("registered_operations_only", _bool),
     "PERSISTED_QUERY_SECONDS": ("persisted_query_seconds", int),
     "PUBLIC_MAX_AGE": ("public_max_age", int),
+    "RESPONSE_CACHE_SECONDS": ("response_cache_seconds", int),
+    "RESPONSE_CACHE_ENGAGEMENT_SECONDS": ("response_cache_engagement_seconds", int),
     "RECOMMENDATION_QUOTA_UNITS": ("recommendation_quota_units", int),
     "RECOMMENDATION_QUOTA_ACTIVITIES": ("recommendation_quota_activities", int),
     "NOTICE_WORKING_DAYS": ("notice_working_days", int),

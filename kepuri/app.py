@@ -45,7 +45,7 @@ from kepuri.queue import open_queue
 from kepuri.redis import ensure_redis, limits_storage_uri, redis_client
 from models import Activity, Commendation, Document
 from models.enums import CommendationStatus, DocumentStatus
-from schema import build_schema, persisted
+from schema import build_schema, persisted, response_cache
 from schema.context import Context
 from schema.error_codes import (
     INTERNAL,
@@ -56,7 +56,7 @@ from schema.error_codes import (
 )
 from schema.inputs import MAX_KEY, nests_deeper_than
 from schema.persisted import Persisted
-from services import certificates, documents, notifications, portals, sessions
+from services import certificates, content, documents, notifications, portals, sessions
 from services.counters import Counters
 from services.portals import RecentChanges
 from services.runtime import Runtime
@@ -74,6 +74,7 @@ def configure_process(settings: Settings) -> None:
     images.configure(settings.image_max_pixels, settings.image_max_decoded_bytes)
     notifications.register()
     portals.register()
+    content.register()
 
 
 def bearer_token(value: str | None) -> str | None:
@@ -223,15 +224,43 @@ class GraphQLView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
-        try:
-            response = await self.run(request)
-        except HTTPException as error:
-            response = refusal_response(error)
+        key = await self._cache_key(request)
+        cached = await self.state.redis.get(key) if key else None
+        if cached is not None:
+            response = Response(cached, media_type="application/json", headers={"x-cache": "hit"})
+        else:
+            try:
+                response = await self.run(request)
+            except HTTPException as error:
+                response = refusal_response(error)
+            if key:
+                await self._keep(request, key, response)
         if GRAPHQL_RESPONSE in request.headers.get("accept", ""):
             response = graphql_response(response)
         if request.method == "GET":
             response = cacheable(request, response)
         await response(scope, receive, send)
+
+    async def _cache_key(self, request: Request) -> str | None:
+        """The response cache's entry for an anonymous request (schema/response_cache.py)."""
+        if (
+            "authorization" in request.headers
+            or not self.state.runtime.settings.response_cache_seconds
+        ):
+            return None
+        if request.method == "GET":
+            raw = request.url.query.encode()
+        elif request.headers.get("content-type", "").startswith("application/json"):
+            raw = await request.body()
+        else:
+            return None
+        return await response_cache.key_for(self.state.redis, request.method, raw)
+
+    async def _keep(self, request: Request, key: str, response: Response) -> None:
+        seconds = getattr(request.state, "cache_seconds", 0)
+        body = getattr(response, "body", b"")
+        if seconds and response.status_code == 200 and b'"errors":' not in body:
+            await self.state.redis.set(key, body, ex=seconds)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """GraphiQL for a browser's plain GET: one that names an operation (by its text, a

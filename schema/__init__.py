@@ -38,6 +38,7 @@ from schema.cost import CostLimit
 from schema.error_codes import ErrorCodes, is_expected
 from schema.inputs import SCALAR_OVERRIDES, NoNulInLiterals, VariableGuard
 from schema.persisted import RegisteredOnly
+from schema.response_cache import CachePolicy
 from schema.sharing import SharedEventExecutor
 
 
@@ -132,6 +133,7 @@ def build_schema(
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         VariableGuard,
         RegisteredOnly,
+        CachePolicy,
         lambda: CostLimit(budget),
         lambda: ErrorCodes(mask=mask_errors),
     ]

@@ -15,6 +15,7 @@ from infra.clock import local_date, now, today
 from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Campaign, JointAction, PhaseWindow, Region, RegionalSetting
 from models.enums import Phase, RegionLevel
+from services.content import PUBLIC, publishes
 from services.errors import CampaignErrorCode
 from services.permissions import Grant, require_national_staff
 from services.regions import get_region
@@ -176,6 +177,7 @@ def _check_campaign(errors: Collector, data: CampaignData) -> dict[str, Any]:
     return values
 
 
+@publishes(PUBLIC)
 async def create_campaign(grants: list[Grant], data: CampaignData) -> Campaign:
     require_national_staff(grants)
     errors = Collector()
@@ -189,6 +191,7 @@ async def create_campaign(grants: list[Grant], data: CampaignData) -> Campaign:
         ) from exc
 
 
+@publishes(PUBLIC)
 async def update_campaign(grants: list[Grant], campaign_id: int, data: CampaignData) -> Campaign:
     require_national_staff(grants)
     campaign = await _campaign(campaign_id)
@@ -201,6 +204,7 @@ async def update_campaign(grants: list[Grant], campaign_id: int, data: CampaignD
     return await Campaign.get(id=campaign.id)
 
 
+@publishes(PUBLIC)
 async def set_phase_window(
     grants: list[Grant],
     campaign_id: int,
@@ -248,6 +252,7 @@ async def set_phase_window(
     return Window(phase, opens_at, closes_at, code)
 
 
+@publishes(PUBLIC)
 async def clear_phase_window(
     grants: list[Grant], campaign_id: int, phase: Phase, region_code: str
 ) -> None:
@@ -257,6 +262,7 @@ async def clear_phase_window(
     await PhaseWindow.filter(campaign_id=campaign_id, phase=phase, region_code=region.code).delete()
 
 
+@publishes(PUBLIC)
 async def set_regional_setting(
     grants: list[Grant],
     campaign_id: int,
@@ -280,6 +286,7 @@ async def set_regional_setting(
     return await RegionalSetting.get(id=setting.id)
 
 
+@publishes(PUBLIC)
 async def create_joint_action(
     grants: list[Grant],
     campaign_id: int,

@@ -29,6 +29,7 @@ from models.enums import (
 )
 from services import audit
 from services.campaigns import campaign_for
+from services.content import PUBLIC, publishes
 from services.errors import CommendationErrorCode
 from services.events import later, transaction
 from services.notifications import notify, render, unit_people
@@ -80,6 +81,7 @@ class Decision:
     activity_ids: list[int]
 
 
+@publishes(PUBLIC)
 async def decide(
     rt: Runtime, user: User, grants: list[Grant], decision: Decision
 ) -> list[Commendation]:
@@ -227,6 +229,7 @@ def _reason(reason: str, label: str, min_length: int = 1) -> str:
     return text
 
 
+@publishes(PUBLIC)
 async def remove(
     user: User, grants: list[Grant], commendation_id: int, reason: str
 ) -> Commendation:
@@ -253,6 +256,7 @@ def serial_for(year: int, kind: CommendationKind, number: int) -> str:
     return f"KP{year}-{SERIAL_LETTERS[kind]}-{number:05d}-{tail}"
 
 
+@publishes(PUBLIC)
 async def finalize(user: User, grants: list[Grant], year: int) -> list[Commendation]:
     """After the notice, the remaining proposed entries become FINAL with their serials."""
     require_national_staff(grants)
@@ -312,6 +316,7 @@ async def finalize(user: User, grants: list[Grant], year: int) -> list[Commendat
     return await Commendation.filter(id__in=finalized).order_by("id")
 
 
+@publishes(PUBLIC)
 async def revoke(
     user: User, grants: list[Grant], commendation_id: int, reason: str
 ) -> Commendation:

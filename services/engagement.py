@@ -24,6 +24,7 @@ from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like, Rating, User
 from models.enums import ActivityStatus
 from services import audit
+from services.content import COMMENTS, publishes
 from services.counters import Counters, Counts
 from services.errors import EngagementErrorCode
 from services.events import DomainEvent, later, subscribe, transaction
@@ -399,6 +400,7 @@ async def rate(
     raise ServiceError.of(EngagementErrorCode.INVALID, "评分提交冲突，请重试", "score")
 
 
+@publishes(COMMENTS)
 async def add_comment(
     rt: Runtime, counters: Counters, user: User, activity_id: int, body: str, ip: str | None
 ) -> Comment:
@@ -416,6 +418,7 @@ async def add_comment(
     return comment
 
 
+@publishes(COMMENTS)
 async def hide_comment(
     counters: Counters, user: User, grants: list[Grant], comment_id: int, reason: str | None
 ) -> None:

@@ -21,6 +21,7 @@ from models.enums import (
     RegionLevel,
 )
 from services import accounts, audit, notifications
+from services.content import PUBLIC, publishes
 from services.errors import OrganizationErrorCode
 from services.events import transaction
 from services.permissions import Grant, can_manage_members, is_national_admin
@@ -108,6 +109,7 @@ def _placement(region: Region) -> dict[str, Any]:
     }
 
 
+@publishes(PUBLIC)
 async def save_unit_profile(
     user: User,
     grants: list[Grant],
@@ -445,6 +447,7 @@ NATIONAL_SOCIETIES = [
 NO_ASSOCIATION = {"710000", "810000", "820000"}
 
 
+@publishes(PUBLIC)
 async def sync_reference_organizations() -> int:
     """The organizer, ministries, national societies, and one association per province and
     prefecture. Idempotent (matched on kind and name); returns how many were created."""

@@ -119,6 +119,7 @@ class PortalScenario:
     admin: str  # the admin's token, who is also a reviewer of Sichuan's association
     portal: str  # an API client of Sichuan
     pending: list[str]  # activities in Chengdu waiting for review
+    filer: str  # the token of the school's filer, who filed them
 
 
 async def portal_scenario(cluster: Cluster, activities: int = 1) -> PortalScenario:
@@ -258,4 +259,4 @@ async def portal_scenario(cluster: Cluster, activities: int = 1) -> PortalScenar
         )
     )["createApiClient"]["token"]
 
-    return PortalScenario(admin=token, portal=portal, pending=pending)
+    return PortalScenario(admin=token, portal=portal, pending=pending, filer=filer)

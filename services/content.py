@@ -1,0 +1,61 @@
+"""What the public sees, and when it changes: after every commit that changes public content,
+its version moves on (`infra.bus.bump`), so that an answer cached under the old version is never
+served again, by any process (schema/response_cache.py).
+
+Two kinds: `PUBLIC` (activities, campaigns, units, commendations) and `COMMENTS`, which change
+more often and which only the comment lists show. Engagement counts are not content: cached
+answers that show them may lag by RESPONSE_CACHE_ENGAGEMENT_SECONDS.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from infra import bus
+from services.events import DomainEvent, later, subscribe, unsubscribe
+
+PUBLIC = "public"
+COMMENTS = "comments"
+KINDS = (PUBLIC, COMMENTS)
+
+
+async def changed(*kinds: str) -> None:
+    """Public content of these kinds changes in the current transaction (or just did)."""
+
+    async def bump() -> None:
+        await bus.bump(*kinds)
+
+    await later(bump)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def publishes(*kinds: str) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """An operation that changes public content of these kinds: once it has returned (and the
+    transaction it may run in has committed), their versions move on."""
+
+    def wrap(operation: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        @functools.wraps(operation)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            result = await operation(*args, **kwargs)
+            await changed(*kinds)
+            return result
+
+        return run
+
+    return wrap
+
+
+async def _activity_changed(event: DomainEvent) -> None:
+    if event.was_public or event.is_public:  # a draft or a review the public never sees: no
+        await changed(PUBLIC)
+
+
+def register() -> None:
+    """Hang the versions on every lifecycle event of an activity (once per process)."""
+    unsubscribe(_activity_changed)
+    subscribe(_activity_changed)
