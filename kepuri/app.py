@@ -218,6 +218,10 @@ def refusal_response(error: HTTPException) -> Response:
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = TextFrames
     state: State  # the app's (set by create_app): its persisted documents and settings
+    # the anonymous requests this process is answering now, by cache entry: the same request
+    # arriving meanwhile waits for that answer instead of computing it again (a burst of one
+    # list costs one execution, not one per connection)
+    _computing: dict[str, asyncio.Future[bytes | None]]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -226,20 +230,33 @@ class GraphQLView(GraphQL[Context, None]):
         request = Request(scope=scope, receive=receive)
         key = await self._cache_key(request)
         cached = await self.state.redis.get(key) if key else None
+        if cached is None and key in self._computing:  # the same request is being answered
+            cached = await asyncio.shield(self._computing[key])
         if cached is not None:
             response = Response(cached, media_type="application/json", headers={"x-cache": "hit"})
-        else:
+        elif key:
+            computed: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+            self._computing[key] = computed
             try:
-                response = await self.run(request)
-            except HTTPException as error:
-                response = refusal_response(error)
-            if key:
-                await self._keep(request, key, response)
+                response = await self._answer(request)
+                computed.set_result(await self._keep(request, key, response))
+            finally:
+                del self._computing[key]
+                if not computed.done():  # it failed: the others answer for themselves
+                    computed.set_result(None)
+        else:
+            response = await self._answer(request)
         if GRAPHQL_RESPONSE in request.headers.get("accept", ""):
             response = graphql_response(response)
         if request.method == "GET":
             response = cacheable(request, response)
         await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        try:
+            return await self.run(request)
+        except HTTPException as error:
+            return refusal_response(error)
 
     async def _cache_key(self, request: Request) -> str | None:
         """The response cache's entry for an anonymous request (schema/response_cache.py)."""
@@ -256,11 +273,14 @@ class GraphQLView(GraphQL[Context, None]):
             return None
         return await response_cache.key_for(self.state.redis, request.method, raw)
 
-    async def _keep(self, request: Request, key: str, response: Response) -> None:
+    async def _keep(self, request: Request, key: str, response: Response) -> bytes | None:
+        """Keep an answer that may be kept; it, or None."""
         seconds = getattr(request.state, "cache_seconds", 0)
         body = getattr(response, "body", b"")
         if seconds and response.status_code == 200 and b'"errors":' not in body:
             await self.state.redis.set(key, body, ex=seconds)
+            return bytes(body)
+        return None
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """GraphiQL for a browser's plain GET: one that names an operation (by its text, a
@@ -688,6 +708,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     view.state = app.state
+    view._computing = {}
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
     )

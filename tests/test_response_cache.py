@@ -5,6 +5,7 @@ very next answer of another."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,23 @@ async def test_an_anonymous_answer_is_read_from_redis_without_a_statement(app, a
     assert second.json() == first.json()
     assert first.json()["data"]["activities"]["totalCount"] == 1
     assert statements == []
+
+
+async def test_the_same_request_at_once_is_answered_by_one_execution(app, api: Api):
+    """A burst of one list (a hundred phones opening the site at once): the first request
+    computes it, the others wait for that answer instead of each computing it again."""
+    unit, _ = await filing_unit(api)
+    await make_activity(unit, await make_campaign(), title="同时打开的活动")
+    await anonymous(app, LIST.replace("first: 20", "first: 19"))  # the live counts are read
+    with count_queries() as alone:
+        await anonymous(app, LIST.replace("first: 20", "first: 18"))
+
+    with count_queries() as together:
+        answers = await asyncio.gather(*(anonymous(app, LIST) for _ in range(10)))
+
+    assert len({a.text for a in answers}) == 1
+    assert sum(a.headers.get("x-cache") == "hit" for a in answers) == 9
+    assert len(together) == len(alone)
 
 
 async def test_signed_in_callers_never_share_an_entry(app, api: Api):
