@@ -58,6 +58,8 @@ def requests_of(seeded: dict[str, Any]) -> dict[str, dict[str, Any]]:
 async def seed(env: dict[str, str], count: int) -> dict[str, Any]:
     """Public activities in every province's counties, written straight to the database."""
     os.environ.update(env)
+    from tortoise import connections
+
     from infra.clock import now
     from infra.settings import load_settings
     from kepuri.db import database
@@ -152,6 +154,8 @@ async def seed(env: dict[str, str], count: int) -> dict[str, Any]:
             ],
             batch_size=1000,
         )
+        if settings.db_url.startswith("postgres"):  # the planner's statistics, as autovacuum
+            await connections.get("default").execute_script("ANALYZE")  # would soon have them
     return {"count": len(ids), "one": to_global_id("Activity", ids[len(ids) // 2])}
 
 

@@ -99,6 +99,7 @@ class TextFrames(ASGIWebSocketAdapter):
 # Headers a browser cannot send cross-site without a CORS preflight: a multipart request must
 # carry one (the CSRF prevention of the GraphQL multipart request spec's servers).
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "authorization")
+MAX_CACHED_BYTES = 256 * 1024  # a larger answer is not kept (a page of 100 is about 50 KB)
 MAX_JSON_NESTING = 32  # of a request body; variables nest 3 deep at most
 
 # strawberry's refusals of a request, in the words and codes of this API
@@ -229,28 +230,31 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         key = await self._cache_key(request)
-        cached = await self.state.redis.get(key) if key else None
-        if cached is None and key in self._computing:  # the same request is being answered
-            cached = await asyncio.shield(self._computing[key])
-        if cached is not None:
-            response = Response(cached, media_type="application/json", headers={"x-cache": "hit"})
-        elif key:
-            computed: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-            self._computing[key] = computed
-            try:
-                response = await self._answer(request)
-                computed.set_result(await self._keep(request, key, response))
-            finally:
-                del self._computing[key]
-                if not computed.done():  # it failed: the others answer for themselves
-                    computed.set_result(None)
-        else:
-            response = await self._answer(request)
+        response = await self._cached(request, key) if key else await self._answer(request)
         if GRAPHQL_RESPONSE in request.headers.get("accept", ""):
             response = graphql_response(response)
         if request.method == "GET":
             response = cacheable(request, response)
         await response(scope, receive, send)
+
+    async def _cached(self, request: Request, key: str) -> Response:
+        """An anonymous request's answer: from the response cache, or the one this process is
+        computing for the same request, or computed (and kept, when it may be)."""
+        cached = await self.state.redis.get(key)
+        if cached is None and key in self._computing:
+            cached = await asyncio.shield(self._computing[key])
+        if cached is not None:
+            return Response(cached, media_type="application/json", headers={"x-cache": "hit"})
+        computed: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._computing[key] = computed
+        try:
+            response = await self._answer(request)
+            computed.set_result(await self._keep(request, key, response))
+        finally:
+            del self._computing[key]
+            if not computed.done():  # it failed: the others answer for themselves
+                computed.set_result(None)
+        return response
 
     async def _answer(self, request: Request) -> Response:
         try:
@@ -277,7 +281,12 @@ class GraphQLView(GraphQL[Context, None]):
         """Keep an answer that may be kept; it, or None."""
         seconds = getattr(request.state, "cache_seconds", 0)
         body = getattr(response, "body", b"")
-        if seconds and response.status_code == 200 and b'"errors":' not in body:
+        if (
+            seconds
+            and response.status_code == 200
+            and len(body) <= MAX_CACHED_BYTES
+            and b'"errors":' not in body
+        ):
             await self.state.redis.set(key, body, ex=seconds)
             return bytes(body)
         return None

@@ -80,9 +80,11 @@ class Activity(Model):
         indexes = [
             # public browsing: approved, shown, not deleted, in time order
             Index(fields=["status", "show_on_cloud", "starts_at", "id"], name="act_public"),
-            Index(fields=["province_code", "status", "starts_at"], name="act_province"),
-            Index(fields=["prefecture_code", "status", "starts_at"], name="act_prefecture"),
-            Index(fields=["region_id", "status", "starts_at"], name="act_region"),
+            Index(fields=["province_code", "status", "starts_at", "id"], name="act_province_page"),
+            Index(
+                fields=["prefecture_code", "status", "starts_at", "id"], name="act_prefecture_page"
+            ),
+            Index(fields=["region_id", "status", "starts_at", "id"], name="act_region_page"),
             Index(fields=["joint_action_id", "status"], name="act_joint_action"),
             Index(fields=["campaign_id", "status"], name="act_campaign"),
             # a unit's own list, a supervisor's review queue (oldest first)
