@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 
 from bench.engagement import ROOT, burst, free_port, pinned, wait_ready
+from bench.setup import backend_for_processes
 from tests.test_contract import client_operations
 
 ROUNDS = 3
@@ -184,29 +185,9 @@ async def run(backend: str, seconds: int, count: int) -> dict[str, Any]:
         "PUBLIC_BASE_URL": base,
         "KEPURI_WORKER_IN_PROCESS": "false",
         "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": "",
-        "REDIS_URL": "",
     }
-    embedded = None
-    if backend == "servers":
-        env["DATABASE_URL"] = os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kepuri_bench_browse"
-        )
-        env["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-        from tests.conftest import recreate_postgres_database
-
-        await recreate_postgres_database(env["DATABASE_URL"])
-        import redis.asyncio as aioredis
-
-        flush = aioredis.Redis.from_url(env["REDIS_URL"])
-        await flush.flushdb()
-        await flush.aclose()
-    else:
-        from kepuri.redis import EmbeddedRedis
-
-        embedded = EmbeddedRedis(work)
-        embedded.start()
-        env["REDIS_URL"] = f"unix://{embedded.socket_path}?db=0"
+    urls, embedded = await backend_for_processes(backend, work, "browse", 13)
+    env.update(urls)
     env["BASELINE_DATABASE_URL"] = env["DATABASE_URL"] or f"sqlite://{work / 'kepuri.sqlite3'}"
     kepuri = [sys.executable, "-m", "kepuri.cli"]
     subprocess.run([*kepuri, "migrate"], env=env, check=True, capture_output=True)

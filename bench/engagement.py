@@ -31,6 +31,8 @@ from typing import Any
 
 import httpx
 
+from bench.setup import backend_for_processes
+
 ROOT = Path(__file__).resolve().parents[1]
 USERS = 64
 # every check-in of the burst is a new one (a person once per activity): 64,000, enough for three
@@ -238,29 +240,9 @@ async def run(backend: str, seconds: int) -> dict[str, Any]:
         "LOG_LEVEL": "WARNING",
         "RATE_LIMIT_ENGAGE_ACCOUNT": "1000000/minute",
         "RATE_LIMIT_ENGAGE_ADDRESS": "1000000/minute",
-        "DATABASE_URL": "",
-        "REDIS_URL": "",
     }
-    embedded = None
-    if backend == "servers":
-        env["DATABASE_URL"] = os.environ.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kepuri_bench"
-        )
-        env["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-        from tests.conftest import recreate_postgres_database
-
-        await recreate_postgres_database(env["DATABASE_URL"])
-        import redis.asyncio as aioredis
-
-        flush = aioredis.Redis.from_url(env["REDIS_URL"])
-        await flush.flushdb()
-        await flush.aclose()
-    else:
-        from kepuri.redis import EmbeddedRedis
-
-        embedded = EmbeddedRedis(work)
-        embedded.start()
-        env["REDIS_URL"] = f"unix://{embedded.socket_path}?db=0"
+    urls, embedded = await backend_for_processes(backend, work, "engagement", 14)
+    env.update(urls)
     kepuri = [sys.executable, "-m", "kepuri.cli"]
     subprocess.run([*kepuri, "migrate"], env=env, check=True, capture_output=True)
     seeded = await seed(env)

@@ -61,3 +61,27 @@ async def bench_environment(backend: str, name: str, redis_db: int) -> AsyncIter
         if embedded is not None:
             embedded.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+async def backend_for_processes(
+    backend: str, work: Path, name: str, redis_db: int
+) -> tuple[dict[str, str], Any]:
+    """DATABASE_URL and REDIS_URL for the server processes of a benchmark: the local servers (a
+    fresh database, an emptied Redis database), or Redis embedded in `work` (and SQLite there,
+    which needs no URL); and the embedded Redis, to stop afterwards (None on the servers)."""
+    if backend == "servers":
+        urls = server_urls(name, redis_db)
+        from tests.conftest import recreate_postgres_database
+
+        await recreate_postgres_database(urls["DATABASE_URL"])
+        import redis.asyncio as aioredis
+
+        flush = aioredis.Redis.from_url(urls["REDIS_URL"])
+        await flush.flushdb()
+        await flush.aclose()
+        return urls, None
+    from kepuri.redis import EmbeddedRedis
+
+    embedded = EmbeddedRedis(work)
+    embedded.start()
+    return {"DATABASE_URL": "", "REDIS_URL": f"unix://{embedded.socket_path}?db=0"}, embedded
