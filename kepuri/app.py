@@ -241,8 +241,11 @@ class GraphQLView(GraphQL[Context, None]):
         """An anonymous request's answer: from the response cache, or the one this process is
         computing for the same request, or computed (and kept, when it may be)."""
         cached = await self.state.redis.get(key)
-        if cached is None and key in self._computing:
-            cached = await asyncio.shield(self._computing[key])
+        computing = self._computing.get(key) if cached is None else None
+        if computing is not None:
+            cached = await asyncio.shield(computing)
+            if cached is None:  # that answer may not be kept (an error): answer this one alone
+                return await self._answer(request)
         if cached is not None:
             return Response(cached, media_type="application/json", headers={"x-cache": "hit"})
         computed: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
@@ -251,7 +254,8 @@ class GraphQLView(GraphQL[Context, None]):
             response = await self._answer(request)
             computed.set_result(await self._keep(request, key, response))
         finally:
-            del self._computing[key]
+            if self._computing.get(key) is computed:
+                del self._computing[key]
             if not computed.done():  # it failed: the others answer for themselves
                 computed.set_result(None)
         return response

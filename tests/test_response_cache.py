@@ -79,6 +79,18 @@ async def test_the_same_request_at_once_is_answered_by_one_execution(app, api: A
     assert len(together) == len(alone)
 
 
+async def test_the_same_request_that_may_not_be_kept_is_answered_each_time(app, settings):
+    """Identical requests at once whose answer is not kept (an error, a mutation): each waits for
+    the first, then is answered on its own, none fails."""
+    settings(rate_limit_code_phone="100/minute")
+    code = 'mutation { requestVerificationCode(phone: "13944449999", purpose: REGISTER) { sent } }'
+
+    answers = await asyncio.gather(*(anonymous(app, code) for _ in range(10)))
+
+    assert [a.status_code for a in answers] == [200] * 10
+    assert all("sent" in a.json()["data"]["requestVerificationCode"] for a in answers)
+
+
 async def test_signed_in_callers_never_share_an_entry(app, api: Api):
     """The same request by two people: each gets their own answer, and neither one is kept."""
     one, other = await person(api, "13944440001", "甲"), await person(api, "13944440002", "乙")
