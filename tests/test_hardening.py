@@ -19,7 +19,7 @@ import pytest
 import redis.asyncio
 
 from models import Activity, User, VerificationCode, Webhook
-from schema.ids import to_global_id
+from schema.ids import decode_global_id, to_global_id
 from services.counters import Counters
 from tests.conftest import ROOT, Api, last_code, run_worker, sms_messages
 from tests.factories import (
@@ -272,6 +272,26 @@ SPELLINGS = {
     "spare bits": lambda pk: _same_bytes_other_spelling(to_global_id("Activity", pk)),
     "past 64 bits": lambda pk: base64.b64encode(f"Activity:{pk}{'0' * 20}".encode()).decode(),
 }
+
+
+async def test_an_id_past_its_column_names_nothing(api: Api):
+    """A key beyond the primary key's column (int4 for most tables) is an ID of nothing, not a
+    database error (PostgreSQL refuses such a parameter)."""
+    huge = 2**31
+    queries = {
+        "activity": "query($id: ID!) { activity(id: $id) { id } }",
+        "node": "query($id: ID!) { node(id: $id) { id } }",
+    }
+
+    answers = {
+        name: await api.post(query, {"id": to_global_id("Activity", huge)})
+        for name, query in queries.items()
+    }
+
+    assert answers["activity"] == {**answers["activity"], "data": {"activity": None}}
+    assert "errors" not in answers["activity"] and "errors" not in answers["node"]
+    assert answers["node"]["data"] == {"node": None}
+    assert decode_global_id(to_global_id("ActivityChange", huge)) == ("ActivityChange", huge)
 
 
 @pytest.mark.parametrize("name", list(SPELLINGS))
