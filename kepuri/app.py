@@ -250,6 +250,7 @@ class GraphQLView(GraphQL[Context, None]):
             return Response(cached, media_type="application/json", headers={"x-cache": "hit"})
         computed: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self._computing[key] = computed
+        request.state.cache_wanted = True  # schema.response_cache.CachePolicy judges it
         try:
             response = await self._answer(request)
             computed.set_result(await self._keep(request, key, response))

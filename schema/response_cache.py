@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import FieldNode, OperationDefinitionNode, OperationType
+from graphql import DocumentNode, FieldNode, OperationDefinitionNode, OperationType
 from graphql.language import Visitor, visit
 from redis.asyncio import Redis
 from strawberry.extensions import SchemaExtension
@@ -58,36 +58,58 @@ def _selects_engagement(node: Any) -> bool:
 class CachePolicy(SchemaExtension):
     """Says, once a document is parsed and valid, for how long its answer to an anonymous caller
     may be kept (the view reads it from the request's state): 0 for anything but a query of the
-    public root fields."""
+    public root fields. Only a request the view would keep the answer of is judged (an anonymous
+    one, the cache on), and each document once."""
 
     def on_validate(self) -> Iterator[None]:
         yield
         context = self.execution_context
         request = getattr(context.context, "request", None)
-        runtime = getattr(context.context, "runtime", None)
+        state = getattr(request, "state", None)
         document = context.graphql_document
-        if request is None or runtime is None or document is None or context.pre_execution_errors:
+        if (
+            state is None
+            or not getattr(state, "cache_wanted", False)
+            or document is None
+            or context.query is None
+            or context.pre_execution_errors
+        ):
             return
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        chosen = [
-            o
-            for o in operations
-            if context.operation_name is None or (o.name and o.name.value == context.operation_name)
-        ]
-        if len(chosen) != 1 or chosen[0].operation is not OperationType.QUERY:
-            return
-        roots = {
-            s.name.value for s in chosen[0].selection_set.selections if isinstance(s, FieldNode)
-        }
-        if len(roots) != len(chosen[0].selection_set.selections) or not roots <= PUBLIC_FIELDS:
-            return  # a fragment at the root, or a field that is not public
-        settings = runtime.settings
-        seconds = (
-            settings.response_cache_engagement_seconds
-            if _selects_engagement(document)
-            else settings.response_cache_seconds
-        )
-        request.state.cache_seconds = seconds
+        engagement = _judged(context.query, document, context.operation_name)
+        if engagement is not None:
+            settings = context.context.runtime.settings
+            state.cache_seconds = (
+                settings.response_cache_engagement_seconds
+                if engagement
+                else settings.response_cache_seconds
+            )
+
+
+_JUDGED: dict[tuple[str, str | None], bool | None] = {}
+
+
+def _judged(text: str, document: DocumentNode, operation_name: str | None) -> bool | None:
+    """None: the operation is not a query of public root fields; else whether it shows
+    engagement counts. Remembered per text and operation, for a bounded number of them."""
+    key = (text, operation_name)
+    if key in _JUDGED:
+        return _JUDGED[key]
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [
+        o
+        for o in operations
+        if operation_name is None or (o.name and o.name.value == operation_name)
+    ]
+    verdict: bool | None = None
+    if len(chosen) == 1 and chosen[0].operation is OperationType.QUERY:
+        selections = chosen[0].selection_set.selections
+        roots = {s.name.value for s in selections if isinstance(s, FieldNode)}
+        if len(roots) == len(selections) and roots <= PUBLIC_FIELDS:  # no root fragment
+            verdict = _selects_engagement(document)
+    if len(_JUDGED) >= 1024:
+        _JUDGED.clear()
+    _JUDGED[key] = verdict
+    return verdict
 
 
 async def key_for(redis: Redis, method: str, raw: bytes) -> str:
