@@ -5,8 +5,7 @@ Its resolvers are in resolvers/accounts.py."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     "the input it concerns, why (in Chinese), and a code.",
 )
 class AccountError(Error[AccountErrorCode]):
-    codes: ClassVar[type[StrEnum]] = AccountErrorCode
+    pass
 
 
 @strawberry.type(name="AccountOkPayload")

@@ -5,8 +5,7 @@ Its resolvers are in resolvers/activities.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 import strawberry
 from strawberry import UNSET
@@ -40,7 +39,7 @@ def media_url(info: Info[Context, None], relative: str) -> str:
     "the input it concerns, why (in Chinese), and a code.",
 )
 class ActivityError(Error[ActivityErrorCode]):
-    codes: ClassVar[type[StrEnum]] = ActivityErrorCode
+    pass
 
 
 @strawberry.type(name="ActivityOkPayload")

@@ -5,8 +5,6 @@ Its resolvers are in resolvers/campaigns.py."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
-from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -26,7 +24,7 @@ from services.errors import CampaignErrorCode
     "the input it concerns, why (in Chinese), and a code.",
 )
 class CampaignError(Error[CampaignErrorCode]):
-    codes: ClassVar[type[StrEnum]] = CampaignErrorCode
+    pass
 
 
 @strawberry.type(name="CampaignOkPayload")

@@ -5,8 +5,6 @@ Its resolvers are in resolvers/commendations.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -34,7 +32,7 @@ for _enum in (CommendationKind, CommendationStatus, Indicator, RecommendationSta
     "the input it concerns, why (in Chinese), and a code.",
 )
 class CommendationError(Error[CommendationErrorCode]):
-    codes: ClassVar[type[StrEnum]] = CommendationErrorCode
+    pass
 
 
 @strawberry.type(name="CommendationOkPayload")

@@ -5,8 +5,6 @@ Its resolvers are in resolvers/documents.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -30,7 +28,7 @@ for _enum in (DocumentKind, DocumentStatus):
     "the input it concerns, why (in Chinese), and a code.",
 )
 class DocumentError(Error[DocumentErrorCode]):
-    codes: ClassVar[type[StrEnum]] = DocumentErrorCode
+    pass
 
 
 @strawberry.type(name="Document", description="A document a worker renders (PDF, spreadsheet).")

@@ -5,8 +5,6 @@ Its resolvers are in resolvers/engagement.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -27,7 +25,7 @@ from services.errors import EngagementErrorCode
     "the input it concerns, why (in Chinese), and a code.",
 )
 class EngagementError(Error[EngagementErrorCode]):
-    codes: ClassVar[type[StrEnum]] = EngagementErrorCode
+    pass
 
 
 @strawberry.type(name="EngagementOkPayload")

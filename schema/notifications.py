@@ -5,8 +5,6 @@ Its resolvers are in resolvers/notifications.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import ClassVar
 
 import strawberry
 
@@ -26,7 +24,7 @@ strawberry.enum(NotificationKind)
     "the input it concerns, why (in Chinese), and a code.",
 )
 class NotificationError(Error[NotificationErrorCode]):
-    codes: ClassVar[type[StrEnum]] = NotificationErrorCode
+    pass
 
 
 @strawberry.type(name="Notification")

@@ -5,8 +5,6 @@ Its resolvers are in resolvers/organizations.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -31,7 +29,7 @@ from services.rules import can_view_private
     "the input it concerns, why (in Chinese), and a code.",
 )
 class OrganizationError(Error[OrganizationErrorCode]):
-    codes: ClassVar[type[StrEnum]] = OrganizationErrorCode
+    pass
 
 
 @strawberry.type(name="OrganizationOkPayload")

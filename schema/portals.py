@@ -5,8 +5,6 @@ Its resolvers are in resolvers/portals.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -31,7 +29,7 @@ strawberry.enum(ChangeKind)
     "the input it concerns, why (in Chinese), and a code.",
 )
 class PortalError(Error[PortalErrorCode]):
-    codes: ClassVar[type[StrEnum]] = PortalErrorCode
+    pass
 
 
 @strawberry.type(name="PortalOkPayload")

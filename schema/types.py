@@ -5,7 +5,7 @@ resolve as attributes, relations through the request's DataLoaders)."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 
 import strawberry
 
@@ -50,7 +50,13 @@ class Error(Generic[Code]):
     field: str | None
     message: str
     code: Code
-    codes: ClassVar[type[StrEnum]]  # the domain's enum (the same as `Code`)
+    codes: ClassVar[type[StrEnum]]  # the domain's enum: `Code` of the subclass, read from it
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Error:
+                cls.codes = get_args(base)[0]
 
 
 E = TypeVar("E", bound=Error[Any])
