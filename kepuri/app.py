@@ -176,18 +176,23 @@ def graphql_response(response: Response) -> Response:
     return Response(orjson.dumps(body), status, headers, media_type=GRAPHQL_RESPONSE)
 
 
+def succeeded(response: Response) -> bytes | None:
+    """The body of an answer that went through without an error (one that may be shared: kept
+    by the response cache, or by a CDN), else None."""
+    body = getattr(response, "body", b"")
+    return bytes(body) if response.status_code == 200 and b'"errors":' not in body else None
+
+
 def cacheable(request: Request, response: Response) -> Response:
     """An answer to a GET: an anonymous query's answer without errors may be kept by a CDN for
     PUBLIC_MAX_AGE seconds, with an ETag (a request that has it gets 304 Not Modified); any other
     answer is private."""
-    body = getattr(response, "body", b"")
-    public = (
-        response.status_code == 200
-        and response.media_type in ("application/json", "application/graphql-response+json")
-        and "authorization" not in request.headers
-        and b'"errors":' not in body
-    )
-    if not public:
+    body = succeeded(response)
+    if (
+        body is None
+        or response.media_type not in ("application/json", GRAPHQL_RESPONSE)
+        or "authorization" in request.headers
+    ):
         response.headers["cache-control"] = "private, no-store"
         return response
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -285,16 +290,11 @@ class GraphQLView(GraphQL[Context, None]):
     async def _keep(self, request: Request, key: str, response: Response) -> bytes | None:
         """Keep an answer that may be kept; it, or None."""
         seconds = getattr(request.state, "cache_seconds", 0)
-        body = getattr(response, "body", b"")
-        if (
-            seconds
-            and response.status_code == 200
-            and len(body) <= MAX_CACHED_BYTES
-            and b'"errors":' not in body
-        ):
-            await self.state.redis.set(key, body, ex=seconds)
-            return bytes(body)
-        return None
+        body = succeeded(response)
+        if not seconds or body is None or len(body) > MAX_CACHED_BYTES:
+            return None
+        await self.state.redis.set(key, body, ex=seconds)
+        return body
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """GraphiQL for a browser's plain GET: one that names an operation (by its text, a
