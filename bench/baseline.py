@@ -88,6 +88,7 @@ class Database:
         self.url = url
         self.postgres = url.startswith("postgres")
         self.pool: Any = None
+        self.statements = 0  # sent so far (bench.browse shows them per request)
 
     async def open(self) -> None:
         if self.postgres:
@@ -101,6 +102,7 @@ class Database:
 
     async def rows(self, text: str, *args: Any) -> list[tuple[Any, ...]]:
         """Placeholders are $1 (asyncpg's); SQLite gets ?."""
+        self.statements += 1
         if self.postgres:
             async with self.pool.acquire() as connection:
                 return [tuple(r) for r in await connection.fetch(text, *args)]

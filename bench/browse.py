@@ -8,7 +8,7 @@ core, in turn), checks that both answer the contract's `Activities` and `Activit
 identically, then loads each with wrk from the other core, three interleaved rounds, for four
 requests: 20 items of one province, 100 of one province, 100 unfiltered, and one activity. It
 prints the median throughput of each and the ratio kepuri / baseline, with the response cache off
-(RESPONSE_CACHE_SECONDS=0) and on.
+(RESPONSE_CACHE_SECONDS=0) and on, and the SQL statements of each request on either side.
 """
 
 from __future__ import annotations
@@ -166,6 +166,36 @@ def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
+async def statements(env: dict[str, str], calls: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The SQL statements of each request, each side served in this process on the same data:
+    kepuri's counted as its tests count them (Tortoise's log of each), the baseline's by its own
+    counter; kepuri's twice, the response cache off and on (the second request of each)."""
+    import bench.baseline as baseline
+    from kepuri.app import create_app
+    from tests.test_browsing import count_queries
+
+    counted: dict[str, Any] = {}
+    for cache in ("0", "3600"):
+        os.environ.update({**env, "RESPONSE_CACHE_SECONDS": cache})
+        app = create_app()
+        async with app.router.lifespan_context(app), _client(app) as client:
+            for name, body in calls.items():
+                await client.post("/graphql", json=body)
+                with count_queries() as seen:
+                    await client.post("/graphql", json=body)
+                counted[f"{name}|kepuri|{'off' if cache == '0' else 'on'}"] = len(seen)
+    async with baseline.app.router.lifespan_context(baseline.app), _client(baseline.app) as client:
+        for name, body in calls.items():
+            before = baseline.db.statements
+            await client.post("/graphql", json=body)
+            counted[f"{name}|baseline"] = baseline.db.statements - before
+    return counted
+
+
+def _client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://bench")
+
+
 async def answers(base: str, calls: dict[str, dict[str, Any]]) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as client:
         return {
@@ -194,6 +224,7 @@ async def run(backend: str, seconds: int, count: int) -> dict[str, Any]:
     seeded = await seed(env, count)
     calls = requests_of(seeded)
     results: dict[str, Any] = {"activities": seeded["count"]}
+    results["statements"] = await statements(env, calls)
     baseline_server = start(
         [
             sys.executable,
@@ -250,13 +281,17 @@ def report(backend: str, results: dict[str, Any]) -> None:
     )
     for cache in ("off", "on"):
         print(f"-- response cache {cache}")
-        print(f"{'':26} {'kepuri req/s':>13} {'baseline req/s':>15} {'ratio':>6} {'p50 ms':>7}")
-        table = results[cache]
+        print(
+            f"{'':26} {'kepuri req/s':>13} {'baseline req/s':>15} {'ratio':>6} {'p50 ms':>7}"
+            f" {'SQL kepuri':>11} {'SQL baseline':>13}"
+        )
+        table, counted = results[cache], results["statements"]
         for name in [k.split("|")[0] for k in table if k.endswith("|kepuri")]:
             ours, theirs = table[f"{name}|kepuri"], table[f"{name}|baseline"]
             print(
                 f"{name:26} {ours['per_second']:>13.0f} {theirs['per_second']:>15.0f} "
                 f"{ours['per_second'] / theirs['per_second']:>6.2f} {ours['p50_ms']:>7.1f}"
+                f" {counted[f'{name}|kepuri|{cache}']:>11} {counted[f'{name}|baseline']:>13}"
                 + (f"  ({ours['failures']} failed)" if ours["failures"] else "")
             )
 

@@ -61,6 +61,11 @@ async def bump(*names: str) -> None:
         await pipe.execute()
 
 
+def shared() -> aioredis.Redis | None:
+    """The Redis this process shares versions and messages through (None: it shares none)."""
+    return _redis
+
+
 async def versions(names: tuple[str, ...], redis: aioredis.Redis) -> list[int]:
     values = await redis.mget([version_key(name, redis) for name in names])
     return [int(v) if v is not None else 0 for v in values]

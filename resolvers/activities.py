@@ -8,6 +8,7 @@ from typing import cast
 import strawberry
 from strawberry.types import Info
 
+from infra import sql
 from infra.errors import ServiceError
 from infra.images import Upload
 from models import Activity
@@ -15,6 +16,8 @@ from models.enums import ActivityStatus as StatusEnum
 from models.enums import ReviewDecision as DecisionEnum
 from resolvers.common import answer, attempt, signed_in
 from schema.activities import (
+    LISTED,
+    SHOWN,
     ActivityError,
     ActivityFilter,
     ActivityInput,
@@ -27,12 +30,13 @@ from schema.activities import (
     SummaryInput,
     SupplementInput,
     visible,
+    with_relations,
 )
-from schema.context import Context
+from schema.context import NOT_HELD, Context, held
 from schema.ids import parse_global_id
 from schema.pagination import Connection, exact_int, iso_datetime, keyset_connection
 from schema.permissions import IsAuthenticated
-from services import activities
+from services import activities, content
 
 
 def as_upload(value: object) -> Upload | None:
@@ -45,8 +49,16 @@ async def _payload(call: Callable[[], Awaitable[Activity]]) -> ActivityPayload:
     return ActivityPayload(activity=activity, errors=errors)  # type: ignore[arg-type]
 
 
+async def _service_filter(filter: ActivityFilter | None) -> activities.ActivityFilter:
+    return (filter or ActivityFilter()).to_service()
+
+
 def _optional_id(value: strawberry.ID | None, type_name: str, field: str) -> int | None:
     return parse_global_id(value, type_name, field) if value else None
+
+
+_SHOWN = sql.Prepared(lambda pk: Activity.filter(id=pk).select_related(*SHOWN))
+"""One activity with what its page shows (the busiest request after the lists)."""
 
 
 @strawberry.type
@@ -54,20 +66,24 @@ class ActivitiesQuery:
     @strawberry.field(description="Approved activities shown on the cloud site, in time order.")
     async def activities(
         self,
+        info: Info[Context, None],
         filter: ActivityFilter | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[ActivityType]:
-        query = await answer(
-            lambda: activities.public_activities((filter or ActivityFilter()).to_service())
-        )
-        return await keyset_connection(
+        wanted = await answer(lambda: _service_filter(filter))
+        query = await answer(lambda: activities.public_activities(wanted))
+        connection = await keyset_connection(
             query,
             first=first,
             after=after,
             keys=("starts_at", "id"),
             parsers=(iso_datetime, exact_int),
+            related=LISTED,
+            prepare=lambda rows: with_relations(rows, info),
         )
+        connection.counter = lambda whole: content.public_count(whole, wanted.parameters())
+        return connection
 
     @strawberry.field(description="One activity, if the caller may see it.")
     async def activity(self, info: Info[Context, None], id: strawberry.ID) -> ActivityType | None:
@@ -75,7 +91,13 @@ class ActivitiesQuery:
             pk = parse_global_id(id, "Activity")
         except ServiceError:
             return None
-        return await visible(await info.context.loaders.activity.load(pk), info)  # type: ignore[return-value]
+        found = held(info.context.loaders.activity, pk)
+        if found is NOT_HELD:  # loaded with what its page shows
+            found = next(iter(await _SHOWN.rows(pk)), None)
+            info.context.loaders.activity.prime(pk, found)
+            if found is not None:
+                await with_relations([found], info)
+        return await visible(found, info)  # type: ignore[return-value]
 
     @strawberry.field(description="The activity behind a scanned QR code.")
     async def activity_by_qr_token(

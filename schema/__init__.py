@@ -36,6 +36,7 @@ from resolvers.portals import PortalsMutation, PortalsQuery, PortalsSubscription
 from schema.context import Context
 from schema.cost import CostLimit
 from schema.error_codes import ErrorCodes, is_expected
+from schema.execution import plain_fields
 from schema.inputs import SCALAR_OVERRIDES, NoNulInLiterals, VariableGuard
 from schema.persisted import RegisteredOnly
 from schema.response_cache import CachePolicy
@@ -137,7 +138,7 @@ def build_schema(
         lambda: CostLimit(budget),
         lambda: ErrorCodes(mask=mask_errors),
     ]
-    return Schema(
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -146,6 +147,8 @@ def build_schema(
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=SharedEventExecutor,
     )
+    plain_fields(schema)
+    return schema
 
 
 def sdl() -> str:

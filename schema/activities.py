@@ -4,25 +4,30 @@ Its resolvers are in resolvers/activities.py."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import strawberry
 from strawberry import UNSET
+from strawberry.dataloader import DataLoader
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
+from strawberry.types.nodes import Selection
+from tortoise.models import Model
 
 from infra import qr
 from models import Activity, ActivityMedia, Review
 from models.enums import ActivityForm, ActivityStatus, MediaKind, Phase, ReviewDecision
 from schema.campaigns import CampaignType, JointActionType
-from schema.context import Context
+from schema.context import Context, known, then
 from schema.ids import parse_global_id, to_global_id
 from schema.node import Node
 from schema.organizations import OrganizationType
 from schema.types import Error, OkPayload, OrganizationKind, RegionType
 from services import activities
 from services.errors import ActivityErrorCode
+from services.regions import get_regions
 from services.rules import can_view, is_insider
 
 for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
@@ -146,33 +151,31 @@ class ActivityType(Node):
         return strawberry.ID(to_global_id("Activity", root.id))
 
     @strawberry.field(description="Every activity carries the label <year>年全国科普日活动.")
-    async def label(self, root: strawberry.Parent[Activity], info: Info[Context, None]) -> str:
-        campaign = await info.context.loaders.campaign.load(root.campaign_id)
-        return campaign.label if campaign else ""
+    def label(self, root: strawberry.Parent[Activity], info: Info[Context, None]) -> str:
+        campaign = known(info.context.loaders.campaign, root.campaign_id)
+        return then(campaign, lambda c: c.label if c else "")
 
     @strawberry.field
-    async def campaign(
+    def campaign(
         self, root: strawberry.Parent[Activity], info: Info[Context, None]
     ) -> CampaignType:
-        return await info.context.loaders.campaign.load(root.campaign_id)  # type: ignore[return-value]
+        return known(info.context.loaders.campaign, root.campaign_id)
 
     @strawberry.field
-    async def region(
-        self, root: strawberry.Parent[Activity], info: Info[Context, None]
-    ) -> RegionType:
-        return await info.context.loaders.region.load(root.region_id)  # type: ignore[return-value]
+    def region(self, root: strawberry.Parent[Activity], info: Info[Context, None]) -> RegionType:
+        return known(info.context.loaders.region, root.region_id)
 
     @strawberry.field(description="The filing unit.")
-    async def organization(
+    def organization(
         self, root: strawberry.Parent[Activity], info: Info[Context, None]
     ) -> OrganizationType:
-        return await info.context.loaders.organization.load(root.organization_id)  # type: ignore[return-value]
+        return known(info.context.loaders.organization, root.organization_id)
 
     @strawberry.field(description="The supervising unit (归口单位) that reviews it.")
-    async def supervisor(
+    def supervisor(
         self, root: strawberry.Parent[Activity], info: Info[Context, None]
     ) -> OrganizationType:
-        return await info.context.loaders.organization.load(root.supervisor_id)  # type: ignore[return-value]
+        return known(info.context.loaders.organization, root.supervisor_id)
 
     @strawberry.field(description="Where a review that waited too long moved (null: not moved).")
     async def escalated_to(
@@ -187,12 +190,12 @@ class ActivityType(Node):
         return root.escalated_at
 
     @strawberry.field
-    async def joint_action(
+    def joint_action(
         self, root: strawberry.Parent[Activity], info: Info[Context, None]
     ) -> JointActionType | None:
         if root.joint_action_id is None:
             return None
-        return await info.context.loaders.joint_action.load(root.joint_action_id)  # type: ignore[return-value]
+        return known(info.context.loaders.joint_action, root.joint_action_id)
 
     @strawberry.field
     def poster_url(
@@ -237,10 +240,10 @@ class ActivityType(Node):
         return await info.context.loaders.reviews_of_activity.load(root.id)  # type: ignore[return-value]
 
     @strawberry.field
-    async def engagement(
+    def engagement(
         self, root: strawberry.Parent[Activity], info: Info[Context, None]
     ) -> Engagement:
-        return engagement_of(await info.context.loaders.engagement.load(root.id))
+        return then(known(info.context.loaders.engagement, root.id), engagement_of)
 
     @strawberry.field(description="What the signed-in person did with it (null when anonymous).")
     async def viewer(
@@ -258,6 +261,45 @@ class ActivityType(Node):
             favorited=bool(favorite and favorite.favorite),
             rating=rating.score if rating else None,
         )
+
+
+LISTED = ("campaign", "organization", "joint_action")
+"""The relations a list of activities joins into its own statement (a list shows them)."""
+SHOWN = (*LISTED, "supervisor")
+"""The relations one activity's statement joins in (its page shows them all)."""
+
+
+def selects(selections: Sequence[Selection], name: str) -> bool:
+    """Whether a field called `name` is asked for anywhere in `selections`."""
+    return any(
+        getattr(item, "name", None) == name or selects(item.selections, name) for item in selections
+    )
+
+
+async def with_relations(rows: Sequence[Activity], info: Info[Context, None]) -> None:
+    """Hand the request's loaders what `rows` came with (the relations their statement joined
+    in, their regions from memory) and, when the selection shows engagement, the counts of them
+    all in one Redis read: each item's fields then answer at once, without a statement or an
+    awaitable of their own."""
+    loaders = info.context.loaders
+    relations: tuple[tuple[str, DataLoader[int, Any]], ...] = (
+        ("campaign", loaders.campaign),
+        ("organization", loaders.organization),
+        ("supervisor", loaders.organization),
+        ("joint_action", loaders.joint_action),
+    )
+    for relation, loader in relations:
+        loader.prime_many(
+            {
+                related.pk: related
+                for related in (row.__dict__.get(f"_{relation}") for row in rows)
+                if isinstance(related, Model)
+            }
+        )
+    codes = list({row.region_id for row in rows})
+    loaders.region.prime_many(dict(zip(codes, await get_regions(codes), strict=True)))
+    if rows and selects(info.selected_fields, "engagement"):
+        loaders.engagement.prime_many(await loaders.read_engagement([row.id for row in rows]))
 
 
 async def visible(activity: Activity | None, info: Info[Context, None]) -> Activity | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,6 +38,41 @@ from services.permissions import Grant, grants_of
 from services.portals import RecentChanges
 from services.regions import get_region, get_regions
 from services.runtime import Runtime
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+R = TypeVar("R")
+
+
+NOT_HELD: Any = object()
+
+
+def held(loader: DataLoader[K, V], key: K) -> V:
+    """What `loader` holds for `key` already (loaded earlier in the request, or primed with the
+    rows it came with), else NOT_HELD."""
+    future = loader.cache_map.get(key)
+    if future is None or not future.done() or future.cancelled() or future.exception():
+        return NOT_HELD
+    return future.result()
+
+
+def known(loader: DataLoader[K, Any], key: K) -> Any:
+    """What `loader` holds for `key`, at once, else the future of its next batch. A field that
+    returns this answers without a turn of the event loop when its value is at hand: on a page
+    of a hundred items, that is hundreds of awaitables less."""
+    value = held(loader, key)
+    return loader.load(key) if value is NOT_HELD else value
+
+
+def then(value: Any, apply: Callable[[Any], Any]) -> Any:
+    """`apply(value)`, now when the value is known, else once it is."""
+    if not isinstance(value, asyncio.Future):
+        return apply(value)
+
+    async def later() -> Any:
+        return apply(await value)
+
+    return later()
 
 
 async def _organizations(ids: list[int]) -> list[Organization | None]:
@@ -153,12 +188,8 @@ class Loaders:
     )
 
     def __post_init__(self) -> None:
-        counters = self.counters
-
         async def engagement(ids: list[int]) -> list[dict[str, int]]:
-            if counters is None:
-                raise RuntimeError("no Redis counters in this process")
-            found = await counters.read(ids)
+            found = await self.read_engagement(ids)
             return [found[i] for i in ids]
 
         self.engagement: DataLoader[int, dict[str, int]] = DataLoader(engagement)
@@ -169,6 +200,12 @@ class Loaders:
         )
         self.my_check_in: DataLoader[int, CheckIn | None] = DataLoader(_viewer_marks(CheckIn, uid))
         self.my_rating: DataLoader[int, Rating | None] = DataLoader(_viewer_marks(Rating, uid))
+
+    async def read_engagement(self, activity_ids: list[int]) -> dict[int, dict[str, int]]:
+        """The live counts of activities (one Redis read)."""
+        if self.counters is None:
+            raise RuntimeError("no Redis counters in this process")
+        return await self.counters.read(activity_ids)
 
 
 @dataclass

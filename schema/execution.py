@@ -11,17 +11,47 @@ executor was a reference cycle, so each request (its context, person, request, l
 objects) stayed until the cyclic collector found it, instead of going when the request did.
 Here the helpers reach the executor weakly; it is alive whenever they can be called (only while
 it executes).
+
+And a shorter way for plain fields. A page of a hundred activities is a few thousand fields, and
+most are plain: no arguments, no field extension (permission classes are extensions), an
+attribute or a function of the item. Strawberry wraps each resolver in layers for what a field
+may have (arguments to convert, extensions, exception handlers), and graphql-core executes
+each field in a dozen steps (a resolve info of fourteen parts, the completion of its value in
+five). Here a plain field of an object type is called directly (`plain_fields`), without
+a resolve info unless its function asks for one, and a scalar or enum it gives is serialized at
+once. Anything else it gives (an object, a list, an awaitable, an exception, null where the
+schema says it cannot be, a value the scalar refuses) is completed by graphql-core's own steps,
+which report it as they always do; `tests/test_execution.py` compares the two ways' answers.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable, Sequence
-from typing import Any, TypeGuard
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NamedTuple, TypeGuard
 
-from graphql.type.definition import GraphQLResolveInfoHelpers
+import strawberry
+from graphql import (
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    Undefined,
+    get_nullable_type,
+    is_introspection_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import gather_with_cancel, to_nodes
+from graphql.pyutils import Path
+from graphql.type.definition import (
+    GraphQLResolveInfoHelpers,
+    is_leaf_type,
+    is_non_null_type,
+)
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 from tortoise.models import Model
 
 
@@ -42,8 +72,284 @@ def _weak_helpers(executor: Any) -> GraphQLResolveInfoHelpers:
     return GraphQLResolveInfoHelpers(gather=gather_async_work, track=track_async_work)
 
 
+class Resolver:
+    """A plain field's function called as strawberry calls it: the source as `self` and as its
+    root or parent parameter, strawberry's Info (made only for a function that asks for it) as
+    its info parameter."""
+
+    def __init__(self, field: StrawberryField, info_class: type[strawberry.Info]) -> None:
+        resolver = field.base_resolver
+        assert resolver is not None
+        self.field = field
+        self.function: Callable[..., Any] = resolver.wrapped_func  # type: ignore[assignment]
+        self.info_class = info_class
+        self.pass_self = resolver.self_parameter is not None
+        self.sources = [p.name for p in (resolver.root_parameter, resolver.parent_parameter) if p]
+        self.info_name = resolver.info_parameter.name if resolver.info_parameter else None
+        self.wants_info = self.info_name is not None
+
+    def __call__(self, source: Any, info: GraphQLResolveInfo | None) -> Any:
+        kwargs = dict.fromkeys(self.sources, source)
+        if self.info_name is not None:  # graphql-core always gives an info: it asks for one
+            kwargs[self.info_name] = self.info_class(_raw_info=info, _field=self.field)  # type: ignore[arg-type]
+        return self.function(source, **kwargs) if self.pass_self else self.function(**kwargs)
+
+
+PLAIN = "kepuri-plain"  # the key of a field's `Plain` in its extensions
+
+
+class Plain(NamedTuple):
+    """How a plain field is executed the shorter way, worked out with the schema."""
+
+    call: Callable[[Any, GraphQLResolveInfo | None], Any]
+    wants_info: bool
+    leaf: GraphQLLeafType | None  # a scalar or an enum: serialized at once
+    object: GraphQLObjectType | None  # an object type: its own fields executed next
+    nullable: bool
+
+
+def plain_fields(schema: strawberry.Schema) -> int:
+    """Mark each plain field of the object types below the operation roots with its `Plain`,
+    and give those with a function a `Resolver` instead of strawberry's layers. The number of
+    fields marked."""
+    if schema.exception_handlers:  # they need strawberry's layers around every field
+        return 0
+    core = schema._schema
+    roots = {core.query_type, core.mutation_type, core.subscription_type}
+    marked = 0
+    for named in core.type_map.values():
+        if not isinstance(named, GraphQLObjectType) or named in roots:
+            continue
+        if is_introspection_type(named):
+            continue
+        for field in named.fields.values():
+            definition = _definition(field)
+            if definition is None:
+                continue
+            if definition.base_resolver is not None:
+                field.resolve = Resolver(definition, schema.config.info_class)
+            plain = _plain(field, definition)
+            if plain is not None:
+                field.extensions = {**(field.extensions or {}), PLAIN: plain}
+                marked += 1
+    return marked
+
+
+def _definition(field: GraphQLField) -> StrawberryField | None:
+    """The strawberry field behind a plain field (no arguments, no field extension)."""
+    if field.args:
+        return None
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if not isinstance(definition, StrawberryField):
+        return None
+    if definition.extensions or definition.arguments:
+        return None
+    return definition
+
+
+def _plain(field: GraphQLField, definition: StrawberryField) -> Plain | None:
+    call: Callable[[Any, GraphQLResolveInfo | None], Any]
+    if isinstance(field.resolve, Resolver):
+        if definition.is_async:
+            return None  # a coroutine: graphql-core's way awaits it
+        call, wants_info = field.resolve, field.resolve.wants_info
+    elif definition.is_basic_field:
+        read, name = definition.default_resolver, definition.python_name
+        call, wants_info = (lambda source, _: read(source, name)), False
+    else:
+        return None
+    nullable = not is_non_null_type(field.type)
+    inner = get_nullable_type(field.type)
+    leaf = inner if is_leaf_type(inner) else None
+    object_type = inner if isinstance(inner, GraphQLObjectType) else None
+    return Plain(call, wants_info, leaf, object_type, nullable)
+
+
+class _Raised(NamedTuple):
+    error: Exception
+
+    def raise_again(self) -> Any:
+        raise self.error
+
+
+class _Step(NamedTuple):
+    """A plain field of a selection."""
+
+    response_name: str
+    details: FieldDetailsList
+    field: GraphQLField
+    plain: Plain
+
+
 class Execution(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.is_awaitable = is_awaitable
         self.async_helpers = _weak_helpers(self)
+        # the steps of each selection (graphql-core hands the same grouped field set for every
+        # item of a list), kept with it so that its id stays its own
+        self._steps: dict[int, tuple[GroupedFieldSet, list[_Step | tuple[str, Any]]]] = {}
+        manager = self.middleware_manager
+        self._middleware = manager is not None and bool(manager.middlewares)
+
+    def _steps_of(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[_Step | tuple[str, Any]]:
+        """Each field of a selection: a plain one's `_Step`, else its response name and
+        details (for graphql-core's way). With middleware, every field goes that way."""
+        kept = self._steps.get(id(grouped_field_set))
+        if kept is not None and kept[0] is grouped_field_set:
+            return kept[1]
+        steps: list[_Step | tuple[str, Any]] = []
+        fields = parent_type.fields
+        for response_name, details in grouped_field_set.items():
+            field = fields.get(details[0].node.name.value)
+            plain = field.extensions.get(PLAIN) if field and field.extensions else None
+            if plain is None or self._middleware or details[0].node.arguments:
+                steps.append((response_name, details))
+            else:
+                steps.append(_Step(response_name, details, field, plain))
+        self._steps[id(grouped_field_set)] = (grouped_field_set, steps)
+        return steps
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's, with plain fields executed the shorter way."""
+        results: dict[str, Any] = {}
+        pending: list[str] = []
+        try:
+            for step in self._steps_of(parent_type, grouped_field_set):
+                if isinstance(step, _Step):
+                    response_name = step.response_name
+                    result = self._execute_plain(
+                        parent_type, source_value, path, step, position_context
+                    )
+                else:
+                    response_name, details = step
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        details,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        pending.append(response_name)
+        except Exception:
+            if pending:  # the other fields' awaitables may fail too: settle them
+                self.settle_in_background([results[name] for name in pending])
+            raise
+        if not pending:
+            return results
+
+        async def get_results() -> dict[str, Any]:
+            if len(pending) == 1:
+                results[pending[0]] = await results[pending[0]]
+            else:
+                awaited = await gather_with_cancel(*(results[name] for name in pending))
+                results.update(zip(pending, awaited, strict=True))
+            return results
+
+        return get_results()
+
+    def _execute_plain(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        path: Path | None,
+        step: _Step,
+        position_context: Any,
+    ) -> Any:
+        field_path = info = None
+        try:
+            plain = step.plain
+            if plain.wants_info:
+                field_path = Path(path, step.response_name, parent_type.name)
+                info = self.build_resolve_info(
+                    step.field, to_nodes(step.details), parent_type, field_path
+                )
+            result = plain.call(source, info)
+        except Exception as error:
+            result = _Raised(error)
+        simple = not (
+            result is None or isinstance(result, (Exception, _Raised)) or is_awaitable(result)
+        )
+        if plain.leaf is not None:
+            if result is None and plain.nullable:
+                return None
+            if simple:
+                try:
+                    coerced = plain.leaf.coerce_output_value(result)
+                except Exception:
+                    coerced = None  # graphql-core's completion reports it
+                if coerced is not None and coerced is not Undefined:
+                    return coerced
+        if field_path is None:
+            field_path = Path(path, step.response_name, parent_type.name)
+        if simple and plain.object is not None and _of_its_type(plain.object, result):
+            object_type = plain.object  # an object: its own fields next
+            return self._complete(
+                step,
+                field_path,
+                lambda: self.collect_and_execute_subfields(
+                    object_type, step.details, field_path, result, position_context
+                ),
+            )
+        if info is None:
+            info = self.build_resolve_info(
+                step.field, to_nodes(step.details), parent_type, field_path
+            )
+        if isinstance(result, _Raised):
+            return self._complete(step, field_path, result.raise_again)
+        if is_awaitable(result):
+            return self._complete(
+                step,
+                field_path,
+                lambda: self.complete_awaitable_value(
+                    step.field.type, step.details, info, field_path, result, position_context
+                ),
+            )
+        return self._complete(
+            step,
+            field_path,
+            lambda: self.complete_value(
+                step.field.type, step.details, info, field_path, result, position_context
+            ),
+        )
+
+    def _complete(self, step: _Step, path: Path, completion: Callable[[], Any]) -> Any:
+        """What graphql-core's `execute_field` does around the completion of a field's value:
+        an error (now or once awaited) is the field's, reported where it belongs."""
+        try:
+            completed = completion()
+            if is_awaitable(completed):
+
+                async def await_completed() -> Any:
+                    try:
+                        return await completed
+                    except Exception as raw_error:
+                        self.handle_field_error(raw_error, step.field.type, step.details, path)
+                        return None
+
+                return await_completed()
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, step.field.type, step.details, path)
+            return None
+        return completed
+
+
+def _of_its_type(object_type: GraphQLObjectType, value: Any) -> bool:
+    """Whether `value` may be completed as `object_type` without graphql-core's checks: an
+    object type that checks nothing, or whose check needs no resolve info and passes."""
+    check = object_type.is_type_of
+    if check is None:
+        return True
+    return bool(getattr(check, "needs_no_info", False) and check(value, None) is True)  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -45,12 +45,17 @@ class Connection(Generic[T]):
     page_info: PageInfo
     count_query: strawberry.Private[QuerySet[Any] | None] = None
     fixed_count: strawberry.Private[int | None] = None
+    counter: strawberry.Private[Callable[[QuerySet[Any]], Awaitable[int]] | None] = None
 
-    @strawberry.field(description="How many items the whole list holds (one COUNT query).")
+    @strawberry.field(description="How many items the whole list holds.")
     async def total_count(self) -> int:
         if self.fixed_count is not None:
             return self.fixed_count
-        return await self.count_query.count() if self.count_query is not None else len(self.edges)
+        if self.count_query is None:
+            return len(self.edges)
+        if self.counter is not None:
+            return await self.counter(self.count_query)
+        return await self.count_query.count()
 
 
 def exact_int(value: Any) -> int:
@@ -107,16 +112,21 @@ async def keyset_connection(
     parsers: Sequence[Callable[[Any], Any]] = (exact_int,),
     descending: bool = False,
     node: Callable[[M], Any] = lambda row: row,
+    related: Sequence[str] = (),
+    prepare: Callable[[list[M]], Awaitable[None]] | None = None,
 ) -> Connection[Any]:
-    """One page of `query` ordered by `keys` (the last one unique), ascending or descending."""
+    """One page of `query` ordered by `keys` (the last one unique), ascending or descending;
+    the page's statement joins in the `related` rows, then `prepare` sees the page."""
     size = page_size(first)
-    page_query = query
+    page_query = query.select_related(*related) if related else query
     if after:
         page_query = page_query.filter(_after(keys, decode_cursor(after, parsers), descending))
     order = [f"-{k}" if descending else k for k in keys]
     rows = await page_query.order_by(*order).limit(size + 1)
     has_next = len(rows) > size
     rows = rows[:size]
+    if prepare is not None:
+        await prepare(rows)
     edges = [Edge(cursor=encode_cursor([getattr(r, k) for k in keys]), node=node(r)) for r in rows]
     return Connection(
         edges=edges,

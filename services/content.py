@@ -5,13 +5,21 @@ served again, by any process (schema/response_cache.py).
 Two kinds: `PUBLIC` (activities, campaigns, units, commendations) and `COMMENTS`, which change
 more often and which only the comment lists show. Engagement counts are not content: cached
 answers that show them may lag by RESPONSE_CACHE_ENGAGEMENT_SECONDS.
+
+The same versions keep the public lists' totals (`public_count`): a COUNT over the approved
+activities of the country is a scan of a large part of the table, so it runs once per version
+of public content and filter, not once per request.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
+
+from tortoise.queryset import QuerySet
 
 from infra import bus
 from services.events import DomainEvent, later, subscribe, unsubscribe
@@ -19,6 +27,7 @@ from services.events import DomainEvent, later, subscribe, unsubscribe
 PUBLIC = "public"
 COMMENTS = "comments"
 KINDS = (PUBLIC, COMMENTS)
+COUNT_SECONDS = 24 * 3600  # a count nobody asks for again goes; a new version makes a new one
 
 
 async def changed(*kinds: str) -> None:
@@ -59,3 +68,22 @@ def register() -> None:
     """Hang the versions on every lifecycle event of an activity (once per process)."""
     unsubscribe(_activity_changed)
     subscribe(_activity_changed)
+
+
+async def public_count(query: QuerySet[Any], parameters: dict[str, Any]) -> int:
+    """How many rows `query` (a public list, narrowed by `parameters`) holds: counted once per
+    version of public content, kept in Redis for every process. Exact: a change moves the
+    version on after it commits, so a count read under a version was taken after every change
+    that version stands for."""
+    redis = bus.shared()
+    if redis is None:
+        return await query.count()
+    (version,) = await bus.versions((PUBLIC,), redis)
+    digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:32]
+    key = bus.channel_key(f"count:{version}:{digest}", redis)
+    kept = await redis.get(key)
+    if kept is not None:
+        return int(kept)
+    total = await query.count()
+    await redis.set(key, total, ex=COUNT_SECONDS)
+    return total
