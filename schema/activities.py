@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, SelectionSetNode
 from strawberry import UNSET
 from strawberry.dataloader import DataLoader
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
-from strawberry.types.nodes import Selection
 from tortoise.models import Model
 
 from infra import qr
@@ -269,11 +269,36 @@ SHOWN = (*LISTED, "supervisor")
 """The relations one activity's statement joins in (its page shows them all)."""
 
 
-def selects(selections: Sequence[Selection], name: str) -> bool:
-    """Whether a field called `name` is asked for anywhere in `selections`."""
-    return any(
-        getattr(item, "name", None) == name or selects(item.selections, name) for item in selections
-    )
+_SELECTS: dict[tuple[int, str], tuple[FieldNode, bool]] = {}
+
+
+def selects(info: Info[Context, None], name: str) -> bool:
+    """Whether a field called `name` is asked for anywhere below the current field: read from
+    the document once (strawberry's `selected_fields` converts the whole selection anew)."""
+    raw = info._raw_info
+    key = (id(raw.field_nodes[0]), name)
+    kept = _SELECTS.get(key)
+    if kept is not None and kept[0] is raw.field_nodes[0]:
+        return kept[1]
+    fragments = raw.fragments
+
+    def within(selection_set: SelectionSetNode | None) -> bool:
+        for node in selection_set.selections if selection_set else ():
+            if isinstance(node, FieldNode) and node.name.value == name:
+                return True
+            if isinstance(node, FragmentSpreadNode):
+                fragment = fragments.get(node.name.value)
+                if fragment is not None and within(fragment.selection_set):
+                    return True
+            elif within(getattr(node, "selection_set", None)):
+                return True
+        return False
+
+    found = any(within(node.selection_set) for node in raw.field_nodes)
+    if len(_SELECTS) >= 4096:
+        _SELECTS.clear()
+    _SELECTS[key] = (raw.field_nodes[0], found)  # the node held, so that its id stays its own
+    return found
 
 
 async def with_relations(rows: Sequence[Activity], info: Info[Context, None]) -> None:
@@ -298,7 +323,7 @@ async def with_relations(rows: Sequence[Activity], info: Info[Context, None]) ->
         )
     codes = list({row.region_id for row in rows})
     loaders.region.prime_many(dict(zip(codes, await get_regions(codes), strict=True)))
-    if rows and selects(info.selected_fields, "engagement"):
+    if rows and selects(info, "engagement"):
         loaders.engagement.prime_many(await loaders.read_engagement([row.id for row in rows]))
 
 

@@ -20,6 +20,7 @@ response says in `extensions.cost` what it cost and what the caller may spend.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -135,6 +136,34 @@ def _declared_size(definition: GraphQLField) -> int:
     return int(metadata.get("items", LIST_ESTIMATE))
 
 
+_COSTS: dict[tuple[int, int, str | None, str], tuple[DocumentNode, int]] = {}
+MAX_COSTS = 4096
+
+
+def remembered_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int:
+    """`operation_cost`, worked out once per document (the parsed documents are cached, so a
+    client's requests give the same one), operation and variables."""
+    key = (
+        id(schema),
+        id(document),
+        operation_name,
+        json.dumps(variables or {}, sort_keys=True, default=str),
+    )
+    kept = _COSTS.get(key)
+    if kept is not None and kept[0] is document:
+        return kept[1]
+    if len(_COSTS) >= MAX_COSTS:
+        _COSTS.clear()
+    cost = operation_cost(schema, document, operation_name, variables)
+    _COSTS[key] = (document, cost)  # the document held, so that its id stays its own
+    return cost
+
+
 def operation_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -174,7 +203,7 @@ class CostLimit(SchemaExtension):
         context = self.execution_context
         assert context.graphql_document is not None
         self.limit = self.budget(context.context)
-        self.cost = operation_cost(
+        self.cost = remembered_cost(
             context.schema._schema,
             context.graphql_document,
             context.operation_name,

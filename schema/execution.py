@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
+from enum import Enum
 from typing import Any, NamedTuple, TypeGuard
 
 import strawberry
@@ -36,11 +38,18 @@ from graphql import (
     GraphQLLeafType,
     GraphQLObjectType,
     GraphQLResolveInfo,
+    OperationDefinitionNode,
+    SelectionSetNode,
     Undefined,
     get_nullable_type,
     is_introspection_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.collect_fields import (
+    CollectedFields,
+    FieldDetailsList,
+    FragmentDetails,
+    GroupedFieldSet,
+)
 from graphql.execution.executor import gather_with_cancel, to_nodes
 from graphql.pyutils import Path
 from graphql.type.definition import (
@@ -54,8 +63,12 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 from tortoise.models import Model
 
+_NEVER_AWAITED = frozenset({str, int, float, bool, type(None), dict, list, datetime, date})
+
 
 def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
+    if type(value) in _NEVER_AWAITED:  # most values of an answer: one lookup
+        return False
     return not isinstance(value, Model) and optimized_is_awaitable(value)
 
 
@@ -80,19 +93,32 @@ class Resolver:
     def __init__(self, field: StrawberryField, info_class: type[strawberry.Info]) -> None:
         resolver = field.base_resolver
         assert resolver is not None
+        function: Callable[..., Any] = resolver.wrapped_func  # type: ignore[assignment]
+        pass_self = resolver.self_parameter is not None
+        named = (resolver.root_parameter, resolver.parent_parameter)  # often the same one
+        sources = list(dict.fromkeys(p.name for p in named if p))
+        info_name = resolver.info_parameter.name if resolver.info_parameter else None
+        self.wants_info = info_name is not None
         self.field = field
-        self.function: Callable[..., Any] = resolver.wrapped_func  # type: ignore[assignment]
-        self.info_class = info_class
-        self.pass_self = resolver.self_parameter is not None
-        self.sources = [p.name for p in (resolver.root_parameter, resolver.parent_parameter) if p]
-        self.info_name = resolver.info_parameter.name if resolver.info_parameter else None
-        self.wants_info = self.info_name is not None
 
-    def __call__(self, source: Any, info: GraphQLResolveInfo | None) -> Any:
-        kwargs = dict.fromkeys(self.sources, source)
-        if self.info_name is not None:  # graphql-core always gives an info: it asks for one
-            kwargs[self.info_name] = self.info_class(_raw_info=info, _field=self.field)  # type: ignore[arg-type]
-        return self.function(source, **kwargs) if self.pass_self else self.function(**kwargs)
+        def call(source: Any, info: Any) -> Any:
+            kwargs = dict.fromkeys(sources, source)
+            if info_name is not None:  # graphql-core always gives an info: it asks for one
+                kwargs[info_name] = info_class(_raw_info=info, _field=field)
+            return function(source, **kwargs) if pass_self else function(**kwargs)
+
+        def root_only(source: Any, _: Any) -> Any:  # the usual `def f(self, root)`
+            return function(source, root=source)
+
+        def root_and_info(source: Any, info: Any) -> Any:  # and `def f(self, root, info)`
+            return function(source, root=source, info=info_class(_raw_info=info, _field=field))
+
+        self.call: Callable[[Any, GraphQLResolveInfo | None], Any] = call
+        if pass_self and sources == ["root"] and info_name in (None, "info"):
+            self.call = root_only if info_name is None else root_and_info
+
+    def __call__(self, source: Any, info: GraphQLResolveInfo) -> Any:
+        return self.call(source, info)
 
 
 PLAIN = "kepuri-plain"  # the key of a field's `Plain` in its extensions
@@ -152,7 +178,7 @@ def _plain(field: GraphQLField, definition: StrawberryField) -> Plain | None:
     if isinstance(field.resolve, Resolver):
         if definition.is_async:
             return None  # a coroutine: graphql-core's way awaits it
-        call, wants_info = field.resolve, field.resolve.wants_info
+        call, wants_info = field.resolve.call, field.resolve.wants_info
     elif definition.is_basic_field:
         read, name = definition.default_resolver, definition.python_name
         call, wants_info = (lambda source, _: read(source, name)), False
@@ -181,23 +207,78 @@ class _Step(NamedTuple):
     plain: Plain
 
 
+_PLANS: dict[int, tuple[OperationDefinitionNode, dict[Any, Any] | None]] = {}
+"""Per operation of a parsed document (strawberry keeps the parsed documents of the texts it saw
+last, so the same request gives the same nodes): the selections collected for each object type
+and their steps, the same for every request of the operation unless a directive (@skip,
+@include) decides, with the variables, what they are (None: collected for each request)."""
+MAX_PLANS = 1024
+
+
+def _plans_of(executor: Any) -> dict[Any, Any] | None:
+    operation: OperationDefinitionNode = executor.operation
+    kept = _PLANS.get(id(operation))
+    if kept is not None and kept[0] is operation:
+        return kept[1]
+    if len(_PLANS) >= MAX_PLANS:
+        _PLANS.clear()
+    plans: dict[Any, Any] | None = {} if _static(operation, executor.fragments) else None
+    _PLANS[id(operation)] = (operation, plans)  # the node held, so that its id stays its own
+    return plans
+
+
+def _static(operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]) -> bool:
+    """Whether no directive in the operation (or its fragments) decides on its selections, and
+    no fragment takes variables of its own."""
+
+    def plain(selection_set: SelectionSetNode | None) -> bool:
+        return selection_set is None or all(
+            not getattr(node, "directives", None) and plain(getattr(node, "selection_set", None))
+            for node in selection_set.selections
+        )
+
+    return plain(operation.selection_set) and all(
+        not fragment.variable_signatures
+        and not fragment.definition.directives
+        and plain(fragment.definition.selection_set)
+        for fragment in fragments.values()
+    )
+
+
 class Execution(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.is_awaitable = is_awaitable
         self.async_helpers = _weak_helpers(self)
-        # the steps of each selection (graphql-core hands the same grouped field set for every
-        # item of a list), kept with it so that its id stays its own
-        self._steps: dict[int, tuple[GroupedFieldSet, list[_Step | tuple[str, Any]]]] = {}
         manager = self.middleware_manager
         self._middleware = manager is not None and bool(manager.middlewares)
+        # the operation's collected selections and steps, shared by its requests when they
+        # cannot differ, else this request's own (graphql-core hands the same grouped field
+        # set for every item of a list: its steps are worked out once)
+        shared = _plans_of(self)
+        self._plans: dict[Any, Any] = {} if shared is None else shared
+        self._shared = shared is not None
+
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> CollectedFields:
+        if not self._shared:
+            return super().collect_subfields(return_type, field_details_list)
+        key = (return_type.name, *(id(details.node) for details in field_details_list))
+        collected = self._plans.get(key)
+        if collected is None:
+            collected = self._plans[key] = super().collect_subfields(
+                return_type, field_details_list
+            )
+        return collected
 
     def _steps_of(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
     ) -> list[_Step | tuple[str, Any]]:
         """Each field of a selection: a plain one's `_Step`, else its response name and
         details (for graphql-core's way). With middleware, every field goes that way."""
-        kept = self._steps.get(id(grouped_field_set))
+        key = ("steps", id(grouped_field_set), self._middleware)
+        kept = self._plans.get(key)
         if kept is not None and kept[0] is grouped_field_set:
             return kept[1]
         steps: list[_Step | tuple[str, Any]] = []
@@ -209,7 +290,7 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
                 steps.append((response_name, details))
             else:
                 steps.append(_Step(response_name, details, field, plain))
-        self._steps[id(grouped_field_set)] = (grouped_field_set, steps)
+        self._plans[key] = (grouped_field_set, steps)  # held, so that its id stays its own
         return steps
 
     def execute_fields(
@@ -268,9 +349,9 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
         step: _Step,
         position_context: Any,
     ) -> Any:
+        plain = step.plain
         field_path = info = None
         try:
-            plain = step.plain
             if plain.wants_info:
                 field_path = Path(path, step.response_name, parent_type.name)
                 info = self.build_resolve_info(
@@ -279,23 +360,25 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
             result = plain.call(source, info)
         except Exception as error:
             result = _Raised(error)
-        simple = not (
-            result is None or isinstance(result, (Exception, _Raised)) or is_awaitable(result)
-        )
-        if plain.leaf is not None:
-            if result is None and plain.nullable:
+        if result is None:
+            if plain.nullable:
                 return None
-            if simple:
+        elif plain.leaf is not None:
+            if type(result) in _NEVER_AWAITED or isinstance(result, Enum):  # a value to serialize
                 try:
                     coerced = plain.leaf.coerce_output_value(result)
                 except Exception:
                     coerced = None  # graphql-core's completion reports it
                 if coerced is not None and coerced is not Undefined:
                     return coerced
-        if field_path is None:
-            field_path = Path(path, step.response_name, parent_type.name)
-        if simple and plain.object is not None and _of_its_type(plain.object, result):
+        elif (
+            plain.object is not None
+            and not isinstance(result, (Exception, _Raised))
+            and not is_awaitable(result)
+            and _of_its_type(plain.object, result)
+        ):
             object_type = plain.object  # an object: its own fields next
+            field_path = field_path or Path(path, step.response_name, parent_type.name)
             return self._complete(
                 step,
                 field_path,
@@ -303,6 +386,21 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
                     object_type, step.details, field_path, result, position_context
                 ),
             )
+        return self._the_usual_way(parent_type, path, step, result, info, position_context)
+
+    def _the_usual_way(
+        self,
+        parent_type: GraphQLObjectType,
+        path: Path | None,
+        step: _Step,
+        result: Any,
+        info: GraphQLResolveInfo | None,
+        position_context: Any,
+    ) -> Any:
+        """What graphql-core does with a resolver's result (`result`), but the call."""
+        field_path = (
+            info.path if info is not None else Path(path, step.response_name, parent_type.name)
+        )
         if info is None:
             info = self.build_resolve_info(
                 step.field, to_nodes(step.details), parent_type, field_path

@@ -155,3 +155,29 @@ def test_plain_fields_of_the_schema_are_called_directly():
     assert isinstance(activity["engagement"].resolve, Resolver)
     assert campaign["subTheme"].args
     assert not isinstance(campaign["subTheme"].resolve, Resolver)
+
+
+async def test_a_document_whose_directives_decide_is_collected_for_each_request():
+    """The selections of an operation are worked out once and shared by its requests, unless
+    a directive decides on them with the variables: then each request gets its own."""
+    short, usual = schemas()
+    query = """query($quiet: Boolean!) { items { name shout @skip(if: $quiet)
+      child @include(if: $quiet) { name } ... F } }
+      fragment F on Item { colour @skip(if: $quiet) }"""
+    for quiet in (True, False, True):
+        answers = [
+            (await one.execute(query, variable_values={"quiet": quiet})).data
+            for one in (short, usual)
+        ]
+
+        assert answers[0] == answers[1]
+        assert ("shout" in answers[0]["items"][0]) is not quiet  # type: ignore[index]
+
+
+async def test_the_same_document_answers_the_same_again():
+    short, usual = schemas()
+    query = "{ items { name child { shout } children { name } } }"
+    first = (await short.execute(query)).data
+    again = (await short.execute(query)).data
+
+    assert first == again == (await usual.execute(query)).data
