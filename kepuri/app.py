@@ -416,10 +416,17 @@ class GraphQLView(GraphQL[Context, None]):
         return True
 
     async def on_ws_connect(self, context: Context) -> None:
-        """graphql-transport-ws: authenticate from connection_init's `authorization`; a bad
-        token closes the socket with 4403, no token leaves the connection anonymous."""
-        params = context.connection_params or {}
-        token = bearer_token(params.get("authorization") if isinstance(params, dict) else None)
+        """graphql-transport-ws: authenticate from connection_init's `authorization` (in any
+        letter case); a bad token closes the socket with 4403, none leaves it anonymous."""
+        params = context.connection_params
+        given = {
+            value
+            for key, value in (params.items() if isinstance(params, dict) else ())
+            if isinstance(key, str) and key.lower() == "authorization"
+        }  # a header's name in any letter case, as HTTP has it (the README types Authorization)
+        if len(given) > 1:  # two different ones: which was meant is not ours to guess
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        token = bearer_token(next(iter(given)) if given else None)
         if not await self._authenticate(context, token):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
 

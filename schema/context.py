@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -144,62 +145,85 @@ def _per_campaign(
     return load
 
 
-@dataclass
 class Loaders:
-    user_id: int | None = None
-    counters: Counters | None = None
-    organization: DataLoader[int, Organization | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_organizations)
-    )
-    memberships_of_user: DataLoader[int, list[Membership]] = field(
-        default_factory=lambda: DataLoader(load_fn=_memberships)
-    )
-    region: DataLoader[str, Region | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_regions)
-    )
-    campaign: DataLoader[int, Campaign | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_by_id(Campaign))
-    )
-    joint_action: DataLoader[int, JointAction | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_by_id(JointAction))
-    )
-    user: DataLoader[int, User | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_by_id(User))
-    )
-    activity: DataLoader[int, Activity | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_by_id(Activity))
-    )
-    reviews_of_activity: DataLoader[int, list[Review]] = field(
-        default_factory=lambda: DataLoader(load_fn=_children(Review, "activity_id", "id"))
-    )
-    sub_theme: DataLoader[tuple[int, str | None], str | None] = field(
-        default_factory=lambda: DataLoader(load_fn=_per_campaign(campaign_rules.sub_theme_for))
-    )
-    windows: DataLoader[tuple[int, str | None], dict[Phase, campaign_rules.Window]] = field(
-        default_factory=lambda: DataLoader(load_fn=_per_campaign(campaign_rules.windows_for))
-    )
-    joint_actions: DataLoader[tuple[int, str | None], list[JointAction]] = field(
-        default_factory=lambda: DataLoader(load_fn=_per_campaign(campaign_rules.joint_actions_for))
-    )
-    media_of_activity: DataLoader[int, list[ActivityMedia]] = field(
-        default_factory=lambda: DataLoader(
-            load_fn=_children(ActivityMedia, "activity_id", "position")
-        )
-    )
+    """The request's DataLoaders, each made when the request first uses it (an activity's page
+    uses a handful of the seventeen: making them all was a tenth of its cost)."""
 
-    def __post_init__(self) -> None:
+    def __init__(self, user_id: int | None = None, counters: Counters | None = None) -> None:
+        self.user_id = user_id
+        self.counters = counters
+
+    @cached_property
+    def organization(self) -> DataLoader[int, Organization | None]:
+        return DataLoader(load_fn=_organizations)
+
+    @cached_property
+    def memberships_of_user(self) -> DataLoader[int, list[Membership]]:
+        return DataLoader(load_fn=_memberships)
+
+    @cached_property
+    def region(self) -> DataLoader[str, Region | None]:
+        return DataLoader(load_fn=_regions)
+
+    @cached_property
+    def campaign(self) -> DataLoader[int, Campaign | None]:
+        return DataLoader(load_fn=_by_id(Campaign))
+
+    @cached_property
+    def joint_action(self) -> DataLoader[int, JointAction | None]:
+        return DataLoader(load_fn=_by_id(JointAction))
+
+    @cached_property
+    def user(self) -> DataLoader[int, User | None]:
+        return DataLoader(load_fn=_by_id(User))
+
+    @cached_property
+    def activity(self) -> DataLoader[int, Activity | None]:
+        return DataLoader(load_fn=_by_id(Activity))
+
+    @cached_property
+    def reviews_of_activity(self) -> DataLoader[int, list[Review]]:
+        return DataLoader(load_fn=_children(Review, "activity_id", "id"))
+
+    @cached_property
+    def sub_theme(self) -> DataLoader[tuple[int, str | None], str | None]:
+        return DataLoader(load_fn=_per_campaign(campaign_rules.sub_theme_for))
+
+    @cached_property
+    def windows(self) -> DataLoader[tuple[int, str | None], dict[Phase, campaign_rules.Window]]:
+        return DataLoader(load_fn=_per_campaign(campaign_rules.windows_for))
+
+    @cached_property
+    def joint_actions(self) -> DataLoader[tuple[int, str | None], list[JointAction]]:
+        return DataLoader(load_fn=_per_campaign(campaign_rules.joint_actions_for))
+
+    @cached_property
+    def media_of_activity(self) -> DataLoader[int, list[ActivityMedia]]:
+        return DataLoader(load_fn=_children(ActivityMedia, "activity_id", "position"))
+
+    @cached_property
+    def engagement(self) -> DataLoader[int, dict[str, int]]:
         async def engagement(ids: list[int]) -> list[dict[str, int]]:
             found = await self.read_engagement(ids)
             return [found[i] for i in ids]
 
-        self.engagement: DataLoader[int, dict[str, int]] = DataLoader(engagement)
-        uid = self.user_id
-        self.my_like: DataLoader[int, Like | None] = DataLoader(_viewer_marks(Like, uid))
-        self.my_favorite: DataLoader[int, Favorite | None] = DataLoader(
-            _viewer_marks(Favorite, uid)
-        )
-        self.my_check_in: DataLoader[int, CheckIn | None] = DataLoader(_viewer_marks(CheckIn, uid))
-        self.my_rating: DataLoader[int, Rating | None] = DataLoader(_viewer_marks(Rating, uid))
+        return DataLoader(engagement)
+
+    @cached_property
+    def my_like(self) -> DataLoader[int, Like | None]:
+        return DataLoader(_viewer_marks(Like, self.user_id))
+
+    @cached_property
+    def my_favorite(self) -> DataLoader[int, Favorite | None]:
+        return DataLoader(_viewer_marks(Favorite, self.user_id))
+
+    @cached_property
+    def my_check_in(self) -> DataLoader[int, CheckIn | None]:
+        return DataLoader(_viewer_marks(CheckIn, self.user_id))
+
+    @cached_property
+    def my_rating(self) -> DataLoader[int, Rating | None]:
+        return DataLoader(_viewer_marks(Rating, self.user_id))
 
     async def read_engagement(self, activity_ids: list[int]) -> dict[int, dict[str, int]]:
         """The live counts of activities (one Redis read)."""

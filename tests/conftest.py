@@ -234,7 +234,7 @@ async def graphql_subscription(
     yields the socket, whose `recv()` gives the next message."""
     url = base.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as socket:
-        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+        init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
         await socket.send(json.dumps(init))
         assert (await next_message(socket))["type"] == "connection_ack"
         payload = {"query": query, "variables": variables or {}}

@@ -322,12 +322,19 @@ async def test_a_subscriber_follows_a_worker_in_another_process(
     ]
 
 
-async def test_a_subscription_needs_a_valid_token(served, summarized):
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"authorization": "Bearer forged"},
+        {"Authorization": "Bearer forged"},  # as the README has people type it
+        {"AUTHORIZATION": "Bearer forged"},
+        {"authorization": "Bearer forged", "Authorization": "Bearer other"},
+    ],
+)
+async def test_a_subscription_needs_a_valid_token(served, summarized, payload):
     ws_url = served.replace("http://", "ws://") + "/graphql"
     async with websockets.connect(ws_url, subprotocols=["graphql-transport-ws"]) as socket:
-        await socket.send(
-            json.dumps({"type": "connection_init", "payload": {"authorization": "Bearer forged"}})
-        )
+        await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(socket.recv(), 5)
     assert closed.value.rcvd.code == 4403
