@@ -39,8 +39,8 @@ from models.enums import (
     DocumentKind,
     DocumentStatus,
     MediaKind,
+    OrganizationKind,
     RegionLevel,
-    ReviewDecision,
 )
 from services import audit, certificates, notifications, reports
 from services.activities import ActivityFilter, filtered
@@ -268,6 +268,23 @@ async def can_read(user: User | None, grants: list[Grant], document: Document) -
 # ---------------------------------------------------------------- rendering
 
 
+REVIEW_RESULTS = {
+    ActivityStatus.DRAFT: "未提交",
+    ActivityStatus.PENDING_REVIEW: "待审核",
+    ActivityStatus.APPROVED: "审核通过",
+    ActivityStatus.REJECTED: "审核未通过",
+}
+
+
+def supervisor_shown(activity: Activity, supervisor: Organization) -> str:
+    """The supervising unit as a reader of the document knows it: the unit that reviews it,
+    with the name the filer gave when the category was "other" (其他 itself names nobody)."""
+    given = (activity.supervisor_name or "").strip()
+    if activity.supervisor_kind is OrganizationKind.OTHER and given and given != "其他":
+        return f"{given}（审核单位：{supervisor.name}）"
+    return supervisor.name
+
+
 async def _activity_data(activity: Activity, counters: Counters, base_url: str) -> dict[str, Any]:
     """Plain data for the template (no ORM objects reach Jinja)."""
     organization = await Organization.get(id=activity.organization_id)
@@ -282,13 +299,9 @@ async def _activity_data(activity: Activity, counters: Counters, base_url: str) 
     start, end = activity.starts_at.astimezone(CHINA), activity.ends_at.astimezone(CHINA)
     if activity.qr_token:
         await qr.ensure_rendered(activity.qr_token, base_url)
-    review = "待审核"
-    if last_review is not None:
-        review = (
-            "审核通过"
-            if last_review.decision is ReviewDecision.APPROVE
-            else f"审核未通过：{last_review.comment or ''}"
-        )
+    review = REVIEW_RESULTS[activity.status]  # the status decides (a review row may not exist)
+    if activity.status is ActivityStatus.REJECTED and last_review and last_review.comment:
+        review = f"{review}：{last_review.comment}"
     return {
         "title": activity.title,
         "label": campaign.label,
@@ -300,7 +313,7 @@ async def _activity_data(activity: Activity, counters: Counters, base_url: str) 
         "address": activity.address,
         "online_url": activity.online_url,
         "region": region.name if region else activity.region_id,
-        "supervisor": activity.supervisor_name or supervisor.name,
+        "supervisor": supervisor_shown(activity, supervisor),
         "review": review,
         "description": activity.description,
         "participants": activity.participant_count

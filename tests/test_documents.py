@@ -106,6 +106,11 @@ async def test_an_activity_summary_is_rendered_and_downloaded(
     assert "青少年航天科普讲座" in text
     assert "2026年全国科普日活动" in text
     assert "321" in text and "三百名学生参加" in text
+    # approved without a review row (as activities imported or seeded are): the status decides;
+    # the supervising unit is the one that reviews it, not the category "其他" the filer chose
+    reviewer = await Organization.get(id=summarized["activity"].supervisor_id)
+    assert "审核通过" in text and "待审核" not in text
+    assert reviewer.name in text
     image = next(iter(reader.pages[0].images)).image
     decoded = zxingcpp.read_barcodes(image.convert("RGB"))
     assert [d.text for d in decoded] == [
