@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from markupsafe import Markup
 from tortoise.expressions import Subquery
 from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
 
+from infra.clock import CHINA, now
 from models import Activity, ActivityStats, Campaign, JointAction, Organization
-from models.enums import ActivityForm, ActivityStatus, RegionLevel
+from models.enums import ActivityForm, ActivityStatus, OrganizationKind, RegionLevel
 from services.regions import get_region, get_regions, subtree
 
 STATUS_NAMES = {
@@ -36,19 +37,39 @@ class Scope:
     region_code: str | None = None  # None with no organization: the nation
 
 
-async def _base(scope: Scope) -> tuple[QuerySet[Activity], str, str]:
-    """Activities in scope, the scope's name, and the column to break regions down by."""
+class _Base(NamedTuple):
+    query: QuerySet[Activity]  # the activities in scope
+    name: str  # the scope's name ("全国" for the nation)
+    issuer: str  # the body that issues the report: the unit, the region's association, CAST
+    by: str  # the column regions are broken down by
+
+
+async def _base(scope: Scope) -> _Base:
     campaign = await Campaign.get_or_none(year=scope.year)
     query = Activity.filter(campaign_id=campaign.id if campaign else 0, deleted_at=None)
     if scope.organization_id is not None:
         organization = await Organization.get(id=scope.organization_id)
-        return query.filter(organization_id=organization.id), organization.name, "region_id"
+        return _Base(
+            query.filter(organization_id=organization.id),
+            organization.name,
+            organization.name,
+            "region_id",
+        )
     if scope.region_code:
         region = await get_region(scope.region_code)
         assert region is not None
         by = "prefecture_code" if region.level is RegionLevel.PROVINCE else "region_id"
-        return query.filter(subtree(region)), region.name, by
-    return query, "全国", "province_code"
+        association = await Organization.filter(
+            region_id=region.code, kind__in=ASSOCIATIONS
+        ).first()
+        issuer = association.name if association else f"{region.name}科学技术协会"
+        return _Base(query.filter(subtree(region)), region.name, issuer, by)
+    organizer = await Organization.filter(kind=OrganizationKind.NATIONAL_ORGANIZER).first()
+    issuer = organizer.name if organizer else "中国科学技术协会"
+    return _Base(query, "全国", issuer, "province_code")
+
+
+ASSOCIATIONS = (OrganizationKind.PROVINCIAL_ASSOCIATION, OrganizationKind.MUNICIPAL_ASSOCIATION)
 
 
 async def _grouped(query: QuerySet[Activity], column: str) -> dict[Any, int]:
@@ -58,9 +79,11 @@ async def _grouped(query: QuerySet[Activity], column: str) -> dict[Any, int]:
 
 async def summary(scope: Scope) -> dict[str, Any]:
     """Every figure of the report, as plain data (a handful of GROUP BY queries)."""
-    query, name, by = await _base(scope)
+    base = await _base(scope)
+    query, name, by = base.query, base.name, base.by
     approved = query.filter(status=ActivityStatus.APPROVED)
-    by_status = await _grouped(query, "status")
+    # filed: submitted for review (drafts are not filed); the tile and the chart count these
+    by_status = await _grouped(query.filter(status__not=ActivityStatus.DRAFT), "status")
     by_form = await _grouped(approved, "form")
     by_action = await _grouped(approved.filter(joint_action_id__not_isnull=True), "joint_action_id")
     by_region = await _grouped(approved, by)
@@ -103,10 +126,14 @@ async def summary(scope: Scope) -> dict[str, Any]:
     def share(part: int | None) -> str:
         return f"{(part or 0) * 100 / count:.1f}%" if count else "—"
 
+    title = f"{scope.year}年全国科普日活动总结报告"
     return {
         "name": name,
+        "title": title if name == "全国" else f"{name}{title}",  # not 全国2026年全国…
+        "issuer": base.issuer,
+        "generated": f"{now().astimezone(CHINA):%Y年%m月%d日 %H:%M}",
         "year": scope.year,
-        "filed": sum(n for s, n in by_status.items() if s != ActivityStatus.DRAFT),
+        "filed": sum(by_status.values()),
         "approved": count,
         "participants": (totals or {}).get("participants") or 0,
         "supplemented": share((totals or {}).get("supplemented")),

@@ -20,6 +20,7 @@ from models import Activity, Document, Organization
 from models.enums import ActivityStatus, DocumentStatus, MemberRole, OrganizationKind
 from schema.ids import to_global_id
 from services import documents as document_rules
+from services import reports
 from tests.conftest import (
     Api,
     china,
@@ -458,11 +459,31 @@ async def test_a_province_summary_report_counts_from_sql_and_draws_charts(
         p.extract_text() for p in PdfReader(io.BytesIO((await fetch(api, url)).content)).pages
     )
 
+    flat = text.replace("\n", " ")
     assert "四川省2026年全国科普日活动总结报告" in text
-    assert "5\n填报活动" in text or "5 填报活动" in text.replace("\n", " ")
+    assert "5 已提交活动" in flat
     assert "300" in text  # participants of the three summarized activities
     assert "成都市" in text and "绵阳市" in text and "西宁" not in text
     assert "75.0%" in text  # 3 of 4 approved activities summarized
+    # who issues it and when, as a reader who signs it needs; no remark meant for developers
+    assert "出具单位：四川省科学技术协会" in flat
+    assert "生成时间：2026年" in flat and "北京时间" in flat
+    assert "截止时间之前" not in flat
+
+
+async def test_a_national_report_is_titled_once_and_its_counts_agree(api: Api):
+    """The status chart counts what the "submitted" tile counts (drafts are not filed); the
+    nation's report is not titled 全国2026年全国…"""
+    campaign = await make_campaign()
+    unit, _ = await filing_unit(api, "13988880030")
+    for status in (ActivityStatus.APPROVED, ActivityStatus.PENDING_REVIEW, ActivityStatus.DRAFT):
+        await make_activity(unit, campaign, status=status, title=status.value)
+
+    figures = await reports.summary(reports.Scope(year=2026))
+
+    assert figures["title"] == "2026年全国科普日活动总结报告"
+    assert figures["filed"] == sum(n for _, n in figures["by_status"]) == 2
+    assert "草稿" not in dict(figures["by_status"])
 
 
 @pytest.mark.parametrize(
