@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -38,6 +38,7 @@ from infra import bus, images, jobs, links, passwords, qr, storage
 from infra.clock import clock
 from infra.hub import Hub
 from infra.settings import Settings, load_settings
+from kepuri import graphiql
 from kepuri.db import prepare_sqlite_dir, tortoise_config
 from kepuri.logs import configure_logging
 from kepuri.pages import activity_page, verify_page
@@ -295,6 +296,10 @@ class GraphQLView(GraphQL[Context, None]):
             return None
         await self.state.redis.set(key, body, ex=seconds)
         return body
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql.page()  # its files served by this app, not a CDN
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         """GraphiQL for a browser's plain GET: one that names an operation (by its text, a
@@ -707,15 +712,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_cost=settings.graphql_max_cost,
         max_cost_anonymous=settings.graphql_max_cost_anonymous,
     )
+    ide = not settings.production  # GraphiQL, its files served here (kepuri/graphiql.py)
     view = GraphQLView(
         schema,
-        graphql_ide=None if settings.production else "graphiql",
+        graphql_ide="graphiql" if ide else None,
         multipart_uploads_enabled=True,
         allowed_origins=settings.allowed_origins,
     )
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
+            *([Mount(graphiql.PREFIX, graphiql.files())] if ide else []),
             WebSocketRoute("/graphql", view),
             Route("/a/{token}", activity_page),
             Route("/media/{path:path}", media),
