@@ -94,7 +94,7 @@ async def request_activity_summary(
     )
 
 
-SCHEDULE_STATUSES = (ActivityStatus.PENDING_REVIEW, ActivityStatus.APPROVED)
+SCHEDULE_STATUSES = (ActivityStatus.APPROVED,)  # what a schedule of key activities is for
 
 
 async def request_activity_schedule(
@@ -122,7 +122,7 @@ async def request_activity_schedule(
         user,
         DocumentKind.ACTIVITY_SCHEDULE,
         fingerprint,
-        filename=f"重点活动安排表-{place}.xlsx",
+        filename=f"重点活动安排表-{place}-{flt.year or '各年度'}.xlsx",
         content_type=XLSX,
         parameters=parameters,
     )
@@ -330,7 +330,9 @@ async def _activity_data(activity: Activity, counters: Counters, base_url: str) 
 
 
 async def _schedule_rows(flt: ActivityFilter) -> list[tuple[str, list[list[Any]]]]:
-    """Rows of the schedule, one sheet per province (plain values, read in keyset batches)."""
+    """Rows of the schedule, one sheet per province (plain values, read in keyset batches):
+    each row with its own filing unit and that unit's contact, its city and county, and its
+    times as China's wall-clock times (a spreadsheet has no time zones)."""
     query = await filtered(Activity.filter(status__in=SCHEDULE_STATUSES, deleted_at=None), flt)
     sheets: dict[str, list[list[Any]]] = {}
     after = 0
@@ -350,6 +352,9 @@ async def _schedule_rows(flt: ActivityFilter) -> list[tuple[str, list[list[Any]]
                 "form",
                 "expected_participants",
                 "province_code",
+                "prefecture_code",
+                "region_id",
+                "organization__name",
                 "organization__contact_name",
                 "organization__contact_phone",
             )
@@ -358,13 +363,14 @@ async def _schedule_rows(flt: ActivityFilter) -> list[tuple[str, list[list[Any]]
             break
         after = batch[-1]["id"]
         for row in batch:
-            start = row["starts_at"].astimezone(CHINA)
-            end = row["ends_at"].astimezone(CHINA)
             sheets.setdefault(row["province_code"], []).append(
                 [
                     row["title"],
                     "、".join(row["host_units"] or []),
-                    f"{start:%Y-%m-%d %H:%M} 至 {end:%Y-%m-%d %H:%M}",
+                    row["organization__name"],
+                    await _place_name(row["prefecture_code"], row["region_id"]),
+                    _wall_clock(row["starts_at"]),
+                    _wall_clock(row["ends_at"]),
                     row["address"] or row["online_url"] or "",
                     FORMS[ActivityForm(row["form"])],
                     row["expected_participants"],
@@ -375,9 +381,34 @@ async def _schedule_rows(flt: ActivityFilter) -> list[tuple[str, list[list[Any]]
     named = []
     for code in sorted(sheets):
         region = await get_region(code)
-        rows = sorted(sheets[code], key=lambda r: r[2])
+        rows = sorted(sheets[code], key=lambda r: (r[4], r[0]))
         named.append((region.name if region else code, rows))
     return named
+
+
+def _wall_clock(moment: datetime) -> datetime:
+    return moment.astimezone(CHINA).replace(tzinfo=None)
+
+
+async def _place_name(prefecture_code: str | None, region_code: str) -> str:
+    """ "成都市锦江区": the city and the county (the region alone when it is the city)."""
+    region = await get_region(region_code)
+    city = await get_region(prefecture_code) if prefecture_code else None
+    if region is None:
+        return region_code
+    if city is None or city.code == region.code:
+        return region.name
+    return f"{city.name}{region.name}"
+
+
+def _schedule_title(flt: ActivityFilter) -> tuple[str, str]:
+    """The schedule's title and the line under it."""
+    year = f"{flt.year}年" if flt.year else ""
+    made = f"{now().astimezone(CHINA):%Y-%m-%d %H:%M}"
+    return (
+        f"{year}全国科普日重点活动安排表",
+        f"审核通过的活动，导出时间：{made}（北京时间）",
+    )
 
 
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
@@ -424,10 +455,12 @@ async def render_document(
         data = (await certificates.render_all(campaign_id, base_url, pool, rendered)).data
         extension = "zip"
     elif document.kind is DocumentKind.ACTIVITY_SCHEDULE:
-        sheets = await _schedule_rows(ActivityFilter.from_parameters(document.parameters))
+        wanted = ActivityFilter.from_parameters(document.parameters)
+        sheets = await _schedule_rows(wanted)
         await progress(DocumentStatus.RUNNING, 50)
+        title, note = _schedule_title(wanted)
         data = await loop.run_in_executor(
-            pool, spreadsheets.write_workbook, sheets, spreadsheets.SCHEDULE_HEADERS
+            pool, spreadsheets.write_workbook, sheets, spreadsheets.SCHEDULE_COLUMNS, title, note
         )
         extension = "xlsx"
     else:

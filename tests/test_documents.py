@@ -8,7 +8,8 @@ import io
 import json
 import os
 import sys
-from urllib.parse import parse_qs, urlparse
+from datetime import datetime
+from urllib.parse import parse_qs, unquote, urlparse
 
 import httpx
 import pytest
@@ -365,12 +366,22 @@ async def test_the_key_activity_schedule_is_a_spreadsheet_per_province(
     pending = await make_activity(
         chengdu,
         campaign,
-        title="待审核也列入",
+        title="待审核不列入",
         status=ActivityStatus.PENDING_REVIEW,
         starts_at="2026-09-19 09:00",
     )
-    pending.expected_participants = 500
-    await pending.save()
+    museum, _ = await filing_unit(api, "13988880013", "510703", "绵阳科技馆")
+    museum.contact_name, museum.contact_phone = "王馆长", "13911112222"
+    await museum.save()
+    early = await make_activity(
+        museum,
+        campaign,
+        title="绵阳科技馆开放日",
+        starts_at="2026-09-18 09:30",
+        ends_at="2026-09-18 12:30",
+    )
+    early.expected_participants = 500
+    await early.save()
     await make_activity(chengdu, campaign, title="草稿不列入", status=ActivityStatus.DRAFT)
     await make_activity(xining, campaign, title="西宁科普日")
     staff = await member(api, "13988880011", await national_organizer(), MemberRole.REVIEWER)
@@ -379,29 +390,53 @@ async def test_the_key_activity_schedule_is_a_spreadsheet_per_province(
         "requestActivitySchedule"
     ]
     await run_worker(app, base_settings)
-    url = (await api.data(DOCUMENT, {"id": requested["document"]["id"]}, token=staff.token))[
+    ready = (await api.data(DOCUMENT, {"id": requested["document"]["id"]}, token=staff.token))[
         "document"
-    ]["downloadUrl"]
-    response = await fetch(api, url)
+    ]
+    response = await fetch(api, ready["downloadUrl"])
+    assert pending.title  # pending review: not yet a key activity of the schedule
 
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "2026.xlsx" in unquote(response.headers["content-disposition"])
     book = load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["四川省", "青海省"]
-    sichuan = [[c.value for c in row] for row in book["四川省"].iter_rows()]
-    assert sichuan[0] == [
+    sheet = book["四川省"]
+    sichuan = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert sichuan[0][0] == "2026年全国科普日重点活动安排表（四川省）"
+    assert sichuan[1][0].startswith("审核通过的活动，导出时间：") and "共2项" in sichuan[1][0]
+    assert sichuan[2] == [
         "活动名称",
         "主办单位",
-        "活动时间",
+        "填报单位",
+        "所在地区",
+        "开始时间",
+        "结束时间",
         "活动地点",
         "活动形式",
         "预计参与人数",
         "联系人",
         "联系电话",
     ]
-    assert [r[0] for r in sichuan[1:]] == ["待审核也列入", "成都科普展"]
-    assert sichuan[1][5] == 500 and sichuan[1][4] == "线下" and sichuan[1][7] == "13900000000"
+    # in time order, each row with its own unit, place and contact; times as real dates
+    assert [r[0] for r in sichuan[3:]] == ["绵阳科技馆开放日", "成都科普展"]
+    assert sichuan[3][2:6] == [
+        "绵阳科技馆",
+        "绵阳市涪城区",
+        datetime(2026, 9, 18, 9, 30),
+        datetime(2026, 9, 18, 12, 30),
+    ]
+    assert sichuan[3][7:] == ["线下", 500, "王馆长", "13911112222"]
+    assert sichuan[4][2:4] == ["成都市锦江区实验小学", "成都市锦江区"]
+    assert sichuan[4][9:] == ["李老师", "13900000000"]
+    assert sheet["E4"].number_format == "yyyy-mm-dd hh:mm"
+    # filtered, frozen under the headers, printed landscape one page wide with the headers
+    assert sheet.auto_filter.ref == "A3:K5"
+    assert sheet.freeze_panes == "A4"
+    assert sheet.print_title_rows == "$3:$3"
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
     qinghai = [[c.value for c in row] for row in book["青海省"].iter_rows()]
-    assert [r[0] for r in qinghai[1:]] == ["西宁科普日"]
+    assert [r[0] for r in qinghai[3:]] == ["西宁科普日"]
 
 
 async def test_association_staff_export_only_their_region(api: Api):

@@ -50,8 +50,9 @@ async def test_graphiql_runs_a_query_with_the_network_cut_off(served):
             await expect(run).to_be_visible(timeout=20_000)
             editor = ".graphiql-query-editor .CodeMirror"
             await page.wait_for_selector(editor)
+            query = "{ regions { code } }"
             await page.evaluate(
-                f"document.querySelector('{editor}').CodeMirror.setValue('{{ regions {{ code }} }}')"
+                f"document.querySelector('{editor}').CodeMirror.setValue('{query}')"
             )
             await run.click()
             await expect(page.locator(".graphiql-response")).to_contain_text(
