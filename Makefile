@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # Debian packages the service needs for documents (WeasyPrint's Pango, HarfBuzz's subsetter,
 # without which a Chinese page takes seconds, a CJK font) and the tests need (Chromium).
-DOC_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-zenhei
+DOC_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-zenhei fonts-arphic-ukai
 
 system-deps:
 	@dpkg -s $(DOC_PACKAGES) >/dev/null 2>&1 || { \

@@ -570,6 +570,12 @@ async def test_a_season_from_recommendation_to_verified_certificates(
     text = reader.pages[0].extract_text()
     assert s["school"].name in text and serial in text and "荣誉证书" in text.replace(" ", "")
     assert "2026年全国科普日活动" in text and "2026年11月6日" in text
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for font in reader.pages[0]["/Resources"]["/Font"].values()  # type: ignore[index]
+    }
+    assert any("UKai" in name for name in fonts), fonts  # kai, as official certificates are
+    assert not any("ZenHei" in name for name in fonts), fonts
     images = list(reader.pages[0].images)
     assert len(images) == 1  # its own QR code, nobody else's
     decoded = [d.text for d in zxingcpp.read_barcodes(images[0].image.convert("RGB"))]
