@@ -41,7 +41,7 @@ from infra.settings import Settings, load_settings
 from kepuri import graphiql
 from kepuri.db import prepare_sqlite_dir, tortoise_config
 from kepuri.logs import configure_logging
-from kepuri.pages import activity_page, verify_page
+from kepuri.pages import activity_page, agreement_page, verify_another, verify_page
 from kepuri.queue import open_queue
 from kepuri.redis import ensure_redis, limits_storage_uri, redis_client
 from models import Activity, Commendation, Document
@@ -728,7 +728,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/media/{path:path}", media),
             Route("/documents/{document_id:int}", download_document),
             Route("/certificates/{serial}", download_certificate),
+            Route("/verify", verify_another),
             Route("/verify/{serial}", verify_page),
+            Route("/agreement", agreement_page),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -1,16 +1,19 @@
-"""Public pages: the one behind an activity's QR code (`PUBLIC_BASE_URL/a/<token>`) and the
-verification page behind a certificate's (`PUBLIC_BASE_URL/verify/<serial>`).
+"""Public pages: the one behind an activity's QR code (`PUBLIC_BASE_URL/a/<token>`), the
+verification page behind a certificate's (`PUBLIC_BASE_URL/verify/<serial>`), and the service
+agreement people accept when they sign in (`/agreement`).
 
-A small server-rendered Chinese page (no front-end build) whose buttons call the GraphQL API.
+Small server-rendered Chinese pages (no front-end build) sharing one look (templates/page.html);
+the activity page's buttons call the GraphQL API.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from infra import qr
 from infra.clock import CHINA, local_date
@@ -18,16 +21,14 @@ from models import Activity, Organization
 from models.enums import ActivityStatus
 from schema.ids import to_global_id
 from services import certificates
+from services.engagement import CheckInState, check_in_state
 from services.recommendations import KIND_LABELS
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html"]),
 )
-_NOT_FOUND = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>活动不存在</title></head>
-<body style="font-family:sans-serif;padding:2em;text-align:center">
-<h1>活动不存在或尚未通过审核</h1><p>请确认二维码是否正确。</p></body></html>"""
+PLATFORM = "全国科普日活动平台"
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -44,17 +45,24 @@ def _time(activity: Activity) -> str:
     return f"{start:%Y-%m-%d %H:%M} 至 {end:%Y-%m-%d %H:%M}"
 
 
+def _page(template: str, status: int = 200, **values: object) -> HTMLResponse:
+    html = _templates.get_template(template).render(platform=PLATFORM, **values)
+    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+
 async def activity_page(request: Request) -> HTMLResponse:
     token = request.path_params["token"].strip().upper()
     activity = (
         await Activity.get_or_none(qr_token=token, deleted_at=None) if qr.is_token(token) else None
     )
     if activity is None or activity.status is not ActivityStatus.APPROVED:
-        return HTMLResponse(_NOT_FOUND, status_code=404, headers=_HEADERS)
+        return _page("not_found.html", 404)
     organization = await Organization.get(id=activity.organization_id)
     campaign = await activity.campaign
     counts = (await request.app.state.runtime.live.read([activity.id]))[activity.id]
-    html = _templates.get_template("activity.html").render(
+    state = check_in_state(activity)
+    return _page(
+        "activity.html",
         activity_id=to_global_id("Activity", activity.id),
         token=token,
         title=activity.title,
@@ -63,15 +71,25 @@ async def activity_page(request: Request) -> HTMLResponse:
         time=_time(activity),
         address=activity.address,
         online_url=activity.online_url,
+        description=activity.description,
+        poster_url=f"/media/{activity.poster}" if activity.poster else None,
+        check_in_open=state is CheckInState.OPEN,
+        check_in_label=state.value,
         counts=counts,
     )
-    return HTMLResponse(html, headers=_HEADERS)
+
+
+async def agreement_page(request: Request) -> HTMLResponse:
+    return _page("agreement.html")
 
 
 async def verify_page(request: Request) -> HTMLResponse:
     """The page behind a certificate's QR code: `PUBLIC_BASE_URL/verify/<serial>`."""
     result = await certificates.verify(request.path_params["serial"])
-    html = _templates.get_template("verify.html").render(
+    return _page(
+        "verify.html",
+        200 if result.valid else 404,
+        issuer=await certificates.commending_body(),
         valid=result.valid,
         message=result.message,
         serial=result.serial,
@@ -82,4 +100,9 @@ async def verify_page(request: Request) -> HTMLResponse:
         campaign=result.campaign_name,
         date=local_date(result.issued_at) if result.issued_at else None,
     )
-    return HTMLResponse(html, status_code=200 if result.valid else 404, headers=_HEADERS)
+
+
+async def verify_another(request: Request) -> Response:
+    """The verification page's box: `/verify?serial=...` goes to that serial's page."""
+    serial = request.query_params.get("serial", "").strip()[:64]
+    return RedirectResponse(f"/verify/{quote(serial, safe='')}", status_code=303)

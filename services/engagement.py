@@ -9,6 +9,7 @@ and likes (and favourites) of requests that arrive together are inserted by one 
 
 from __future__ import annotations
 
+import enum
 import functools
 from datetime import datetime, timedelta
 from typing import Any
@@ -102,6 +103,26 @@ async def _admitted(rt: Runtime, user: User, activity_id: int, ip: str | None) -
     return await _public_activity(activity_id)
 
 
+class CheckInState(enum.Enum):
+    BEFORE = "活动未开始"
+    OPEN = "扫码打卡"
+    AFTER = "活动已结束"
+
+
+def check_in_window(activity: Activity) -> tuple[datetime, datetime]:
+    """When check-in opens and closes: the activity's time, with a margin each side."""
+    return activity.starts_at - CHECK_IN_MARGIN, activity.ends_at + CHECK_IN_MARGIN
+
+
+def check_in_state(activity: Activity) -> CheckInState:
+    """Whether check-in is open now, or not yet, or no longer (what the QR page's button says)."""
+    opens, closes = check_in_window(activity)
+    moment = now()
+    if moment < opens:
+        return CheckInState.BEFORE
+    return CheckInState.OPEN if moment <= closes else CheckInState.AFTER
+
+
 async def check_in(
     rt: Runtime,
     counters: Counters,
@@ -121,15 +142,14 @@ async def check_in(
     activity = await _admitted(rt, user, activity_id, ip)
     if qr_token is not None and qr_token.strip().upper() != activity.qr_token:
         raise ServiceError.of(EngagementErrorCode.INVALID_QR, "二维码与活动不符", "qrToken")
-    moment = now()
-    if not activity.starts_at - CHECK_IN_MARGIN <= moment <= activity.ends_at + CHECK_IN_MARGIN:
+    if check_in_state(activity) is not CheckInState.OPEN:
         earlier = await CheckIn.get_or_none(user_id=user.id, client_nonce=nonce)
         if earlier is not None:  # a late retry of a check-in that was in time
             return await _same_request(counters, earlier, activity_id)
+        opens, closes = check_in_window(activity)
         raise ServiceError.of(
             EngagementErrorCode.CHECK_IN_CLOSED,
-            f"活动打卡时间为{_clock(activity.starts_at - CHECK_IN_MARGIN)}至"
-            f"{_clock(activity.ends_at + CHECK_IN_MARGIN)}",
+            f"活动打卡时间为{_clock(opens)}至{_clock(closes)}",
             "activityId",
         )
     wanted = CheckIn(

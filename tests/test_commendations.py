@@ -29,6 +29,7 @@ from models.enums import (
     Phase,
 )
 from schema.ids import to_global_id
+from services.certificates import commending_body
 from services.commendations import notice_end
 from services.permissions import grants_of
 from tests.conftest import Api, china, run_worker, set_now
@@ -583,6 +584,12 @@ async def test_a_season_from_recommendation_to_verified_certificates(
 
     page = await _get(api, urlparse(decoded[0]).path)
     assert page.status_code == 200 and "证书有效" in page.text and s["school"].name in page.text
+    # the page says who issued it and on which platform, and offers to check another serial
+    assert f"<dd>{await commending_body()}</dd>" in page.text and "全国科普日活动平台" in page.text
+    assert 'action="/verify"' in page.text
+    another = await _get(api, "/verify?serial=KP2026-U-00002-XXXX")
+    assert another.status_code == 303
+    assert another.headers["location"] == "/verify/KP2026-U-00002-XXXX"
     valid = (await api.data(VERIFY, {"serial": serial}))["verifyCertificate"]
     assert valid["valid"] is True and valid["holderName"] == s["school"].name
     assert (valid["kind"], valid["campaignName"]) == ("UNIT", "2026年全国科普日活动")

@@ -111,3 +111,91 @@ async def test_text_is_shown_as_written_and_escaped(served, api: Api):
 
     assert "&lt;b&gt;科普&lt;/b&gt; 3&lt;5 &amp;lt;" in page.text
     assert "<b>科普</b>" not in page.text
+
+
+async def test_the_page_before_during_and_after_the_activity(served, activity, base_settings):
+    """At phone size: the description and the poster; check-in that says it has not started,
+    is open, has ended; likes and favourites that say their state in words; the agreement one
+    tap away; signing out; the unknown-token page in the same look."""
+    from infra import storage
+
+    activity.description = "机器人表演与互动体验。\n适合全家参加。"
+    activity.poster = await storage.save("posters/robot.png", _png())
+    await activity.save()
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Debian's chromium is missing: `make test` installs it"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(
+                viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
+            )
+            page = await context.new_page()
+            check_in = page.locator("#check-in")
+
+            set_now(china("2026-09-20 07:30"))  # check-in opens an hour before the start
+            await page.goto(f"{served}/a/{activity.qr_token}")
+            await expect(page.locator("#description")).to_have_text(
+                "机器人表演与互动体验。\n适合全家参加。"
+            )
+            assert await page.evaluate("document.querySelector('img.poster').naturalWidth") == 8
+            await _sign_in(page, base_settings)
+            await expect(check_in).to_have_text("活动未开始")
+            await expect(check_in).to_be_disabled()
+
+            set_now(china("2026-09-20 10:00"))
+            await page.reload()
+            await expect(check_in).to_have_text("扫码打卡")
+            await check_in.click()
+            await expect(check_in).to_have_text("已打卡")
+            await expect(page.locator("#like")).to_have_text("点赞")
+            await page.click("#like")
+            await expect(page.locator("#like")).to_have_text("已点赞")
+            await page.click("#favorite")
+            await expect(page.locator("#favorite")).to_have_text("已收藏")
+            await page.click("#favorite")
+            await expect(page.locator("#favorite")).to_have_text("收藏")
+
+            set_now(china("2026-09-20 18:30"))
+            await page.reload()
+            await expect(check_in).to_have_text("已打卡")  # what this person did stays said
+            await page.click("#sign-out")
+            await expect(page.locator("#sign-in-box")).to_be_visible()
+            await expect(page.locator("#act-box")).to_be_hidden()
+            await page.reload()
+            await expect(page.locator("#sign-in-box")).to_be_visible()  # for good
+            async with context.expect_page() as opened:
+                await page.click("label.agree a")
+            agreement = await opened.value
+            await expect(agreement.locator("h1")).to_have_text("云上科普日网络服务使用协议")
+
+            await _sign_in(page, base_settings, "13955550002")
+            await expect(check_in).to_have_text("活动已结束")
+            await expect(check_in).to_be_disabled()
+
+            await page.goto(f"{served}/a/ABCDEFGHJKMN")
+            await expect(page.locator("h1")).to_have_text("活动不存在或尚未通过审核")
+            assert await page.locator("header").count() == 1  # the look of the other pages
+            await expect(page.locator("footer")).to_contain_text("全国科普日活动平台")
+        finally:
+            await browser.close()
+
+
+async def _sign_in(page, settings, phone: str = "13955550001") -> None:  # type: ignore[no-untyped-def]
+    await page.fill("#phone", phone)
+    await page.click("#send-code")
+    await page.wait_for_selector("#message.ok")
+    await page.fill("#code", last_code(settings, phone))
+    await page.check("#agree")
+    await page.click("#sign-in")
+    await page.wait_for_selector("#act-box", state="visible")
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 6), "#1761c9").save(out, "PNG")
+    return out.getvalue()
