@@ -6,13 +6,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import shutil
 
 import httpx
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from kepuri import graphiql
-from tests.test_qr_page import CHROMIUM_ARGS
+from tests.browser import chromium
 
 
 async def test_the_page_names_only_files_the_app_serves_byte_for_byte(served):
@@ -29,37 +28,29 @@ async def test_the_page_names_only_files_the_app_serves_byte_for_byte(served):
 
 
 async def test_graphiql_runs_a_query_with_the_network_cut_off(served):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is missing: `make test` installs it"
     outside: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page()
+    async with chromium() as browser:
+        page = await browser.new_page()
 
-            async def only_the_app(route):  # type: ignore[no-untyped-def]
-                if route.request.url.startswith(served):
-                    await route.continue_()
-                else:
-                    outside.append(route.request.url)
-                    await route.abort()
+        async def only_the_app(route):
+            if route.request.url.startswith(served):
+                await route.continue_()
+            else:
+                outside.append(route.request.url)
+                await route.abort()
 
-            await page.route("**/*", only_the_app)
-            await page.goto(f"{served}/graphql")
-            run = page.locator(".graphiql-execute-button")
-            await expect(run).to_be_visible(timeout=20_000)
-            editor = ".graphiql-query-editor .CodeMirror"
-            await page.wait_for_selector(editor)
-            query = "{ regions { code } }"
-            await page.evaluate(
-                f"document.querySelector('{editor}').CodeMirror.setValue('{query}')"
-            )
-            await run.click()
-            await expect(page.locator(".graphiql-response")).to_contain_text(
-                '"regions"', timeout=20_000
-            )
-            await expect(page.locator(".graphiql-response")).to_contain_text('"110000"')
-        finally:
-            await browser.close()
+        await page.route("**/*", only_the_app)
+        await page.goto(f"{served}/graphql")
+        run = page.locator(".graphiql-execute-button")
+        await expect(run).to_be_visible(timeout=20_000)
+        editor = ".graphiql-query-editor .CodeMirror"
+        await page.wait_for_selector(editor)
+        query = "{ regions { code } }"
+        await page.evaluate(f"document.querySelector('{editor}').CodeMirror.setValue('{query}')")
+        await run.click()
+        await expect(page.locator(".graphiql-response")).to_contain_text(
+            '"regions"', timeout=20_000
+        )
+        await expect(page.locator(".graphiql-response")).to_contain_text('"110000"')
 
     assert outside == []

@@ -3,24 +3,13 @@ open it, sign in with an SMS code, check in, like, comment, and see the counts c
 
 from __future__ import annotations
 
-import shutil
-
 import httpx
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
+from tests.browser import PHONE, chromium
 from tests.conftest import Api, china, last_code, set_now
 from tests.factories import filing_unit, make_activity, make_campaign
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture
@@ -53,50 +42,39 @@ async def test_unknown_and_unapproved_tokens_get_a_chinese_404(served, activity)
 
 
 async def test_a_phone_signs_in_checks_in_likes_and_comments(served, activity, base_settings):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is missing: `make test` installs it"
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(
-                viewport={"width": 390, "height": 844},
-                is_mobile=True,
-                has_touch=True,
-                locale="zh-CN",
-            )
-            page = await context.new_page()
-            await page.goto(f"{served}/a/{activity.qr_token}")
-            assert await page.text_content("h1") == "扫码体验：机器人科普秀"
-            assert await page.text_content("#check-ins") == "0"
-            assert await page.is_hidden("#act-box")
+    async with chromium() as browser:
+        context = await browser.new_context(**PHONE)
+        page = await context.new_page()
+        await page.goto(f"{served}/a/{activity.qr_token}")
+        assert await page.text_content("h1") == "扫码体验：机器人科普秀"
+        assert await page.text_content("#check-ins") == "0"
+        assert await page.is_hidden("#act-box")
 
-            await page.fill("#phone", "13955550001")
-            await page.click("#send-code")
-            await page.wait_for_selector("#message.ok")
-            await page.fill("#code", last_code(base_settings, "13955550001"))
-            await page.check("#agree")
-            await page.click("#sign-in")
-            await page.wait_for_selector("#act-box", state="visible")
+        await page.fill("#phone", "13955550001")
+        await page.click("#send-code")
+        await page.wait_for_selector("#message.ok")
+        await page.fill("#code", last_code(base_settings, "13955550001"))
+        await page.check("#agree")
+        await page.click("#sign-in")
+        await page.wait_for_selector("#act-box", state="visible")
 
-            await page.click("#check-in")
-            await expect(page.locator("#check-ins")).to_have_text("1")
-            await page.click("#like")
-            await expect(page.locator("#likes")).to_have_text("1")
-            await page.fill("#comment-body", "机器人太酷了！<b>点赞</b>")
-            await page.click("#comment-send")
-            # shown as written, as text: the markup is not applied
-            await expect(page.locator("#comments")).to_contain_text("机器人太酷了！<b>点赞</b>")
+        await page.click("#check-in")
+        await expect(page.locator("#check-ins")).to_have_text("1")
+        await page.click("#like")
+        await expect(page.locator("#likes")).to_have_text("1")
+        await page.fill("#comment-body", "机器人太酷了！<b>点赞</b>")
+        await page.click("#comment-send")
+        # shown as written, as text: the markup is not applied
+        await expect(page.locator("#comments")).to_contain_text("机器人太酷了！<b>点赞</b>")
 
-            assert await page.text_content("#check-in") == "已打卡"
-            assert await page.get_attribute("#like", "aria-pressed") == "true"
-            assert await page.locator("#comments b").count() == 0
-            assert await page.text_content("#comments-count") == "1"
+        assert await page.text_content("#check-in") == "已打卡"
+        assert await page.get_attribute("#like", "aria-pressed") == "true"
+        assert await page.locator("#comments b").count() == 0
+        assert await page.text_content("#comments-count") == "1"
 
-            await page.reload()  # the session survives a reload
-            await expect(page.locator("#check-in")).to_have_text("已打卡")
-            assert await page.is_visible("#act-box")
-        finally:
-            await browser.close()
+        await page.reload()  # the session survives a reload
+        await expect(page.locator("#check-in")).to_have_text("已打卡")
+        assert await page.is_visible("#act-box")
 
 
 async def test_text_is_shown_as_written_and_escaped(served, api: Api):
@@ -122,66 +100,58 @@ async def test_the_page_before_during_and_after_the_activity(served, activity, b
     activity.description = "机器人表演与互动体验。\n适合全家参加。"
     activity.poster = await storage.save("posters/robot.png", _png())
     await activity.save()
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium is missing: `make test` installs it"
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(
-                viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
-            )
-            page = await context.new_page()
-            check_in = page.locator("#check-in")
+    async with chromium() as browser:
+        context = await browser.new_context(**PHONE)
+        page = await context.new_page()
+        check_in = page.locator("#check-in")
 
-            set_now(china("2026-09-20 07:30"))  # check-in opens an hour before the start
-            await page.goto(f"{served}/a/{activity.qr_token}")
-            await expect(page.locator("#description")).to_have_text(
-                "机器人表演与互动体验。\n适合全家参加。"
-            )
-            assert await page.evaluate("document.querySelector('img.poster').naturalWidth") == 8
-            await _sign_in(page, base_settings)
-            await expect(check_in).to_have_text("活动未开始")
-            await expect(check_in).to_be_disabled()
+        set_now(china("2026-09-20 07:30"))  # check-in opens an hour before the start
+        await page.goto(f"{served}/a/{activity.qr_token}")
+        await expect(page.locator("#description")).to_have_text(
+            "机器人表演与互动体验。\n适合全家参加。"
+        )
+        assert await page.evaluate("document.querySelector('img.poster').naturalWidth") == 8
+        await _sign_in(page, base_settings)
+        await expect(check_in).to_have_text("活动未开始")
+        await expect(check_in).to_be_disabled()
 
-            set_now(china("2026-09-20 10:00"))
-            await page.reload()
-            await expect(check_in).to_have_text("扫码打卡")
-            await check_in.click()
-            await expect(check_in).to_have_text("已打卡")
-            await expect(page.locator("#like")).to_have_text("点赞")
-            await page.click("#like")
-            await expect(page.locator("#like")).to_have_text("已点赞")
-            await page.click("#favorite")
-            await expect(page.locator("#favorite")).to_have_text("已收藏")
-            await page.click("#favorite")
-            await expect(page.locator("#favorite")).to_have_text("收藏")
+        set_now(china("2026-09-20 10:00"))
+        await page.reload()
+        await expect(check_in).to_have_text("扫码打卡")
+        await check_in.click()
+        await expect(check_in).to_have_text("已打卡")
+        await expect(page.locator("#like")).to_have_text("点赞")
+        await page.click("#like")
+        await expect(page.locator("#like")).to_have_text("已点赞")
+        await page.click("#favorite")
+        await expect(page.locator("#favorite")).to_have_text("已收藏")
+        await page.click("#favorite")
+        await expect(page.locator("#favorite")).to_have_text("收藏")
 
-            set_now(china("2026-09-20 18:30"))
-            await page.reload()
-            await expect(check_in).to_have_text("已打卡")  # what this person did stays said
-            await page.click("#sign-out")
-            await expect(page.locator("#sign-in-box")).to_be_visible()
-            await expect(page.locator("#act-box")).to_be_hidden()
-            await page.reload()
-            await expect(page.locator("#sign-in-box")).to_be_visible()  # for good
-            async with context.expect_page() as opened:
-                await page.click("label.agree a")
-            agreement = await opened.value
-            await expect(agreement.locator("h1")).to_have_text("云上科普日网络服务使用协议")
+        set_now(china("2026-09-20 18:30"))
+        await page.reload()
+        await expect(check_in).to_have_text("已打卡")  # what this person did stays said
+        await page.click("#sign-out")
+        await expect(page.locator("#sign-in-box")).to_be_visible()
+        await expect(page.locator("#act-box")).to_be_hidden()
+        await page.reload()
+        await expect(page.locator("#sign-in-box")).to_be_visible()  # for good
+        async with context.expect_page() as opened:
+            await page.click("label.agree a")
+        agreement = await opened.value
+        await expect(agreement.locator("h1")).to_have_text("云上科普日网络服务使用协议")
 
-            await _sign_in(page, base_settings, "13955550002")
-            await expect(check_in).to_have_text("活动已结束")
-            await expect(check_in).to_be_disabled()
+        await _sign_in(page, base_settings, "13955550002")
+        await expect(check_in).to_have_text("活动已结束")
+        await expect(check_in).to_be_disabled()
 
-            await page.goto(f"{served}/a/ABCDEFGHJKMN")
-            await expect(page.locator("h1")).to_have_text("活动不存在或尚未通过审核")
-            assert await page.locator("header").count() == 1  # the look of the other pages
-            await expect(page.locator("footer")).to_contain_text("全国科普日活动平台")
-        finally:
-            await browser.close()
+        await page.goto(f"{served}/a/ABCDEFGHJKMN")
+        await expect(page.locator("h1")).to_have_text("活动不存在或尚未通过审核")
+        assert await page.locator("header").count() == 1  # the look of the other pages
+        await expect(page.locator("footer")).to_contain_text("全国科普日活动平台")
 
 
-async def _sign_in(page, settings, phone: str = "13955550001") -> None:  # type: ignore[no-untyped-def]
+async def _sign_in(page, settings, phone: str = "13955550001") -> None:
     await page.fill("#phone", phone)
     await page.click("#send-code")
     await page.wait_for_selector("#message.ok")
