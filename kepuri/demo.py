@@ -4,11 +4,12 @@ season (recommendations and final commendations) (idempotent)."""
 
 from __future__ import annotations
 
+import io
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from infra import qr
+from infra import qr, storage
 from infra.clock import CHINA, now, today
 from infra.passwords import hash_password
 from models import (
@@ -128,6 +129,7 @@ async def seed_demo() -> list[DemoAccount]:
     await _person(public.phone, public.name, password_hash)
     current = await seed_campaigns()
     await seed_activities(current)
+    await seed_school_activities(current, school)
     await seed_season_end(school, museum, sichuan_reviewer)
     return DEMO_ACCOUNTS
 
@@ -313,12 +315,18 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
         province = await Organization.get(
             kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id=province_code
         )
+        chengdu = await Organization.get(
+            kind=OrganizationKind.MUNICIPAL_ASSOCIATION, region_id="510100"
+        )
         for i, county in enumerate(counties[:4]):
             kind = kinds[i % len(kinds)]
             name = f"{county.name}{'第一中学' if kind is OrganizationKind.SCHOOL else '科普基地'}"
-            contact = User(name="演示填报员", phone="13800000004")
+            n = len(units)  # each unit its own contact (a schedule lists them row by row)
+            contact = User(name=f"{SURNAMES[n % len(SURNAMES)]}老师", phone=f"1380100{n:04d}")
             unit = await _unit(name, kind, county.code, contact)
-            units.append((unit, province, county))
+            # Chengdu's units are reviewed by the Chengdu association (the demo's reviewer)
+            reviewer = chengdu if county.prefecture_code == "510100" else province
+            units.append((unit, reviewer, county))
     statuses = (
         [ActivityStatus.APPROVED] * 12
         + [ActivityStatus.PENDING_REVIEW] * 3
@@ -353,9 +361,8 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
                 online_url=None
                 if form is ActivityForm.OFFLINE
                 else f"https://live.example.cn/{n + 1}",
-                supervisor_kind=OrganizationKind.OTHER,
+                supervisor_kind=province.kind,
                 supervisor=province,
-                supervisor_name=f"{county.name}教育局",
                 host_units=[unit.name],
                 organizer_units=[f"{county.name}科学技术协会"],
                 joint_action=rng.choice([*actions, None, None]) if actions else None,
@@ -378,7 +385,11 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
             rows[-1].summarized_at = moment - timedelta(hours=1)
     await Activity.bulk_create(rows, batch_size=200)
     created = await Activity.filter(campaign=campaign, title__startswith="【演示】")
-    await ActivityStats.bulk_create([ActivityStats(activity=a) for a in created], batch_size=500)
+    posters = await demo_posters()
+    for i, activity in enumerate(a for a in created if a.status is ActivityStatus.APPROVED):
+        activity.poster = posters[i % len(posters)]
+        await activity.save(update_fields=["poster"])
+    await ActivityStats.bulk_create([_engagement(a, rng) for a in created], batch_size=500)
     reviews = [
         Review(
             activity=a,
@@ -394,6 +405,114 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
     ]
     await Review.bulk_create(reviews, batch_size=500)
     return len(created)
+
+
+async def seed_school_activities(campaign: Campaign, school: Organization) -> int:
+    """The school filer's own activities this season: a draft to finish, one in review by the
+    Chengdu association (the Chengdu reviewer's to decide), one approved and under way."""
+    if await Activity.filter(campaign=campaign, organization=school).exists():
+        return 0
+    chengdu = await Organization.get(
+        kind=OrganizationKind.MUNICIPAL_ASSOCIATION, region_id="510100"
+    )
+    region = await get_region(school.region_id)
+    assert region is not None
+    moment = now().replace(minute=0, second=0, microsecond=0)
+    posters = await demo_posters()
+    made = []
+    for title, status, starts in (
+        ("【演示】锦江实验小学科学节", ActivityStatus.DRAFT, moment + timedelta(days=12)),
+        ("【演示】锦江实验小学航模展示", ActivityStatus.PENDING_REVIEW, moment + timedelta(days=6)),
+        (
+            "【演示】锦江实验小学“小小科学家”课堂",
+            ActivityStatus.APPROVED,
+            moment - timedelta(hours=1),
+        ),
+    ):
+        submitted = status is not ActivityStatus.DRAFT
+        made.append(
+            await Activity.create(
+                campaign=campaign,
+                organization=school,
+                title=title,
+                description="学生动手做实验，家长一同参与，欢迎扫码打卡。",
+                form=ActivityForm.OFFLINE,
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=3),
+                region_id=region.code,
+                province_code=region.province_code,
+                prefecture_code=region.prefecture_code,
+                address=school.address,
+                supervisor_kind=chengdu.kind,
+                supervisor=chengdu,
+                host_units=[school.name],
+                status=status,
+                submitted_at=moment - timedelta(days=2) if submitted else None,
+                reviewed_at=moment - timedelta(days=1)
+                if status is ActivityStatus.APPROVED
+                else None,
+                qr_token=qr.new_token() if submitted else None,
+                poster=posters[0] if status is ActivityStatus.APPROVED else None,
+            )
+        )
+    rng = random.Random(campaign.year)  # noqa: S311 (demo data, reproducible)
+    await ActivityStats.bulk_create([_engagement(a, rng) for a in made])
+    approved = made[-1]
+    await Review.create(
+        activity=approved,
+        organization=chengdu,
+        reviewed_at=approved.reviewed_at,
+        decision=ReviewDecision.APPROVE,
+    )
+    return len(made)
+
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"
+
+
+def _engagement(activity: Activity, rng: random.Random) -> ActivityStats:
+    """Some engagement on the approved activities that have begun, none on the others."""
+    if activity.status is not ActivityStatus.APPROVED or activity.starts_at > now():
+        return ActivityStats(activity=activity)
+    rated = rng.randint(0, 40)
+    return ActivityStats(
+        activity=activity,
+        check_ins=rng.randint(20, 600),
+        likes=rng.randint(5, 300),
+        comments=0,  # counted from the comments themselves: there are none in the demo
+        favorites=rng.randint(0, 80),
+        rating_sum=rated * rng.randint(3, 5),
+        rating_count=rated,
+    )
+
+
+POSTER_COLOURS = ["#1761c9", "#0f766e", "#b45309", "#7c3aed", "#be123c", "#15803d"]
+
+
+async def demo_posters() -> list[str]:
+    """A few generated posters (a colour, the day's name, the campaign's words), stored once."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    stored = []
+    for i, colour in enumerate(POSTER_COLOURS):
+        relative = f"posters/demo-{i}.webp"
+        if not storage.exists(relative):
+            image = Image.new("RGB", (600, 800), colour)
+            draw = ImageDraw.Draw(image)
+            try:  # Debian's fonts-wqy-zenhei, which both make commands install
+                words = [
+                    ("全国科普日", ImageFont.truetype("wqy-zenhei.ttc", 64), 330),
+                    ("科技为民 · 创新向未来", ImageFont.truetype("wqy-zenhei.ttc", 36), 430),
+                ]
+            except OSError:  # the font is missing: the poster stays without words
+                words = []
+            for text, font, y in words:
+                draw.text((300, y), text, fill="white", font=font, anchor="mm")
+            out = io.BytesIO()
+            image.save(out, "WEBP", quality=80)
+            await storage.save(relative, out.getvalue())
+        stored.append(relative)
+    return stored
 
 
 # ---------------------------------------------------------------- the end of the 2020 season

@@ -3,9 +3,18 @@ nothing."""
 
 from __future__ import annotations
 
+from infra import storage
 from infra.clock import now
 from kepuri.demo import DEMO_ACCOUNTS, seed_demo
-from models import Activity, Campaign, Commendation, PhaseWindow, User
+from models import (
+    Activity,
+    ActivityStats,
+    Campaign,
+    Commendation,
+    Organization,
+    PhaseWindow,
+    User,
+)
 from models.enums import ActivityStatus, Phase
 from services.campaigns import campaign_of_year, windows_for
 from services.regions import get_region
@@ -59,3 +68,40 @@ async def test_demo_data_is_complete_and_idempotent(api: Api):
     assert sichuan[Phase.FILING].closes_at.day == 21
     assert qinghai[Phase.FILING].closes_at.day == 25
     assert await Campaign.filter(year=2023).exists()
+
+
+QUEUE = "{ reviewQueue(first: 50) { totalCount edges { node { title region { code } } } } }"
+MINE = "{ myActivities(first: 50) { edges { node { title status label posterUrl } } } }"
+
+
+async def test_the_demo_tells_one_story(api: Api):
+    """Every account has something to do; units have their own contacts; approved activities
+    carry posters and some engagement, so reports, schedules and the QR page show something."""
+    await seed_demo()
+    current = await campaign_of_year(None)
+    assert current is not None
+
+    reviewer = await sign_in(api, "13800000003", "Kepuri2026")  # the Chengdu association
+    queue = (await api.data(QUEUE, token=reviewer))["reviewQueue"]
+    assert queue["totalCount"] > 0
+    assert all(e["node"]["region"]["code"].startswith("5101") for e in queue["edges"])
+
+    filer = await sign_in(api, "13800000004", "Kepuri2026")  # the Jinjiang school
+    mine = (await api.data(MINE, token=filer))["myActivities"]["edges"]
+    this_season = {e["node"]["status"] for e in mine if str(current.year) in e["node"]["label"]}
+    assert this_season == {"DRAFT", "PENDING_REVIEW", "APPROVED"}
+
+    demo_units = Organization.filter(intro="演示单位")
+    assert await demo_units.count() > 20
+    phones = await demo_units.values_list("contact_phone", flat=True)
+    assert len(set(phones)) == len(phones)
+
+    approved = Activity.filter(campaign=current, status=ActivityStatus.APPROVED)
+    assert await approved.filter(poster=None).count() == 0
+    posters = set(await approved.values_list("poster", flat=True))
+    assert all(storage.exists(poster) for poster in posters)
+    begun = await approved.filter(starts_at__lt=now()).values_list("id", flat=True)
+    check_ins = await ActivityStats.filter(activity_id__in=begun).values_list(
+        "check_ins", flat=True
+    )
+    assert begun and min(check_ins) > 0
