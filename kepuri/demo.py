@@ -495,7 +495,7 @@ async def demo_posters() -> list[str]:
 
     stored = []
     for i, colour in enumerate(POSTER_COLOURS):
-        relative = f"posters/demo-{i}.webp"
+        relative = f"posters/demo-{i}.jpg"  # as posters are kept (and /media/ serves)
         if not storage.exists(relative):
             image = Image.new("RGB", (600, 800), colour)
             draw = ImageDraw.Draw(image)
@@ -509,7 +509,7 @@ async def demo_posters() -> list[str]:
             for text, font, y in words:
                 draw.text((300, y), text, fill="white", font=font, anchor="mm")
             out = io.BytesIO()
-            image.save(out, "WEBP", quality=80)
+            image.save(out, "JPEG", quality=85)
             await storage.save(relative, out.getvalue())
         stored.append(relative)
     return stored

@@ -3,7 +3,8 @@ nothing."""
 
 from __future__ import annotations
 
-from infra import storage
+import httpx
+
 from infra.clock import now
 from kepuri.demo import DEMO_ACCOUNTS, seed_demo
 from models import (
@@ -99,7 +100,13 @@ async def test_the_demo_tells_one_story(api: Api):
     approved = Activity.filter(campaign=current, status=ActivityStatus.APPROVED)
     assert await approved.filter(poster=None).count() == 0
     posters = set(await approved.values_list("poster", flat=True))
-    assert all(storage.exists(poster) for poster in posters)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api.app), base_url="http://testserver"
+    ) as client:
+        for poster in posters:  # as the QR page and the clients fetch them
+            response = await client.get(f"/media/{poster}")
+            assert response.status_code == 200, poster
+            assert response.headers["content-type"] == "image/jpeg"
     begun = await approved.filter(starts_at__lt=now()).values_list("id", flat=True)
     check_ins = await ActivityStats.filter(activity_id__in=begun).values_list(
         "check_ins", flat=True
