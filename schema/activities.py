@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, SelectionSetNode
 from strawberry import UNSET
 from strawberry.dataloader import DataLoader
 from strawberry.file_uploads import Upload
@@ -24,6 +23,7 @@ from schema.context import Context, known, then
 from schema.ids import parse_global_id, to_global_id
 from schema.node import Node
 from schema.organizations import OrganizationType
+from schema.selections import PerNode, asks_for
 from schema.types import Error, OkPayload, OrganizationKind, RegionType
 from services import activities
 from services.errors import ActivityErrorCode
@@ -269,36 +269,18 @@ SHOWN = (*LISTED, "supervisor")
 """The relations one activity's statement joins in (its page shows them all)."""
 
 
-_SELECTS: dict[tuple[int, str], tuple[FieldNode, bool]] = {}
+_ASKED: PerNode[bool] = PerNode(4096)
 
 
 def selects(info: Info[Context, None], name: str) -> bool:
-    """Whether a field called `name` is asked for anywhere below the current field: read from
-    the document once (strawberry's `selected_fields` converts the whole selection anew)."""
+    """Whether a field called `name` is asked for anywhere below the current field (once per
+    field of a document: strawberry's `selected_fields` converts the whole selection anew)."""
     raw = info._raw_info
-    key = (id(raw.field_nodes[0]), name)
-    kept = _SELECTS.get(key)
-    if kept is not None and kept[0] is raw.field_nodes[0]:
-        return kept[1]
-    fragments = raw.fragments
-
-    def within(selection_set: SelectionSetNode | None) -> bool:
-        for node in selection_set.selections if selection_set else ():
-            if isinstance(node, FieldNode) and node.name.value == name:
-                return True
-            if isinstance(node, FragmentSpreadNode):
-                fragment = fragments.get(node.name.value)
-                if fragment is not None and within(fragment.selection_set):
-                    return True
-            elif within(getattr(node, "selection_set", None)):
-                return True
-        return False
-
-    found = any(within(node.selection_set) for node in raw.field_nodes)
-    if len(_SELECTS) >= 4096:
-        _SELECTS.clear()
-    _SELECTS[key] = (raw.field_nodes[0], found)  # the node held, so that its id stays its own
-    return found
+    return _ASKED.of(
+        raw.field_nodes[0],
+        name,
+        lambda: asks_for(name, (node.selection_set for node in raw.field_nodes), raw.fragments),
+    )
 
 
 async def with_relations(rows: Sequence[Activity], info: Info[Context, None]) -> None:

@@ -47,6 +47,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from schema.pagination import DEFAULT_PAGE, MAX_PAGE
+from schema.selections import PerNode
 
 LIST_ESTIMATE = 10
 INTROSPECTION = 50
@@ -136,8 +137,7 @@ def _declared_size(definition: GraphQLField) -> int:
     return int(metadata.get("items", LIST_ESTIMATE))
 
 
-_COSTS: dict[tuple[int, int, str | None, str], tuple[DocumentNode, int]] = {}
-MAX_COSTS = 4096
+_COSTS: PerNode[int] = PerNode(4096)
 
 
 def remembered_cost(
@@ -146,22 +146,11 @@ def remembered_cost(
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
 ) -> int:
-    """`operation_cost`, worked out once per document (the parsed documents are cached, so a
-    client's requests give the same one), operation and variables."""
-    key = (
-        id(schema),
-        id(document),
-        operation_name,
-        json.dumps(variables or {}, sort_keys=True, default=str),
+    """`operation_cost`, worked out once per document, operation and variables."""
+    key = (id(schema), operation_name, json.dumps(variables or {}, sort_keys=True, default=str))
+    return _COSTS.of(
+        document, key, lambda: operation_cost(schema, document, operation_name, variables)
     )
-    kept = _COSTS.get(key)
-    if kept is not None and kept[0] is document:
-        return kept[1]
-    if len(_COSTS) >= MAX_COSTS:
-        _COSTS.clear()
-    cost = operation_cost(schema, document, operation_name, variables)
-    _COSTS[key] = (document, cost)  # the document held, so that its id stays its own
-    return cost
 
 
 def operation_cost(

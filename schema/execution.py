@@ -34,12 +34,12 @@ from typing import Any, NamedTuple, TypeGuard
 
 import strawberry
 from graphql import (
+    FragmentSpreadNode,
     GraphQLField,
     GraphQLLeafType,
     GraphQLObjectType,
     GraphQLResolveInfo,
     OperationDefinitionNode,
-    SelectionSetNode,
     Undefined,
     get_nullable_type,
     is_introspection_type,
@@ -62,6 +62,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 from tortoise.models import Model
+
+from schema.selections import PerNode, selections
 
 _NEVER_AWAITED = frozenset({str, int, float, bool, type(None), dict, list, datetime, date})
 
@@ -207,41 +209,27 @@ class _Step(NamedTuple):
     plain: Plain
 
 
-_PLANS: dict[int, tuple[OperationDefinitionNode, dict[Any, Any] | None]] = {}
-"""Per operation of a parsed document (strawberry keeps the parsed documents of the texts it saw
-last, so the same request gives the same nodes): the selections collected for each object type
-and their steps, the same for every request of the operation unless a directive (@skip,
-@include) decides, with the variables, what they are (None: collected for each request)."""
-MAX_PLANS = 1024
-
-
-def _plans_of(executor: Any) -> dict[Any, Any] | None:
-    operation: OperationDefinitionNode = executor.operation
-    kept = _PLANS.get(id(operation))
-    if kept is not None and kept[0] is operation:
-        return kept[1]
-    if len(_PLANS) >= MAX_PLANS:
-        _PLANS.clear()
-    plans: dict[Any, Any] | None = {} if _static(operation, executor.fragments) else None
-    _PLANS[id(operation)] = (operation, plans)  # the node held, so that its id stays its own
-    return plans
+_PLANS: PerNode[dict[Any, Any] | None] = PerNode(1024)
+"""Per operation of a parsed document: the selections collected for each object type and their
+steps, the same for every request of the operation unless a directive (@skip, @include) decides,
+with the variables, what they are (None: collected for each request)."""
 
 
 def _static(operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]) -> bool:
-    """Whether no directive in the operation (or its fragments) decides on its selections, and
-    no fragment takes variables of its own."""
-
-    def plain(selection_set: SelectionSetNode | None) -> bool:
-        return selection_set is None or all(
-            not getattr(node, "directives", None) and plain(getattr(node, "selection_set", None))
-            for node in selection_set.selections
+    """Whether no directive in the operation (or the fragments it spreads) decides on its
+    selections, and no fragment takes variables of its own."""
+    used = {name: details.definition for name, details in fragments.items()}
+    return not any(
+        getattr(node, "directives", None)
+        or (
+            isinstance(node, FragmentSpreadNode)
+            and node.name.value in fragments
+            and (
+                fragments[node.name.value].variable_signatures
+                or fragments[node.name.value].definition.directives
+            )
         )
-
-    return plain(operation.selection_set) and all(
-        not fragment.variable_signatures
-        and not fragment.definition.directives
-        and plain(fragment.definition.selection_set)
-        for fragment in fragments.values()
+        for node in selections([operation.selection_set], used)
     )
 
 
@@ -255,7 +243,10 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
         # the operation's collected selections and steps, shared by its requests when they
         # cannot differ, else this request's own (graphql-core hands the same grouped field
         # set for every item of a list: its steps are worked out once)
-        shared = _plans_of(self)
+        operation = self.operation
+        shared = _PLANS.of(
+            operation, None, lambda: {} if _static(operation, self.fragments) else None
+        )
         self._plans: dict[Any, Any] = {} if shared is None else shared
         self._shared = shared is not None
 

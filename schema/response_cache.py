@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import Any
 
 from graphql import DocumentNode, FieldNode, OperationDefinitionNode, OperationType
-from graphql.language import Visitor, visit
 from redis.asyncio import Redis
 from strawberry.extensions import SchemaExtension
 
 from infra import bus
+from schema.selections import asks_for
 from services.content import KINDS
 
 PUBLIC_FIELDS = frozenset(
@@ -40,19 +39,6 @@ PUBLIC_FIELDS = frozenset(
         "nodes",
     }
 )
-
-
-def _selects_engagement(node: Any) -> bool:
-    found = False
-
-    class Engagement(Visitor):
-        def enter_field(self, field: FieldNode, *_: Any) -> None:
-            nonlocal found
-            if field.name.value == "engagement":
-                found = True
-
-    visit(node, Engagement())
-    return found
 
 
 class CachePolicy(SchemaExtension):
@@ -105,7 +91,8 @@ def _judged(text: str, document: DocumentNode, operation_name: str | None) -> bo
         selections = chosen[0].selection_set.selections
         roots = {s.name.value for s in selections if isinstance(s, FieldNode)}
         if len(roots) == len(selections) and roots <= PUBLIC_FIELDS:  # no root fragment
-            verdict = _selects_engagement(document)
+            every = [getattr(d, "selection_set", None) for d in document.definitions]
+            verdict = asks_for("engagement", every, {})  # the whole document: each fragment
     if len(_JUDGED) >= 1024:
         _JUDGED.clear()
     _JUDGED[key] = verdict
