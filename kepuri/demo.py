@@ -8,6 +8,7 @@ import io
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from infra import qr, storage
 from infra.clock import CHINA, now, today
@@ -305,6 +306,10 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
         OrganizationKind.RESEARCH_INSTITUTE,
         OrganizationKind.ENTERPRISE,
     ]
+    # Chengdu's units are reviewed by the Chengdu association (the demo's reviewer)
+    chengdu = await Organization.get(
+        kind=OrganizationKind.MUNICIPAL_ASSOCIATION, region_id="510100"
+    )
     units: list[tuple[Organization, Organization, Region]] = []
     for province_code in DEMO_PROVINCES:
         counties = (
@@ -315,16 +320,12 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
         province = await Organization.get(
             kind=OrganizationKind.PROVINCIAL_ASSOCIATION, region_id=province_code
         )
-        chengdu = await Organization.get(
-            kind=OrganizationKind.MUNICIPAL_ASSOCIATION, region_id="510100"
-        )
         for i, county in enumerate(counties[:4]):
             kind = kinds[i % len(kinds)]
             name = f"{county.name}{'第一中学' if kind is OrganizationKind.SCHOOL else '科普基地'}"
             n = len(units)  # each unit its own contact (a schedule lists them row by row)
             contact = User(name=f"{SURNAMES[n % len(SURNAMES)]}老师", phone=f"1380100{n:04d}")
             unit = await _unit(name, kind, county.code, contact)
-            # Chengdu's units are reviewed by the Chengdu association (the demo's reviewer)
             reviewer = chengdu if county.prefecture_code == "510100" else province
             units.append((unit, reviewer, county))
     statuses = (
@@ -407,6 +408,34 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
     return len(created)
 
 
+async def _filed(
+    campaign: Campaign,
+    unit: Organization,
+    supervisor: Organization,
+    title: str,
+    starts: datetime,
+    **fields: Any,
+) -> Activity:
+    """An offline activity of three hours that `unit` files at its own place and address."""
+    region = await get_region(unit.region_id)
+    assert region is not None
+    return await Activity.create(
+        campaign=campaign,
+        organization=unit,
+        title=title,
+        form=ActivityForm.OFFLINE,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=3),
+        region_id=region.code,
+        province_code=region.province_code,
+        prefecture_code=region.prefecture_code,
+        address=unit.address,
+        supervisor=supervisor,
+        host_units=[unit.name],
+        **fields,
+    )
+
+
 async def seed_school_activities(campaign: Campaign, school: Organization) -> int:
     """The school filer's own activities this season: a draft to finish, one in review by the
     Chengdu association (the Chengdu reviewer's to decide), one approved and under way."""
@@ -415,8 +444,6 @@ async def seed_school_activities(campaign: Campaign, school: Organization) -> in
     chengdu = await Organization.get(
         kind=OrganizationKind.MUNICIPAL_ASSOCIATION, region_id="510100"
     )
-    region = await get_region(school.region_id)
-    assert region is not None
     moment = now().replace(minute=0, second=0, microsecond=0)
     posters = await demo_posters()
     made = []
@@ -431,21 +458,14 @@ async def seed_school_activities(campaign: Campaign, school: Organization) -> in
     ):
         submitted = status is not ActivityStatus.DRAFT
         made.append(
-            await Activity.create(
-                campaign=campaign,
-                organization=school,
-                title=title,
+            await _filed(
+                campaign,
+                school,
+                chengdu,
+                title,
+                starts,
                 description="学生动手做实验，家长一同参与，欢迎扫码打卡。",
-                form=ActivityForm.OFFLINE,
-                starts_at=starts,
-                ends_at=starts + timedelta(hours=3),
-                region_id=region.code,
-                province_code=region.province_code,
-                prefecture_code=region.prefecture_code,
-                address=school.address,
                 supervisor_kind=chengdu.kind,
-                supervisor=chengdu,
-                host_units=[school.name],
                 status=status,
                 submitted_at=moment - timedelta(days=2) if submitted else None,
                 reviewed_at=moment - timedelta(days=1)
@@ -537,26 +557,17 @@ async def seed_season_end(school: Organization, museum: Organization, recommende
         (school, sichuan, "【演示】走进航天：青少年科普讲座", 22),
         (museum, qinghai, "【演示】高原生态科普展", 21),
     ):
-        region = await get_region(unit.region_id)
-        assert region is not None
         starts = _at(2020, 9, day, 9)
         activities.append(
-            await Activity.create(
-                campaign=campaign,
-                organization=unit,
-                title=title,
+            await _filed(
+                campaign,
+                unit,
+                supervisor,
+                title,
+                starts,
                 description="2020年全国科普日期间举办的科普活动。",
-                form=ActivityForm.OFFLINE,
-                starts_at=starts,
-                ends_at=starts + timedelta(hours=3),
-                region_id=region.code,
-                province_code=region.province_code,
-                prefecture_code=region.prefecture_code,
-                address=unit.address,
                 supervisor_kind=OrganizationKind.OTHER,
-                supervisor=supervisor,
                 supervisor_name="其他",
-                host_units=[unit.name],
                 status=ActivityStatus.APPROVED,
                 submitted_at=_at(2020, 9, 1),
                 reviewed_at=_at(2020, 9, 2),
