@@ -174,6 +174,25 @@ def _at(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
     return datetime(year, month, day, hour, minute, tzinfo=CHINA)
 
 
+SEASON = timedelta(days=29)  # a month: the 全国科普月
+
+
+def current_season(day: date) -> tuple[date, date]:
+    """The demo's current season: a month under way on `day` (ten days in), inside `day`'s year
+    as a campaign's dates must be."""
+    starts = day - timedelta(days=10)
+    starts = max(starts, date(day.year, 1, 1))
+    starts = min(starts, date(day.year, 12, 31) - SEASON)
+    return starts, starts + SEASON
+
+
+def in_season(campaign: Campaign, moment: datetime, hours: int) -> datetime:
+    """`moment`, moved inside the campaign's season so that an activity of `hours` fits in it."""
+    first = _at(campaign.starts_on.year, campaign.starts_on.month, campaign.starts_on.day, 9)
+    last = _at(campaign.ends_on.year, campaign.ends_on.month, campaign.ends_on.day, 20)
+    return min(max(moment, first), last - timedelta(hours=hours))
+
+
 async def _campaign(year: int, name: str, theme: str, starts: date, ends: date) -> Campaign:
     campaign, _ = await Campaign.get_or_create(
         year=year, defaults={"name": name, "theme": theme, "starts_on": starts, "ends_on": ends}
@@ -262,31 +281,43 @@ async def seed_campaigns() -> Campaign:
         c2023, [(name, ["成都市科学技术协会"]) for name in CHENGDU_2023_ACTIONS], "510100"
     )
 
-    # The current campaign: filing open today, the later deadlines ahead.
+    # The current campaign: its season under way today, filing open since before it began, the
+    # later deadlines after it ends.
     moment = now().replace(second=0, microsecond=0)
-    year = today().year
+    starts_on, ends_on = current_season(today())
     current = await _campaign(
-        year,
-        f"{year}年全国科普月",
+        starts_on.year,
+        f"{starts_on.year}年全国科普月",
         "弘扬科学精神，共建科技强国",
-        date(year, 9, 1),
-        date(year, 9, 30),
+        starts_on,
+        ends_on,
     )
     if not await PhaseWindow.filter(campaign=current).exists():
-        opens = moment - timedelta(days=30)
+        opens = _at(starts_on.year, starts_on.month, starts_on.day) - timedelta(days=30)
+        season_end = _at(ends_on.year, ends_on.month, ends_on.day, 23, 59)
         for phase, closes in (
-            (Phase.FILING, moment + timedelta(days=20)),
-            (Phase.SUPPLEMENT, moment + timedelta(days=35)),
-            (Phase.SUMMARY, moment + timedelta(days=45)),
+            (Phase.FILING, season_end),
+            (Phase.SUPPLEMENT, season_end + timedelta(days=15)),
+            (Phase.SUMMARY, season_end + timedelta(days=25)),
         ):
             await _window(current, phase, opens, closes)
         await _window(
-            current, Phase.RECOMMENDATION, moment + timedelta(days=25), moment + timedelta(days=55)
+            current,
+            Phase.RECOMMENDATION,
+            season_end + timedelta(days=5),
+            season_end + timedelta(days=35),
         )
         await _window(
-            current, Phase.PUBLIC_NOTICE, moment + timedelta(days=56), moment + timedelta(days=63)
+            current,
+            Phase.PUBLIC_NOTICE,
+            season_end + timedelta(days=36),
+            season_end + timedelta(days=43),
         )
-        await _window(current, Phase.FILING, opens, moment + timedelta(days=15), "510000")
+        # Sichuan closes five days earlier (if that is still ahead: the demo's school files there)
+        sichuan = season_end - timedelta(days=5)
+        await _window(
+            current, Phase.FILING, opens, sichuan if sichuan > moment else season_end, "510000"
+        )
     await _actions(current, NATIONAL_2020_ACTIONS)
     await _setting(current, "510000", "科技赋能美好生活")
     return current
@@ -298,7 +329,8 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
         return 0
     rng = random.Random(campaign.year)  # noqa: S311 (demo data, reproducible)
     moment = now()
-    year_end = _at(campaign.year, 12, 31, 20)
+    first = campaign.starts_on
+    season = _at(first.year, first.month, first.day, 9)  # its first morning
     actions = await JointAction.filter(campaign=campaign, region_code=None)
     kinds = [
         OrganizationKind.SCHOOL,
@@ -338,11 +370,12 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
     for n in range(count):
         unit, province, county = units[n % len(units)]
         status = rng.choice(statuses)
-        starts = min(
-            moment + timedelta(days=rng.randint(-25, 30), hours=rng.randint(-4, 4)),
-            year_end - timedelta(hours=3),
+        hours = rng.choice([2, 3, 6])
+        starts = in_season(
+            campaign,
+            season + timedelta(days=rng.randint(0, SEASON.days), hours=rng.randint(0, 9)),
+            hours,
         )
-        starts = starts.replace(minute=0, second=0, microsecond=0)
         form = rng.choice(list(ActivityForm))
         submitted = status is not ActivityStatus.DRAFT
         started = starts < moment
@@ -354,7 +387,7 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
                 description="面向公众的科普活动，欢迎扫码打卡、点赞和评论。",
                 form=form,
                 starts_at=starts,
-                ends_at=starts + timedelta(hours=rng.choice([2, 3, 6])),
+                ends_at=starts + timedelta(hours=hours),
                 region_id=county.code,
                 province_code=county.province_code,
                 prefecture_code=county.prefecture_code,
@@ -448,8 +481,16 @@ async def seed_school_activities(campaign: Campaign, school: Organization) -> in
     posters = await demo_posters()
     made = []
     for title, status, starts in (
-        ("【演示】锦江实验小学科学节", ActivityStatus.DRAFT, moment + timedelta(days=12)),
-        ("【演示】锦江实验小学航模展示", ActivityStatus.PENDING_REVIEW, moment + timedelta(days=6)),
+        (
+            "【演示】锦江实验小学科学节",
+            ActivityStatus.DRAFT,
+            in_season(campaign, moment + timedelta(days=12), 3),
+        ),
+        (
+            "【演示】锦江实验小学航模展示",
+            ActivityStatus.PENDING_REVIEW,
+            in_season(campaign, moment + timedelta(days=6), 3),
+        ),
         (
             "【演示】锦江实验小学“小小科学家”课堂",
             ActivityStatus.APPROVED,

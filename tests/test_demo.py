@@ -3,10 +3,12 @@ nothing."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import httpx
 
-from infra.clock import now
-from kepuri.demo import DEMO_ACCOUNTS, seed_demo
+from infra.clock import CHINA, now, today
+from kepuri.demo import DEMO_ACCOUNTS, current_season, seed_demo
 from models import (
     Activity,
     ActivityStats,
@@ -57,6 +59,17 @@ async def test_demo_data_is_complete_and_idempotent(api: Api):
     filing = (await windows_for(current.id, None))[Phase.FILING]
     assert filing.opens_at < now() < filing.closes_at
     later = await windows_for(current.id, None)
+    # the season is under way, filing opened before it, the activities lie inside it
+    assert current.starts_on <= today() <= current.ends_on
+    assert local_day(filing.opens_at) < current.starts_on
+    assert local_day(filing.closes_at) == current.ends_on
+    assert local_day(later[Phase.RECOMMENDATION].opens_at) > current.ends_on
+    spans = await Activity.filter(campaign=current).values_list("starts_at", "ends_at")
+    assert all(
+        current.starts_on <= local_day(starts) and local_day(ends) <= current.ends_on
+        for starts, ends in spans
+    )
+    assert min(s for s, _ in spans) < now() < max(s for s, _ in spans)  # some ahead, some past
     assert all(later[p].closes_at > now() for p in (Phase.SUPPLEMENT, Phase.SUMMARY))
     statuses = set(await Activity.filter(campaign=current).values_list("status", flat=True))
     assert statuses == set(ActivityStatus)
@@ -69,6 +82,19 @@ async def test_demo_data_is_complete_and_idempotent(api: Api):
     assert sichuan[Phase.FILING].closes_at.day == 21
     assert qinghai[Phase.FILING].closes_at.day == 25
     assert await Campaign.filter(year=2023).exists()
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(CHINA).date()
+
+
+def test_the_demo_season_is_under_way_and_inside_its_year():
+    for day in (date(2026, 1, 1), date(2026, 1, 5), date(2026, 6, 15), date(2026, 12, 31)):
+        starts, ends = current_season(day)
+        assert starts <= day <= ends
+        assert starts.year == ends.year == day.year
+        assert (ends - starts).days == 29
+    assert current_season(date(2026, 6, 15))[0] == date(2026, 6, 5)  # ten days in
 
 
 QUEUE = "{ reviewQueue(first: 50) { totalCount edges { node { title region { code } } } } }"
