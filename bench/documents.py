@@ -185,10 +185,6 @@ async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
         started = time.perf_counter()
         figures = await reports.summary(reports.Scope(year=year))
         aggregated = time.perf_counter() - started
-        figures["charts"] = {
-            name: reports.bar_chart(figures[f"by_{name}"])
-            for name in ("status", "form", "action", "region")
-        }
         pdf.render_pdf(pdf.render_html("summary_report.html", figures), str(storage.root()))
         reported = time.perf_counter() - started
         await redis.aclose()

@@ -438,10 +438,6 @@ async def render_document(
     loop = asyncio.get_running_loop()
     if document.kind is DocumentKind.SUMMARY_REPORT:
         figures = await reports.summary(reports.Scope(**document.parameters))
-        figures["charts"] = {
-            name: reports.bar_chart(figures[f"by_{name}"])
-            for name in ("status", "form", "action", "region")
-        }
         html = pdf.render_html("summary_report.html", figures)
         await progress(DocumentStatus.RUNNING, 50)
         data = await loop.run_in_executor(pool, pdf.render_pdf, html, str(storage.root()))

@@ -1,13 +1,11 @@
 """Summary reports: aggregates from SQL (GROUP BY), never from loading activities into Python,
-and bar charts drawn as inline SVG."""
+and bar charts drawn by the template (rows of a table, which break between pages)."""
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from markupsafe import Markup
 from tortoise.expressions import Subquery
 from tortoise.functions import Count, Sum
 from tortoise.queryset import QuerySet
@@ -146,7 +144,7 @@ async def summary(scope: Scope) -> dict[str, Any]:
         ),
         "by_region": sorted(
             ((regions.get(c, c or "—"), n) for c, n in by_region.items()), key=lambda x: -x[1]
-        )[:20],
+        ),
         "top": [
             {
                 "title": t["activity__title"],
@@ -157,28 +155,3 @@ async def summary(scope: Scope) -> dict[str, Any]:
             for t in top
         ],
     }
-
-
-def bar_chart(rows: list[tuple[str, int]], width: int = 480, bar: int = 18) -> Markup:
-    """A horizontal bar chart as inline SVG (labels escaped)."""
-    if not rows:
-        return Markup('<p class="none">暂无数据</p>')
-    peak = max(n for _, n in rows) or 1
-    label_width, height = 120, (bar + 6) * len(rows)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-size="11">'
-    ]
-    for i, (label, n) in enumerate(rows):
-        y = i * (bar + 6)
-        length = (width - label_width - 50) * n / peak
-        parts.append(
-            f'<text x="{label_width - 6}" y="{y + bar - 5}" text-anchor="end">'
-            f"{html.escape(str(label))}</text>"
-        )
-        parts.append(
-            f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar}" fill="#1761c9"/>'
-        )
-        parts.append(f'<text x="{label_width + length + 4:.1f}" y="{y + bar - 5}">{n}</text>')
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 (built above from numbers and escaped labels)

@@ -12,13 +12,23 @@ from datetime import datetime
 from urllib.parse import parse_qs, unquote, urlparse
 
 import httpx
+import pypdfium2 as pdfium
 import pytest
 import websockets
 import zxingcpp
+from PIL import ImageOps
 from pypdf import PdfReader
+from tortoise.expressions import Subquery
 
-from models import Activity, Document, Organization
-from models.enums import ActivityStatus, DocumentStatus, MemberRole, OrganizationKind
+from infra import pdf
+from models import Activity, ActivityStats, Document, Organization, Region
+from models.enums import (
+    ActivityStatus,
+    DocumentStatus,
+    MemberRole,
+    OrganizationKind,
+    RegionLevel,
+)
 from schema.ids import to_global_id
 from services import documents as document_rules
 from services import reports
@@ -519,6 +529,44 @@ async def test_a_national_report_is_titled_once_and_its_counts_agree(api: Api):
     assert figures["title"] == "2026年全国科普日活动总结报告"
     assert figures["filed"] == sum(n for _, n in figures["by_status"]) == 2
     assert "草稿" not in dict(figures["by_status"])
+
+
+async def test_a_national_report_flows_over_its_pages_without_gaps(api: Api):
+    """Every province is listed, and the charts and the table break between their rows: no page
+    but the last ends with a band of white (a chart too tall for the rest of a page went whole
+    to the next one), and no heading stays at the foot of a page without its first row."""
+    campaign = await make_campaign()
+    unit, _ = await filing_unit(api, "13988880031")
+    associations = Organization.filter(kind=OrganizationKind.PROVINCIAL_ASSOCIATION)
+    provinces = await Region.filter(code__in=Subquery(associations.values("region_id")))
+    assert len(provinces) >= 31
+    for n, province in enumerate(provinces):
+        county = await Region.filter(province_code=province.code, level=RegionLevel.COUNTY).first()
+        for i in range(1 + n % 3):
+            activity = await make_activity(
+                unit, campaign, region_code=(county or province).code, title=f"活动{n}-{i}"
+            )
+            await ActivityStats.filter(activity=activity).update(check_ins=n * 10 + i)
+
+    figures = await reports.summary(reports.Scope(year=2026))
+    data = pdf.render_pdf(pdf.render_html("summary_report.html", figures), "/nonexistent")
+
+    pages = list(pdfium.PdfDocument(data))
+    texts = [page.get_textpage().get_text_range() for page in pages]
+    assert all(p.name in "".join(texts) for p in provinces)
+    assert len(pages) > 1
+    for page, text in zip(pages[:-1], texts, strict=False):
+        image = page.render(scale=1).to_pil().convert("L")
+        footer = image.height - 45  # the page number, below the bottom margin (18 mm)
+        ink = ImageOps.invert(image.crop((0, 0, image.width, footer))).point(lambda v: v > 95)
+        assert footer - ink.getbbox()[3] < 0.12 * footer, text[-80:]
+    first_rows = {
+        "地区分布": max(figures["by_region"], key=lambda r: r[1])[0],
+        "打卡最多的活动": "活动名称",
+    }
+    for heading, first in first_rows.items():
+        page = next(t for t in texts if heading in t)
+        assert first in page.split(heading, 1)[1], heading
 
 
 @pytest.mark.parametrize(
