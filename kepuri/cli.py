@@ -1,5 +1,5 @@
-"""The `kepuri` command: serve, worker, migrate, seed-demo, create-admin, export-schema,
-register-operations."""
+"""The `kepuri` command: serve, worker, migrate, seed-demo, create-admin, certificates, report,
+export-schema, register-operations."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from infra.errors import ServiceError
 from infra.settings import Settings, SettingsError, load_settings
+from kepuri.progress import advance_to, progress
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -74,7 +76,8 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
     await migrate(settings.db_url)
     async with database(settings):
-        regions = await sync_regions()
+        with progress("行政区划", 0, "条") as bar:
+            regions = await sync_regions(lambda done, total: advance_to(bar, done, total))
         organizations = await sync_reference_organizations()
     print(f"migrated; reference data: {regions} regions and {organizations} organizations written")
     return 0
@@ -104,15 +107,93 @@ async def _seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     from kepuri.demo import DEMO_PASSWORD, seed_demo
 
     async with _telling_api_processes(settings), database(settings):
-        accounts = await seed_demo()
+        with progress("演示数据", 0, "步") as bar:
+            accounts = await seed_demo(lambda done, total: advance_to(bar, done, total))
     print(f"demo accounts (password {DEMO_PASSWORD}):")
     for account in accounts:
         print(f"  {account.phone}  {account.name}  {account.role}")
     return 0
 
 
+def _refused(exc: ServiceError) -> int:
+    for error in exc.errors:
+        print(f"{error.field}: {error.message}", file=sys.stderr)
+    return 2
+
+
+async def _certificates(settings: Settings, args: argparse.Namespace) -> int:
+    """Every certificate of a year's final commendations, rendered here (in a pool of processes)
+    as the document job does: each one saved for its holder, and the ZIP written to a file."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from kepuri.db import database
+    from models import Commendation
+    from models.enums import CommendationStatus
+    from services import certificates
+    from services.campaigns import campaign_for
+
+    async with database(settings):
+        try:
+            campaign = await campaign_for(args.year)
+        except ServiceError as exc:
+            return _refused(exc)
+        final = Commendation.filter(campaign_id=campaign.id, status=CommendationStatus.FINAL)
+        if not await final.exists():
+            print(f"year: {args.year}年尚无确定的表扬名单", file=sys.stderr)
+            return 2
+        with (
+            progress("荣誉证书", 0, "张") as bar,
+            ProcessPoolExecutor(mp_context=multiprocessing.get_context("spawn")) as pool,
+        ):
+
+            async def rendered(done: int, total: int) -> None:
+                advance_to(bar, done, total)
+
+            result = await certificates.render_all(
+                campaign.id, settings.public_base_url, pool, rendered
+            )
+    output = Path(args.output or f"荣誉证书-{args.year}.zip")
+    await asyncio.to_thread(output.write_bytes, result.data)
+    print(f"{result.count} certificates written to {output}")
+    return 0
+
+
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    """A summary report (the nation's, or a province's or city's) written to a PDF file."""
+    from infra import pdf, storage
+    from kepuri.db import database
+    from services import reports
+    from services.documents import report_scope
+
+    async with database(settings):
+        with progress("总结报告", 3, "步") as bar:
+            try:
+                scope = await report_scope(
+                    year=args.year,
+                    organization_id=None,
+                    region_code=args.region,
+                    national=not args.region,
+                )
+            except ServiceError as exc:
+                return _refused(exc)
+            figures = await reports.summary(
+                reports.Scope(
+                    year=args.year, region_code=scope.region.code if scope.region else None
+                )
+            )
+            bar.update()
+            html = pdf.render_html("summary_report.html", figures)
+            bar.update()
+            data = await asyncio.to_thread(pdf.render_pdf, html, str(storage.root()))
+            bar.update()
+    output = Path(args.output or f"总结报告-{scope.name}-{args.year}.pdf")
+    await asyncio.to_thread(output.write_bytes, data)
+    print(f"report written to {output}")
+    return 0
+
+
 async def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
-    from infra.errors import ServiceError
     from kepuri.db import database
     from services.organizations import create_national_admin
 
@@ -121,9 +202,7 @@ async def _create_admin(settings: Settings, args: argparse.Namespace) -> int:
         try:
             user = await create_national_admin(args.phone, args.password, args.name)
         except ServiceError as exc:
-            for error in exc.errors:
-                print(f"{error.field}: {error.message}", file=sys.stderr)
-            return 2
+            return _refused(exc)
     print(f"national admin {user.phone} ({user.name}) is ready")
     return 0
 
@@ -188,6 +267,15 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--phone", required=True)
     admin.add_argument("--password", required=True)
     admin.add_argument("--name", required=True)
+    bulk = commands.add_parser(
+        "certificates", help="render every certificate of a year's final commendations to a ZIP"
+    )
+    bulk.add_argument("year", type=int)
+    bulk.add_argument("--output", help="the ZIP to write (default: 荣誉证书-YEAR.zip)")
+    report = commands.add_parser("report", help="write a summary report (PDF) of a year")
+    report.add_argument("year", type=int)
+    report.add_argument("--region", help="a province's or city's code (default: the nation)")
+    report.add_argument("--output", help="the PDF to write (default: 总结报告-PLACE-YEAR.pdf)")
     export = commands.add_parser("export-schema", help="write the GraphQL SDL")
     export.add_argument("--output", default="schema.graphql")
     persist = commands.add_parser(
@@ -208,6 +296,8 @@ HANDLERS: dict[str, Handler] = {
     "migrate": _migrate,
     "seed-demo": _seed_demo,
     "create-admin": _create_admin,
+    "certificates": _certificates,
+    "report": _report,
     "export-schema": _export_schema,
     "register-operations": _register_operations,
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -104,7 +105,14 @@ async def _grant(user: User, organization: Organization, role: MemberRole) -> No
     await Membership.get_or_create(user=user, organization=organization, role=role)
 
 
-async def seed_demo() -> list[DemoAccount]:
+async def seed_demo(progress: Callable[[int, int], None] | None = None) -> list[DemoAccount]:
+    """Every demo account, unit, campaign and activity; `progress` hears how many of the steps
+    are done, and of how many."""
+
+    def done(step: int) -> None:
+        if progress is not None:
+            progress(step, 5)
+
     admin, sichuan, chengdu, filer, xining, public = DEMO_ACCOUNTS
     await create_national_admin(admin.phone, DEMO_PASSWORD, admin.name)
     password_hash = await hash_password(DEMO_PASSWORD)
@@ -128,10 +136,15 @@ async def seed_demo() -> list[DemoAccount]:
     museum = await _unit("青海省科技馆", OrganizationKind.VENUE, "630104", qinghai_filer)
     await _grant(qinghai_filer, museum, MemberRole.ADMIN)
     await _person(public.phone, public.name, password_hash)
+    done(1)
     current = await seed_campaigns()
+    done(2)
     await seed_activities(current)
+    done(3)
     await seed_school_activities(current, school)
+    done(4)
     await seed_season_end(school, museum, sichuan_reviewer)
+    done(5)
     return DEMO_ACCOUNTS
 
 

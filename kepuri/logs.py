@@ -55,3 +55,5 @@ def configure_logging(settings: Settings) -> None:
     # Access lines come from our own middleware, with timing and without query strings.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("tortoise").setLevel(max(logging.WARNING, root.level))
+    # seven INFO lines per rendered document ("Step 5 - Creating layout - Page 2")
+    logging.getLogger("weasyprint.progress").setLevel(max(logging.WARNING, root.level))

@@ -119,7 +119,7 @@ def pack(files: list[tuple[str, str]], wholes: list[bytes], root: str, combined_
     return out.getvalue()
 
 
-Progress = Callable[[int], Awaitable[None]]
+Progress = Callable[[int, int], Awaitable[None]]  # certificates done, of how many
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ async def render_all(
             files.append((f"{kind}/{row['serial']}-{_safe(row['holder_name'])}.pdf", path))
         await Commendation.bulk_update(saved, fields=["certificate_file"])
         done += len(chunk)
-        await progress(10 + 75 * done // max(len(rows), 1))
+        await progress(done, len(rows))
     data = await loop.run_in_executor(
         pool, pack, files, wholes, root, f"{campaign.year}年全国科普日荣誉证书（全部）.pdf"
     )

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from models import (
     Document,
     DocumentReader,
     Organization,
+    Region,
     Review,
     User,
 )
@@ -139,34 +141,20 @@ async def request_summary_report(
     national: bool,
 ) -> Document:
     """A summary report of a unit, a city or province, or the nation, for a year."""
-    if sum((organization_id is not None, bool(region_code), national)) != 1:
-        raise ServiceError.of(
-            DocumentErrorCode.INVALID, "请选择一个范围：单位、地区或全国", "organizationId"
-        )
-    if not 2000 <= year <= 2100:
-        raise ServiceError.of(DocumentErrorCode.INVALID, "年份无效", "year")
-    place: str
-    if organization_id is not None:
-        organization = await Organization.get_or_none(id=organization_id)
-        if organization is None:
-            raise ServiceError.of(DocumentErrorCode.NOT_FOUND, "单位不存在", "organizationId")
-        if organization.id not in member_org_ids(grants) and not oversees_region(
-            grants, await get_region(organization.region_id)
+    scope = await report_scope(
+        year=year, organization_id=organization_id, region_code=region_code, national=national
+    )
+    if scope.organization is not None:
+        if scope.organization.id not in member_org_ids(grants) and not oversees_region(
+            grants, await get_region(scope.organization.region_id)
         ):
             raise PermissionDenied("只能生成本单位或所辖地区的总结报告")
-        place = organization.name
-    elif region_code:
-        region = await get_region(region_code)
-        if region is None or region.level is RegionLevel.COUNTY:
-            raise ServiceError.of(
-                DocumentErrorCode.INVALID_REGION, "请选择省级或地市级行政区划", "regionCode"
-            )
-        if not oversees_region(grants, region):
+    elif scope.region is not None:
+        if not oversees_region(grants, scope.region):
             raise PermissionDenied("只能生成本单位所辖地区的总结报告")
-        place = region.name
     else:
         require_national_staff(grants)
-        place = "全国"
+    place = scope.name
     parameters = {
         "year": year,
         "organization_id": organization_id,
@@ -193,6 +181,39 @@ async def request_summary_report(
         content_type="application/pdf",
         parameters=parameters,
     )
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    organization: Organization | None  # a unit's report
+    region: Region | None  # a province's or a city's
+    name: str  # the unit, the region, or 全国
+
+
+async def report_scope(
+    *, year: int, organization_id: int | None, region_code: str | None, national: bool
+) -> ReportScope:
+    """The one scope a summary report is asked for (a unit, a province or city, or the nation),
+    checked; who may ask for it is the caller's to check."""
+    if sum((organization_id is not None, bool(region_code), national)) != 1:
+        raise ServiceError.of(
+            DocumentErrorCode.INVALID, "请选择一个范围：单位、地区或全国", "organizationId"
+        )
+    if not 2000 <= year <= 2100:
+        raise ServiceError.of(DocumentErrorCode.INVALID, "年份无效", "year")
+    if organization_id is not None:
+        organization = await Organization.get_or_none(id=organization_id)
+        if organization is None:
+            raise ServiceError.of(DocumentErrorCode.NOT_FOUND, "单位不存在", "organizationId")
+        return ReportScope(organization, None, organization.name)
+    if region_code:
+        region = await get_region(region_code)
+        if region is None or region.level is RegionLevel.COUNTY:
+            raise ServiceError.of(
+                DocumentErrorCode.INVALID_REGION, "请选择省级或地市级行政区划", "regionCode"
+            )
+        return ReportScope(None, region, region.name)
+    return ReportScope(None, None, "全国")
 
 
 async def request_certificates(rt: Runtime, user: User, grants: list[Grant], year: int) -> Document:
@@ -445,8 +466,8 @@ async def render_document(
     elif document.kind is DocumentKind.CERTIFICATES:
         campaign_id = int(document.parameters["campaign_id"])
 
-        async def rendered(percent: int) -> None:
-            await progress(DocumentStatus.RUNNING, percent)
+        async def rendered(done: int, total: int) -> None:
+            await progress(DocumentStatus.RUNNING, 10 + 75 * done // max(total, 1))
 
         data = (await certificates.render_all(campaign_id, base_url, pool, rendered)).data
         extension = "zip"

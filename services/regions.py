@@ -7,7 +7,7 @@ table (about 3,200 rows) is cached in memory on first use, since it only changes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tortoise.expressions import Q
@@ -74,22 +74,33 @@ def package_regions() -> Iterator[RegionRow]:
                 )
 
 
-async def sync_regions() -> int:
-    """Insert missing regions and correct changed names; returns how many rows were written."""
+async def sync_regions(progress: Callable[[int, int], None] | None = None) -> int:
+    """Insert missing regions and correct changed names; returns how many rows were written.
+    `progress` hears how many of the package's rows are done, and of how many."""
     existing = {r.code: r for r in await Region.all()}
-    new: list[Region] = []
+    rows = list(package_regions())
     written = 0
-    for row in package_regions():
-        current = existing.get(row.code)
-        if current is None:
-            new.append(Region(**row.__dict__))
-        elif (current.name, current.parent_code) != (row.name, row.parent_code):
-            await Region.filter(code=row.code).update(name=row.name, parent_code=row.parent_code)
-            written += 1
-    if new:
-        await Region.bulk_create(new, batch_size=500)
+    for start in range(0, len(rows), BATCH):
+        new: list[Region] = []
+        for row in rows[start : start + BATCH]:
+            current = existing.get(row.code)
+            if current is None:
+                new.append(Region(**row.__dict__))
+            elif (current.name, current.parent_code) != (row.name, row.parent_code):
+                await Region.filter(code=row.code).update(
+                    name=row.name, parent_code=row.parent_code
+                )
+                written += 1
+        if new:
+            await Region.bulk_create(new)
+        written += len(new)
+        if progress is not None:
+            progress(min(start + BATCH, len(rows)), len(rows))
     _cache.clear()
-    return written + len(new)
+    return written
+
+
+BATCH = 500
 
 
 class _RegionCache:
