@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint schema migrations bench clean system-deps browser http-audit
+.PHONY: run test lint schema migrations bench screenshots clean system-deps browser http-audit
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
@@ -73,6 +73,10 @@ schema: $(STAMP)
 
 migrations: $(STAMP)
 	$(BIN)/tortoise makemigrations
+
+# The README's screenshots (docs/screenshots/), taken from a fresh demo in Chromium.
+screenshots: $(STAMP) system-deps browser
+	$(BIN)/python docs/screenshots.py
 
 # Benchmarks print their figures and ratios (see README); the PostgreSQL + Redis run needs the
 # local servers (BENCH_DATABASE_URL / BENCH_REDIS_URL override them).

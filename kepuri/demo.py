@@ -19,6 +19,7 @@ from models import (
     ActivityStats,
     Campaign,
     Commendation,
+    Comment,
     JointAction,
     Membership,
     Organization,
@@ -135,13 +136,15 @@ async def seed_demo(progress: Callable[[int, int], None] | None = None) -> list[
     qinghai_filer = await _person(xining.phone, xining.name, password_hash)
     museum = await _unit("青海省科技馆", OrganizationKind.VENUE, "630104", qinghai_filer)
     await _grant(qinghai_filer, museum, MemberRole.ADMIN)
-    await _person(public.phone, public.name, password_hash)
+    visitors = [await _person(public.phone, public.name, password_hash)]
+    for phone, name in VISITORS:
+        visitors.append(await _person(phone, name, password_hash))
     done(1)
     current = await seed_campaigns()
     done(2)
     await seed_activities(current)
     done(3)
-    await seed_school_activities(current, school)
+    await seed_school_activities(current, school, visitors)
     done(4)
     await seed_season_end(school, museum, sichuan_reviewer)
     done(5)
@@ -482,9 +485,20 @@ async def _filed(
     )
 
 
-async def seed_school_activities(campaign: Campaign, school: Organization) -> int:
+VISITORS = [("13800000007", "李同学家长"), ("13800000008", "张老师")]
+COMMENTS = [
+    "孩子第一次自己做实验，回家讲了一晚上，谢谢老师们！",
+    "讲解很耐心，希望以后多办这样的活动。",
+    "现场秩序很好，扫码打卡也很方便。",
+]
+
+
+async def seed_school_activities(
+    campaign: Campaign, school: Organization, visitors: list[User]
+) -> int:
     """The school filer's own activities this season: a draft to finish, one in review by the
-    Chengdu association (the Chengdu reviewer's to decide), one approved and under way."""
+    Chengdu association (the Chengdu reviewer's to decide), one approved and under way, which
+    visitors have commented on."""
     if await Activity.filter(campaign=campaign, organization=school).exists():
         return 0
     chengdu = await Organization.get(
@@ -530,8 +544,16 @@ async def seed_school_activities(campaign: Campaign, school: Organization) -> in
             )
         )
     rng = random.Random(campaign.year)  # noqa: S311 (demo data, reproducible)
-    await ActivityStats.bulk_create([_engagement(a, rng) for a in made])
     approved = made[-1]
+    stats = [_engagement(a, rng) for a in made]
+    await Comment.bulk_create(
+        [  # counted already: the activity's stats say so
+            Comment(activity=approved, user=visitor, body=body, counted=True)
+            for visitor, body in zip(visitors, COMMENTS, strict=True)
+        ]
+    )
+    stats[-1].comments = len(COMMENTS)
+    await ActivityStats.bulk_create(stats)
     await Review.create(
         activity=approved,
         organization=chengdu,
@@ -553,7 +575,7 @@ def _engagement(activity: Activity, rng: random.Random) -> ActivityStats:
         activity=activity,
         check_ins=rng.randint(20, 600),
         likes=rng.randint(5, 300),
-        comments=0,  # counted from the comments themselves: there are none in the demo
+        comments=0,  # counted from the comments (seed_school_activities writes some)
         favorites=rng.randint(0, 80),
         rating_sum=rated * rng.randint(3, 5),
         rating_count=rated,

@@ -19,6 +19,7 @@ from models import (
     User,
 )
 from models.enums import ActivityStatus, Phase
+from schema.ids import to_global_id
 from services.campaigns import campaign_of_year, windows_for
 from services.regions import get_region
 from tests.conftest import Api
@@ -97,6 +98,8 @@ def test_the_demo_season_is_under_way_and_inside_its_year():
     assert current_season(date(2026, 6, 15))[0] == date(2026, 6, 5)  # ten days in
 
 
+COMMENTS = """query($id: ID!) { activity(id: $id) { engagement { comments } }
+  comments(activityId: $id, first: 10) { totalCount } }"""
 QUEUE = "{ reviewQueue(first: 50) { totalCount edges { node { title region { code } } } } }"
 MINE = "{ myActivities(first: 50) { edges { node { title status label posterUrl } } } }"
 
@@ -138,3 +141,8 @@ async def test_the_demo_tells_one_story(api: Api):
         "check_ins", flat=True
     )
     assert begun and min(check_ins) > 0
+    # the school's activity under way, behind its QR code: visitors have commented on it
+    under_way = await Activity.get(title="【演示】锦江实验小学“小小科学家”课堂")
+    assert under_way.starts_at < now() < under_way.ends_at
+    shown = await api.data(COMMENTS, {"id": to_global_id("Activity", under_way.id)})
+    assert shown["comments"]["totalCount"] == shown["activity"]["engagement"]["comments"] == 3

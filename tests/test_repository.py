@@ -76,6 +76,21 @@ def test_the_readme_documents_every_setting_and_command():
     assert "make run" in readme and "make test" in readme and "make lint" in readme
 
 
+def test_the_readme_shows_the_screenshots_that_make_screenshots_takes():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    script = (ROOT / "docs" / "screenshots.py").read_text(encoding="utf-8")
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+
+    shown = re.findall(r'<img src="(docs/screenshots/[^"]+)"', readme)
+    assert sorted(shown) == sorted(
+        f"docs/screenshots/{name}" for name in re.findall(r'"([\w-]+\.png)"\)', script)
+    )
+    assert len(shown) == 3
+    for path in shown:
+        assert (ROOT / path).read_bytes().startswith(b"\x89PNG"), path
+    assert "make screenshots" in readme and "docs/screenshots.py" in makefile
+
+
 def test_ci_runs_both_backends():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
