@@ -114,7 +114,7 @@ async def seed(count: int, report_size: int) -> tuple[list[int], int]:
 
 
 async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
-    from infra import pdf, storage
+    from infra import pdf
     from kepuri.queue import open_queue
     from kepuri.redis import redis_client
     from models import Activity, Document
@@ -136,7 +136,7 @@ async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
             "activity_summary.html",
             await documents._activity_data(first, counters, settings.public_base_url),
         )
-        pdf.render_pdf(html, str(storage.root()))
+        pdf.render_pdf(html)
         started = time.perf_counter()
         for activity_id in ids:
             activity = await Activity.get(id=activity_id)
@@ -144,7 +144,7 @@ async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
                 "activity_summary.html",
                 await documents._activity_data(activity, counters, settings.public_base_url),
             )
-            pdf.render_pdf(html, str(storage.root()))
+            pdf.render_pdf(html)
         plain = (time.perf_counter() - started) * 1000 / len(ids)
 
         # the queue: one job per document, an arq worker with its process pool
@@ -185,7 +185,7 @@ async def run(backend: str, count: int, report_size: int) -> dict[str, Any]:
         started = time.perf_counter()
         figures = await reports.summary(reports.Scope(year=year))
         aggregated = time.perf_counter() - started
-        pdf.render_pdf(pdf.render_html("summary_report.html", figures), str(storage.root()))
+        pdf.render_pdf(pdf.render_html("summary_report.html", figures))
         reported = time.perf_counter() - started
         await redis.aclose()
         results = {
@@ -237,7 +237,7 @@ async def seed_commendations(count: int) -> int:
 
 
 async def run_certificates(backend: str, count: int) -> dict[str, Any]:
-    from infra import pdf, storage
+    from infra import pdf
     from kepuri.queue import open_queue
     from models import Campaign, Commendation, Document
     from models.enums import CommendationStatus, DocumentKind, DocumentStatus
@@ -253,14 +253,13 @@ async def run_certificates(backend: str, count: int) -> dict[str, Any]:
             .order_by("kind", "id")
             .values("id", "kind", "serial", "holder_name", "unit_name", "finalized_at")
         )
-        root = str(storage.root())
         base_url = settings.public_base_url
 
         def one(row: dict[str, Any]) -> bytes:
             data = certificates.certificate_data(row, campaign, body, base_url)
             data["qr"] = certificates.qr_data_uri(data["verify_url"])
             html = pdf.render_html("certificate.html", {"certificates": [data]})
-            return pdf.render_pdf(html, root)
+            return pdf.render_pdf(html)
 
         one(rows[0])  # warm: fonts and templates loaded, as in a warm worker
         started = time.perf_counter()
@@ -275,7 +274,6 @@ async def run_certificates(backend: str, count: int) -> dict[str, Any]:
                     certificates.certificate_data(row, campaign, body, base_url)
                     for row in rows[start : start + certificates.CHUNK]
                 ],
-                root,
             )
         chunked = time.perf_counter() - started
 

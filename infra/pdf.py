@@ -1,20 +1,21 @@
 """PDF rendering with WeasyPrint, meant to run in a worker's process pool.
 
-Templates are Jinja in a sandbox, fed with plain data. The URL fetcher serves only the project's
-own files, addressed as `kepuri-media:<relative path>` under the media root, and inline `data:`
-images (a certificate's QR code); `file://`, outside hosts and every other scheme are refused.
+Templates are Jinja in a sandbox, fed with plain data. Images come inline, as `data:` URIs (a
+photo read from storage, a QR code): the URL fetcher refuses everything else (`file://`, hosts,
+every other scheme), so rendering reads no file and asks nothing of the network, wherever the
+media are stored.
 """
 
 from __future__ import annotations
 
-import mimetypes
+import base64
 from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
-MEDIA_SCHEME = "kepuri-media:"
+INLINE_ONLY = "kepuri-inline:"  # the base of relative URLs: a scheme nothing is fetched from
 TEMPLATES = Path(__file__).resolve().parent.parent / "kepuri" / "templates" / "documents"
 
 _templates = SandboxedEnvironment(
@@ -27,27 +28,23 @@ def render_html(template: str, data: dict[str, Any]) -> str:
     return _templates.get_template(template).render(**data)
 
 
-def _fetcher(media_root: Path) -> Any:
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+def data_uri(data: bytes, media_type: str) -> str:
+    return f"data:{media_type};base64," + base64.b64encode(data).decode()
 
-    root = media_root.resolve()
 
-    class OwnFilesOnly(URLFetcher):
+def _fetcher() -> Any:
+    from weasyprint.urls import URLFetcher
+
+    class InlineImagesOnly(URLFetcher):
         def fetch(self, url: str, headers: Any = None) -> Any:
             if url.startswith("data:image/"):
                 return super().fetch(url, headers)
-            if not url.startswith(MEDIA_SCHEME):
-                raise ValueError(f"refused: {url[:40]}")
-            path = (root / url.removeprefix(MEDIA_SCHEME)).resolve()
-            if not path.is_relative_to(root) or not path.is_file():
-                raise ValueError("refused: not a project file")
-            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": kind})
+            raise ValueError(f"refused: {url[:40]}")
 
-    return OwnFilesOnly(fail_on_errors=False)
+    return InlineImagesOnly(fail_on_errors=False)
 
 
-def render_pdf(html: str, media_root: str) -> bytes:
+def render_pdf(html: str) -> bytes:
     """HTML to PDF bytes (runs in a pool process; keeps one font configuration)."""
     global _font_config
     from weasyprint import HTML
@@ -55,5 +52,5 @@ def render_pdf(html: str, media_root: str) -> bytes:
 
     if _font_config is None:
         _font_config = FontConfiguration()
-    document = HTML(string=html, url_fetcher=_fetcher(Path(media_root)), base_url=MEDIA_SCHEME)
+    document = HTML(string=html, url_fetcher=_fetcher(), base_url=INLINE_ONLY)
     return document.write_pdf(font_config=_font_config)

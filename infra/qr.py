@@ -51,10 +51,10 @@ async def ensure_rendered(token: str, base_url: str) -> bool:
     """Write both images unless they exist; True if anything was written (idempotent)."""
     url = target_url(base_url, token)
     wrote = False
-    if not storage.exists(png_path(token)):
-        await storage.save(png_path(token), render_png(url))
+    if not await storage.exists(png_path(token)):
+        await storage.save(png_path(token), render_png(url), "image/png")
         wrote = True
-    if not storage.exists(svg_path(token)):
-        await storage.save(svg_path(token), render_svg(url))
+    if not await storage.exists(svg_path(token)):
+        await storage.save(svg_path(token), render_svg(url), "image/svg+xml")
         wrote = True
     return wrote

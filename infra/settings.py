@@ -86,6 +86,14 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024
     media_dir_setting: str = ""
+    # object storage through the S3 API instead of the media folder, when a bucket is named
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""  # e.g. https://cos.ap-beijing.myqcloud.com, http://minio:9000
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    s3_path_style: bool = False  # bucket in the path (MinIO) rather than in the host name
+    media_presign_seconds: int = 0  # 0: the API sends files; else presigned links this long
     image_max_pixels: int = 50_000_000
     image_max_decoded_bytes: int = 256 * 1024 * 1024
     graphql_max_depth: int = 12
@@ -131,6 +139,12 @@ class Settings:
             raise SettingsError("SMS_BACKEND must be console or http")
         if self.sms_backend == "http" and not self.sms_http_url:
             raise SettingsError("SMS_BACKEND=http needs SMS_HTTP_URL")
+        if self.s3_bucket and not (self.s3_access_key and self.s3_secret_key):
+            raise SettingsError("S3_BUCKET needs S3_ACCESS_KEY and S3_SECRET_KEY")
+        if self.media_presign_seconds and not self.s3_bucket:
+            raise SettingsError("MEDIA_PRESIGN_SECONDS needs object storage (S3_BUCKET)")
+        if not 0 <= self.media_presign_seconds <= 7 * 86_400:
+            raise SettingsError("MEDIA_PRESIGN_SECONDS must lie between 0 and 604800 (a week)")
         if not self.production:
             return
         if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
@@ -215,6 +229,13 @@ _ENV: dict[str, tuple[str, object]] = {
     "MAX_BODY_BYTES": ("max_body_bytes", int),
     "MAX_UPLOAD_BYTES": ("max_upload_bytes", int),
     "MEDIA_DIR": ("media_dir_setting", str),
+    "S3_BUCKET": ("s3_bucket", str),
+    "S3_ENDPOINT_URL": ("s3_endpoint_url", str),
+    "S3_ACCESS_KEY": ("s3_access_key", str),
+    "S3_SECRET_KEY": ("s3_secret_key", str),
+    "S3_REGION": ("s3_region", str),
+    "S3_PATH_STYLE": ("s3_path_style", _bool),
+    "MEDIA_PRESIGN_SECONDS": ("media_presign_seconds", int),
     "IMAGE_MAX_PIXELS": ("image_max_pixels", int),
     "IMAGE_MAX_DECODED_BYTES": ("image_max_decoded_bytes", int),
     "GRAPHQL_MAX_DEPTH": ("graphql_max_depth", int),

@@ -10,9 +10,8 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 import structlog
@@ -22,7 +21,7 @@ from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -71,7 +70,7 @@ def configure_process(settings: Settings) -> None:
     configure_logging(settings)
     clock.set_offset(settings.clock_offset)
     passwords.configure(settings.password_hash_profile)
-    storage.configure(settings.media_dir)
+    storage.configure(storage.from_settings(settings))
     images.configure(settings.image_max_pixels, settings.image_max_decoded_bytes)
     notifications.register()
     portals.register()
@@ -548,26 +547,24 @@ class _TooLarge(Exception):
 
 
 _QR_FILE = re.compile(r"qr/([A-Z0-9]{12})\.(?:png|svg)")
-_MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".svg": "image/svg+xml"}
 
 
 async def media(request: Request) -> Response:
     """Public files: posters, photos and QR images (a QR image the worker has not rendered yet
     is rendered now)."""
     relative = request.path_params["path"]
-    path = storage.resolve(relative)
-    if path is None or path.suffix not in _MEDIA_TYPES:
+    media_type = storage.public_type(relative)
+    if media_type is None or not storage.is_clean(relative):
         return Response(status_code=404)
-    if not path.is_file():
+    headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    answer = await storage.response(relative, media_type, headers)
+    if answer is None:
         match = _QR_FILE.fullmatch(relative)
         if not match or not await Activity.filter(qr_token=match[1]).exists():
             return Response(status_code=404)
         await qr.ensure_rendered(match[1], request.app.state.settings.public_base_url)
-    return FileResponse(
-        path,
-        media_type=_MEDIA_TYPES[path.suffix],
-        headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
-    )
+        answer = await storage.response(relative, media_type, headers)
+    return answer or Response(status_code=404)
 
 
 def _link_is_valid(request: Request, subject: str) -> bool:
@@ -580,18 +577,17 @@ def _link_is_valid(request: Request, subject: str) -> bool:
     )
 
 
-def _attachment(path: Path, media_type: str, ascii_name: str, filename: str) -> Response:
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''" + quote(filename)
-    return FileResponse(
-        path,
-        media_type=media_type,
-        headers={"Content-Disposition": disposition, "Cache-Control": "private"},
-    )
-
-
-def _stored(relative: str | None) -> Path | None:
-    path = storage.resolve(relative) if relative else None
-    return path if path is not None and path.is_file() else None
+async def _attachment(
+    relative: str | None, media_type: str, ascii_name: str, filename: str
+) -> Response | None:
+    """A stored file as a download under its real name, or None when it is not stored."""
+    if not relative or not storage.is_clean(relative):
+        return None
+    headers = {
+        "Content-Disposition": storage.disposition(filename, ascii_name),
+        "Cache-Control": "private",
+    }
+    return await storage.response(relative, media_type, headers)
 
 
 async def download_document(request: Request) -> Response:
@@ -600,10 +596,17 @@ async def download_document(request: Request) -> Response:
     if document_id > MAX_KEY or not _link_is_valid(request, documents.link_subject(document_id)):
         return JSONResponse({"error": "链接无效或已过期"}, status_code=403)
     document = await Document.get_or_none(id=document_id, status=DocumentStatus.READY)
-    path = _stored(document.file) if document else None
-    if document is None or path is None:
-        return JSONResponse({"error": "文档不存在或已过期"}, status_code=404)
-    return _attachment(path, document.content_type, f"document{path.suffix}", document.filename)
+    answer = (
+        await _attachment(
+            document.file,
+            document.content_type,
+            f"document{PurePosixPath(document.file or '').suffix}",
+            document.filename,
+        )
+        if document
+        else None
+    )
+    return answer or JSONResponse({"error": "文档不存在或已过期"}, status_code=404)
 
 
 async def download_certificate(request: Request) -> Response:
@@ -612,12 +615,17 @@ async def download_certificate(request: Request) -> Response:
     if not _link_is_valid(request, certificates.link_subject(serial)):
         return JSONResponse({"error": "链接无效或已过期"}, status_code=403)
     entry = await Commendation.get_or_none(serial=serial, status=CommendationStatus.FINAL)
-    path = _stored(entry.certificate_file) if entry else None
-    if entry is None or path is None:
-        return JSONResponse({"error": "证书不存在"}, status_code=404)
-    return _attachment(
-        path, "application/pdf", "certificate.pdf", f"荣誉证书-{entry.holder_name}.pdf"
+    answer = (
+        await _attachment(
+            entry.certificate_file,
+            "application/pdf",
+            "certificate.pdf",
+            f"荣誉证书-{entry.holder_name}.pdf",
+        )
+        if entry
+        else None
     )
+    return answer or JSONResponse({"error": "证书不存在"}, status_code=404)
 
 
 async def healthz(request: Request) -> Response:

@@ -161,7 +161,7 @@ async def _certificates(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _report(settings: Settings, args: argparse.Namespace) -> int:
     """A summary report (the nation's, or a province's or city's) written to a PDF file."""
-    from infra import pdf, storage
+    from infra import pdf
     from kepuri.db import database
     from services import reports
     from services.documents import report_scope
@@ -185,7 +185,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
             bar.update()
             html = pdf.render_html("summary_report.html", figures)
             bar.update()
-            data = await asyncio.to_thread(pdf.render_pdf, html, str(storage.root()))
+            data = await asyncio.to_thread(pdf.render_pdf, html)
             bar.update()
     output = Path(args.output or f"总结报告-{scope.name}-{args.year}.pdf")
     await asyncio.to_thread(output.write_bytes, data)

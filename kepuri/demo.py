@@ -592,7 +592,7 @@ async def demo_posters() -> list[str]:
     stored = []
     for i, colour in enumerate(POSTER_COLOURS):
         relative = f"posters/demo-{i}.jpg"  # as posters are kept (and /media/ serves)
-        if not storage.exists(relative):
+        if not await storage.exists(relative):
             image = Image.new("RGB", (600, 800), colour)
             draw = ImageDraw.Draw(image)
             try:  # Debian's fonts-wqy-zenhei, which both make commands install
@@ -606,7 +606,7 @@ async def demo_posters() -> list[str]:
                 draw.text((300, y), text, fill="white", font=font, anchor="mm")
             out = io.BytesIO()
             image.save(out, "JPEG", quality=85)
-            await storage.save(relative, out.getvalue())
+            await storage.save(relative, out.getvalue(), "image/jpeg")
         stored.append(relative)
     return stored
 

@@ -4,7 +4,8 @@ records an audit entry and emits a domain event; jobs are queued after the commi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import MISSING, asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
@@ -320,9 +321,25 @@ async def _joint_action(
     return action.id
 
 
+@asynccontextmanager
+async def _poster_change(new: str | None, old: str | None = None) -> AsyncIterator[None]:
+    """A newly stored poster is kept only if the write that names it commits; the poster it
+    replaces is deleted once that has happened (unless another activity still shows it)."""
+    try:
+        yield
+    except BaseException:
+        if new is not None:
+            await storage.delete(new)
+        raise
+    replaced = new is not None and old and old != new
+    if replaced and not await Activity.filter(poster=old).exists():
+        await storage.delete(str(old))
+
+
 async def _store_poster(upload: Upload) -> str:
     image, extension = await normalize_image(await read_upload(upload, "poster"), "poster")
-    return await storage.save(f"posters/{uuid.uuid4().hex}.{extension}", image)
+    relative = f"posters/{uuid.uuid4().hex}.{extension}"
+    return await storage.save(relative, image, storage.public_type(relative) or "image/jpeg")
 
 
 # ---------------------------------------------------------------- who may act
@@ -414,7 +431,7 @@ async def create_activity(
     values = await _validate(campaign, form, unit.id)
     if poster is not None:
         values["poster"] = await _store_poster(poster)
-    async with transaction():
+    async with _poster_change(values.get("poster")), transaction():
         activity = await Activity.create(
             campaign_id=campaign.id,
             organization_id=unit.id,
@@ -455,7 +472,7 @@ async def update_activity(
     was_public = is_public(activity)
     if resubmit:
         values.update(status=ActivityStatus.PENDING_REVIEW, submitted_at=now())
-    async with transaction():
+    async with _poster_change(values.get("poster"), activity.poster), transaction():
         await Activity.filter(id=activity.id).update(**values)
         activity = await Activity.get(id=activity.id)
         await audit.record(
@@ -554,7 +571,8 @@ async def supplement_activity(
     photos = []
     for upload in supplement.photos:
         image, ext = await normalize_image(await read_upload(upload, "photos"), "photos")
-        photos.append(await storage.save(f"photos/{activity.id}/{uuid.uuid4().hex}.{ext}", image))
+        relative = f"photos/{activity.id}/{uuid.uuid4().hex}.{ext}"
+        photos.append(await storage.save(relative, image, storage.public_type(relative) or ""))
     items = [(MediaKind.PHOTO, path) for path in photos] + [
         (kind, url) for kind, urls in links.items() for url in urls if url
     ]

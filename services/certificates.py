@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from infra import links, pdf, qr, storage
@@ -71,7 +70,7 @@ def certificate_data(
     }
 
 
-def render_chunk(certificates: list[dict[str, Any]], media_root: str) -> tuple[bytes, list[bytes]]:
+def render_chunk(certificates: list[dict[str, Any]]) -> tuple[bytes, list[bytes]]:
     """Certificates laid out as one document (runs in a pool process, QR codes included): that
     document, and one PDF per certificate cut from it. The pages of one document share their
     resources: each page keeps only the images it draws (its own QR code), so that a certificate
@@ -81,7 +80,7 @@ def render_chunk(certificates: list[dict[str, Any]], media_root: str) -> tuple[b
 
     pages_data = [{**c, "qr": qr_data_uri(c["verify_url"])} for c in certificates]
     html = pdf.render_html("certificate.html", {"certificates": pages_data})
-    whole = pdf.render_pdf(html, media_root)
+    whole = pdf.render_pdf(html)
     reader = PdfReader(io.BytesIO(whole))
     pages = []
     for page in reader.pages:
@@ -101,7 +100,7 @@ def render_chunk(certificates: list[dict[str, Any]], media_root: str) -> tuple[b
     return whole, pages
 
 
-def pack(files: list[tuple[str, str]], wholes: list[bytes], root: str, combined_name: str) -> bytes:
+def pack(files: list[tuple[str, bytes]], wholes: list[bytes], combined_name: str) -> bytes:
     """A ZIP of the certificates' PDFs and one combined PDF of all of them, joined from the
     chunks' documents (runs in a pool process; PDFs are compressed already, so they are stored)."""
     from pypdf import PdfWriter
@@ -113,8 +112,8 @@ def pack(files: list[tuple[str, str]], wholes: list[bytes], root: str, combined_
     writer.write(combined)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, relative in files:
-            archive.write(Path(root) / relative, name)
+        for name, data in files:
+            archive.writestr(name, data)
         archive.writestr(combined_name, combined.getvalue())
     return out.getvalue()
 
@@ -141,18 +140,16 @@ async def render_all(
         .values("id", "kind", "serial", "holder_name", "unit_name", "finalized_at")
     )
     loop = asyncio.get_running_loop()
-    root = str(storage.root())
     chunks = [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
     futures = [
         loop.run_in_executor(
             pool,
             render_chunk,
             [certificate_data(row, campaign, body, base_url) for row in chunk],
-            root,
         )
         for chunk in chunks
     ]
-    files: list[tuple[str, str]] = []
+    files: list[tuple[str, bytes]] = []
     wholes: list[bytes] = []
     done = 0
     for chunk, future in zip(chunks, futures, strict=True):
@@ -160,15 +157,16 @@ async def render_all(
         wholes.append(whole)
         saved = []
         for row, data in zip(chunk, pages, strict=True):
-            path = await storage.save(f"certificates/{campaign.year}/{row['serial']}.pdf", data)
+            relative = f"certificates/{campaign.year}/{row['serial']}.pdf"
+            path = await storage.save(relative, data, "application/pdf")
             saved.append(Commendation(id=row["id"], certificate_file=path))
             kind = KIND_LABELS[CommendationKind(row["kind"])]
-            files.append((f"{kind}/{row['serial']}-{_safe(row['holder_name'])}.pdf", path))
+            files.append((f"{kind}/{row['serial']}-{_safe(row['holder_name'])}.pdf", data))
         await Commendation.bulk_update(saved, fields=["certificate_file"])
         done += len(chunk)
         await progress(done, len(rows))
     data = await loop.run_in_executor(
-        pool, pack, files, wholes, root, f"{campaign.year}年全国科普日荣誉证书（全部）.pdf"
+        pool, pack, files, wholes, f"{campaign.year}年全国科普日荣誉证书（全部）.pdf"
     )
     return Rendered(data, len(rows))
 

@@ -318,8 +318,11 @@ async def _activity_data(activity: Activity, counters: Counters, base_url: str) 
     )
     counts = (await counters.read([activity.id]))[activity.id]
     start, end = activity.starts_at.astimezone(CHINA), activity.ends_at.astimezone(CHINA)
-    if activity.qr_token:
-        await qr.ensure_rendered(activity.qr_token, base_url)
+    shown = []  # inline: rendering reads no storage (it runs in a pool, maybe on another host)
+    for photo in photos:
+        data = await storage.read(photo.url)
+        if data is not None:
+            shown.append(pdf.data_uri(data, storage.public_type(photo.url) or "image/jpeg"))
     review = REVIEW_RESULTS[activity.status]  # the status decides (a review row may not exist)
     if activity.status is ActivityStatus.REJECTED and last_review and last_review.comment:
         review = f"{review}：{last_review.comment}"
@@ -344,8 +347,10 @@ async def _activity_data(activity: Activity, counters: Counters, base_url: str) 
         "rating": f"{counts['rating_sum'] / counts['rating_count']:.1f}"
         if counts["rating_count"]
         else "—",
-        "photos": [pdf.MEDIA_SCHEME + p.url for p in photos],
-        "qr": pdf.MEDIA_SCHEME + qr.png_path(activity.qr_token) if activity.qr_token else None,
+        "photos": shown,
+        "qr": pdf.data_uri(qr.render_png(qr.target_url(base_url, activity.qr_token)), "image/png")
+        if activity.qr_token
+        else None,
         "summary": activity.summary_text,
     }
 
@@ -461,7 +466,7 @@ async def render_document(
         figures = await reports.summary(reports.Scope(**document.parameters))
         html = pdf.render_html("summary_report.html", figures)
         await progress(DocumentStatus.RUNNING, 50)
-        data = await loop.run_in_executor(pool, pdf.render_pdf, html, str(storage.root()))
+        data = await loop.run_in_executor(pool, pdf.render_pdf, html)
         extension = "pdf"
     elif document.kind is DocumentKind.CERTIFICATES:
         campaign_id = int(document.parameters["campaign_id"])
@@ -486,10 +491,11 @@ async def render_document(
             "activity_summary.html", await _activity_data(activity, counters, base_url)
         )
         await progress(DocumentStatus.RUNNING, 40)
-        data = await loop.run_in_executor(pool, pdf.render_pdf, html, str(storage.root()))
+        data = await loop.run_in_executor(pool, pdf.render_pdf, html)
         extension = "pdf"
     await progress(DocumentStatus.RUNNING, 90)
-    path = await storage.save(f"documents/{document.id}.{extension}", data)
+    # stored whole before the document says READY: nobody is ever handed half a file
+    path = await storage.save(f"documents/{document.id}.{extension}", data, document.content_type)
     await progress(
         DocumentStatus.READY,
         100,

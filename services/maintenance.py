@@ -21,8 +21,7 @@ async def purge_expired() -> dict[str, int]:
     codes = await VerificationCode.filter(created_at__lt=moment - CODE_RETENTION).delete()
     expired = await Document.filter(expires_at__lt=moment).values_list("id", "file")
     for _, file in expired:
-        path = storage.resolve(file) if file else None
-        if path is not None:
-            path.unlink(missing_ok=True)
+        if file and storage.is_clean(file):
+            await storage.delete(file)
     documents = await Document.filter(id__in=[i for i, _ in expired]).delete()
     return {"sessions": sessions, "codes": codes, "documents": documents}

@@ -382,14 +382,14 @@ async def _get(api: Api, url: str) -> httpx.Response:
 async def test_the_worker_renders_the_qr_code_once(api: Api, season, base_settings, app):
     activity_id = await filed(api, season)
     token = (await Activity.get()).qr_token
-    assert token and not storage.exists(f"qr/{token}.png")
+    assert token and not await storage.exists(f"qr/{token}.png")
 
     worker = build_worker(
         base_settings, app.state.queue, with_cron=False, burst=True, poll_delay=0.05
     )
     await worker.async_run()
 
-    assert storage.exists(f"qr/{token}.png") and storage.exists(f"qr/{token}.svg")
+    assert await storage.exists(f"qr/{token}.png") and await storage.exists(f"qr/{token}.svg")
     image = await _get(api, f"http://x/media/qr/{token}.png")
     assert image.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(image.content)).size[0] > 100

@@ -549,7 +549,7 @@ async def test_a_national_report_flows_over_its_pages_without_gaps(api: Api):
             await ActivityStats.filter(activity=activity).update(check_ins=n * 10 + i)
 
     figures = await reports.summary(reports.Scope(year=2026))
-    data = pdf.render_pdf(pdf.render_html("summary_report.html", figures), "/nonexistent")
+    data = pdf.render_pdf(pdf.render_html("summary_report.html", figures))
 
     pages = list(pdfium.PdfDocument(data))
     texts = [page.get_textpage().get_text_range() for page in pages]
@@ -601,32 +601,29 @@ async def test_expired_documents_and_their_files_are_purged(
     await api.data(REQUEST, {"a": summarized["id"]}, token=summarized["filer"].token)
     await run_worker(app, base_settings)
     document = await Document.get()
-    assert storage.exists(document.file)
+    assert await storage.exists(document.file)
     set_now(china("2026-10-01 10:00"))  # a week and more later
 
     result = await purge_expired()
 
     assert result["documents"] == 1
-    assert not storage.exists(document.file)
+    assert not await storage.exists(document.file)
     assert await Document.all().count() == 0
 
 
-def test_the_pdf_fetcher_serves_only_the_projects_files(tmp_path):
+def test_the_pdf_fetcher_fetches_nothing_but_inline_images():
     from infra import pdf
 
-    (tmp_path / "qr").mkdir()
-    (tmp_path / "qr" / "A.png").write_bytes(b"\x89PNG...")
-    fetch = pdf._fetcher(tmp_path)
+    fetch = pdf._fetcher()
 
-    assert fetch(pdf.MEDIA_SCHEME + "qr/A.png").status == 200
-    # inline images are inert: a certificate carries its QR code so
+    # inline images are inert: a certificate carries its QR code so, a summary its photos
     assert fetch("data:image/png;base64,iVBORw0KGgo=").read() == b"\x89PNG\r\n\x1a\n"
     for url in (
         "file:///etc/passwd",
         "http://example.com/x.png",
         "https://127.0.0.1/",
-        pdf.MEDIA_SCHEME + "../../etc/passwd",
-        pdf.MEDIA_SCHEME + "qr/missing.png",
+        pdf.INLINE_ONLY + "../../etc/passwd",
+        pdf.INLINE_ONLY + "qr/A.png",
         "data:text/html,<img src='file:///etc/passwd'>",
     ):
         with pytest.raises(ValueError):

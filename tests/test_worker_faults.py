@@ -188,8 +188,8 @@ async def test_a_failed_write_leaves_no_temporary_file(tmp_path: Path, monkeypat
     def full_disk(source, target):
         raise OSError(28, "No space left on device")
 
-    media = storage.root()
-    storage.configure(tmp_path)
+    media = storage.backend()
+    storage.configure(storage.LocalStorage(tmp_path))
     monkeypatch.setattr(os, "replace", full_disk)
     try:
         with pytest.raises(OSError):
