@@ -40,6 +40,8 @@ class Settings:
     secret_key: str = DEV_SECRET
     var_dir: Path = Path("var")
     database_url: str = ""
+    database_replica_url: str = ""  # a read replica of PostgreSQL for public reads (optional)
+    replica_sticky_seconds: int = 10  # after a person's own write, their reads stay on the primary
     redis_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
@@ -181,6 +183,8 @@ _ENV: dict[str, tuple[str, object]] = {
     "SECRET_KEY": ("secret_key", str),
     "KEPURI_VAR_DIR": ("var_dir", Path),
     "DATABASE_URL": ("database_url", str),
+    "DATABASE_REPLICA_URL": ("database_replica_url", str),
+    "REPLICA_STICKY_SECONDS": ("replica_sticky_seconds", int),
     "REDIS_URL": ("redis_url", str),
     "HOST": ("host", str),
     "PORT": ("port", int),

@@ -9,13 +9,20 @@ included. Identifiers in the text are constants of the code, never input.
 A `Prepared` query is the same for a query that gives models (one activity with the rows it
 joins in, the public page's busiest read): Tortoise builds it once per dialect, and each run
 sends its SQL with other values and makes the models as Tortoise would.
+
+Reads and a read replica: with a `replica` connection configured (DATABASE_REPLICA_URL), the
+reads of a block run under `reads_from(REPLICA)` go to it, through Tortoise's router (and
+`Prepared`); every write, every read inside a transaction and every read outside such a block
+goes to the primary.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
 from tortoise import connections
@@ -26,6 +33,42 @@ from tortoise.queryset import QuerySet
 M = TypeVar("M", bound=Model)
 
 _PARAMETER = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)\b")  # not a PostgreSQL cast (`x::int`)
+
+PRIMARY, REPLICA = "default", "replica"
+_reads: ContextVar[str] = ContextVar("kepuri_reads", default=PRIMARY)
+
+
+def has_replica() -> bool:
+    """Whether the current Tortoise context has a read replica."""
+    return REPLICA in connections.db_config
+
+
+@contextmanager
+def reads_from(name: str) -> Iterator[None]:
+    """Send the block's reads to `name` (REPLICA or PRIMARY), as far as `reading()` allows."""
+    token = _reads.set(name)
+    try:
+        yield
+    finally:
+        _reads.reset(token)
+
+
+def reading() -> str:
+    """The connection a read goes to now: the replica inside `reads_from(REPLICA)` when there is
+    one and no transaction runs (its reads must see its own writes), else the primary."""
+    if _reads.get() == PRIMARY or in_transaction() or not has_replica():
+        return PRIMARY
+    return REPLICA
+
+
+class ReadRouter:
+    """Tortoise's router (`routers` of the config when a replica is configured)."""
+
+    def db_for_read(self, model: type[Model]) -> str:
+        return reading()
+
+    def db_for_write(self, model: type[Model]) -> str:
+        return PRIMARY
 
 
 class Statement:
@@ -89,8 +132,8 @@ class Prepared(Generic[M]):
         return self._built[dialect]
 
     async def rows(self, *given: Any) -> list[M]:
-        """The models the query gives with these values, in the current context's connection."""
-        connection = connections.get("default")
+        """The models the query gives with these values, on the connection reads go to now."""
+        connection = connections.get(reading())
         query, text, values, places = self._for(connection.capabilities.dialect)
         values = list(values)
         for place, value in zip(places, given, strict=True):

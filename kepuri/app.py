@@ -37,6 +37,7 @@ from infra import bus, images, jobs, links, passwords, qr, storage
 from infra.clock import clock
 from infra.hub import Hub
 from infra.settings import Settings, load_settings
+from infra.sql import has_replica
 from kepuri import graphiql
 from kepuri.db import prepare_sqlite_dir, tortoise_config
 from kepuri.logs import configure_logging
@@ -56,7 +57,7 @@ from schema.error_codes import (
 )
 from schema.inputs import MAX_KEY, nests_deeper_than
 from schema.persisted import Persisted
-from services import certificates, content, documents, notifications, portals, sessions
+from services import certificates, content, documents, notifications, portals, reads, sessions
 from services.counters import Counters
 from services.portals import RecentChanges
 from services.runtime import Runtime
@@ -417,6 +418,10 @@ class GraphQLView(GraphQL[Context, None]):
             return False
         context.user, context.session = found
         context.refresh_loaders()
+        if has_replica():
+            context.primary_reads = await reads.wrote_recently(
+                context.request.app.state.redis, context.user.id
+            )
         return True
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -671,7 +676,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     embedded = ensure_redis(settings)
     prepare_sqlite_dir(settings.db_url)
     try:
-        async with RegisterTortoise(app, config=tortoise_config(settings.db_url)):
+        async with RegisterTortoise(
+            app, config=tortoise_config(settings.db_url, settings.database_replica_url)
+        ):
             app.state.redis = redis_client(settings)
             app.state.queue = await open_queue(settings)
             app.state.runtime = Runtime.build(settings, limits_storage_uri(settings))

@@ -165,7 +165,7 @@ async def _certificates(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _report(settings: Settings, args: argparse.Namespace) -> int:
     """A summary report (the nation's, or a province's or city's) written to a PDF file."""
-    from infra import pdf
+    from infra import pdf, sql
     from kepuri.db import database
     from services import reports
     from services.documents import report_scope
@@ -181,11 +181,9 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
                 )
             except ServiceError as exc:
                 return _refused(exc)
-            figures = await reports.summary(
-                reports.Scope(
-                    year=args.year, region_code=scope.region.code if scope.region else None
-                )
-            )
+            place = scope.region.code if scope.region else None
+            with sql.reads_from(sql.REPLICA):  # aggregates of public work: the replica, if any
+                figures = await reports.summary(reports.Scope(year=args.year, region_code=place))
             bar.update()
             html = pdf.render_html("summary_report.html", figures)
             bar.update()

@@ -38,9 +38,15 @@ def prepare_sqlite_dir(db_url: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def tortoise_config(db_url: str) -> dict[str, Any]:
+def tortoise_config(db_url: str, replica_url: str = "") -> dict[str, Any]:
+    """Tortoise's config: the primary as `default`, and a read replica (reads of public work are
+    routed to it by infra.sql.ReadRouter) when one is given."""
+    connections = {"default": normalize_db_url(db_url)}
+    if replica_url:
+        connections["replica"] = normalize_db_url(replica_url)
     return {
-        "connections": {"default": normalize_db_url(db_url)},
+        "connections": connections,
+        **({"routers": ["infra.sql.ReadRouter"]} if replica_url else {}),
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -83,7 +89,7 @@ async def database(settings: Settings) -> AsyncIterator[TortoiseContext]:
     prepare_sqlite_dir(settings.db_url)
     async with TortoiseContext() as ctx:
         try:
-            await ctx.init(config=tortoise_config(settings.db_url))
+            await ctx.init(config=tortoise_config(settings.db_url, settings.database_replica_url))
             yield ctx
         finally:
             await ctx.close_connections()

@@ -40,6 +40,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLResolveInfo,
     OperationDefinitionNode,
+    OperationType,
     Undefined,
     get_nullable_type,
     is_introspection_type,
@@ -63,7 +64,9 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 from tortoise.models import Model
 
+from infra import sql
 from schema.selections import PerNode, selections
+from services import reads
 
 _NEVER_AWAITED = frozenset({str, int, float, bool, type(None), dict, list, datetime, date})
 
@@ -249,6 +252,39 @@ class Execution(StrawberryGraphQLCoreExecutionContext):
         )
         self._plans: dict[Any, Any] = {} if shared is None else shared
         self._shared = shared is not None
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """graphql-core's, with the operation's reads sent where services.reads says."""
+        if not sql.has_replica():
+            return super().execute_operation(serially)
+        context = self.context_value
+        kind = self.operation.operation
+        user = getattr(context, "user", None)
+        request = getattr(context, "request", None)
+        kept = getattr(getattr(request, "state", None), "cache_seconds", 0)
+        on_replica = (
+            kind is OperationType.QUERY
+            and not kept
+            and not getattr(context, "primary_reads", False)
+        )
+        with sql.reads_from(sql.REPLICA if on_replica else sql.PRIMARY):
+            result = super().execute_operation(serially)
+        marked = kind is OperationType.MUTATION and user is not None
+        if not (on_replica or marked) or not self.is_awaitable(result):
+            return result
+
+        async def completed() -> Any:
+            with sql.reads_from(sql.REPLICA if on_replica else sql.PRIMARY):
+                done = await result
+            if marked and user is not None:  # a mutation of a signed-in person
+                await reads.mark_written(
+                    context.request.app.state.redis,
+                    user.id,
+                    context.runtime.settings.replica_sticky_seconds,
+                )
+            return done
+
+        return completed()
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList

@@ -74,7 +74,7 @@ async def request_code(
         raise ServiceError.of(
             AccountErrorCode.SMS_FAILED, "短信发送失败，请稍后重试", "phone"
         ) from exc
-    async with in_transaction():
+    async with in_transaction("default"):
         # A new code replaces every earlier one of the same purpose.
         await VerificationCode.filter(phone=phone, purpose=purpose, used_at=None).update(
             used_at=moment
@@ -165,7 +165,7 @@ async def register(
     password_hash = await hash_password(password)
     moment = now()
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             user = await User.create(
                 phone=phone,
                 name=name,
@@ -234,7 +234,7 @@ async def sign_in_with_code(
             AccountErrorCode.ACCOUNT_DISABLED, "该账号已停用，请联系管理员", "phone"
         )
     await _consume_code(rt, phone, VerificationPurpose.LOGIN, code)
-    async with in_transaction():
+    async with in_transaction("default"):
         if user is None:
             moment = now()
             try:

@@ -252,7 +252,7 @@ class Counters:
 
     async def _flush_batch(self, source: Source, cutoff: datetime, batch: int) -> int:
         applied: list[tuple[int, str]] = []
-        async with in_transaction():
+        async with in_transaction("default"):
             rows: list[Any] = await (
                 source.model.filter(counted=False, created_at__lte=cutoff)
                 .order_by("id")

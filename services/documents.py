@@ -19,7 +19,7 @@ from typing import Any
 
 from tortoise import timezone
 
-from infra import jobs, links, pdf, qr, spreadsheets, storage
+from infra import jobs, links, pdf, qr, spreadsheets, sql, storage
 from infra.clock import CHINA, now
 from infra.errors import PermissionDenied, ServiceError
 from models import (
@@ -463,7 +463,8 @@ async def render_document(
     await progress(DocumentStatus.RUNNING, 10, attempts=document.attempts + 1)
     loop = asyncio.get_running_loop()
     if document.kind is DocumentKind.SUMMARY_REPORT:
-        figures = await reports.summary(reports.Scope(**document.parameters))
+        with sql.reads_from(sql.REPLICA):  # aggregates of public work: the replica, if any
+            figures = await reports.summary(reports.Scope(**document.parameters))
         html = pdf.render_html("summary_report.html", figures)
         await progress(DocumentStatus.RUNNING, 50)
         data = await loop.run_in_executor(pool, pdf.render_pdf, html)
@@ -478,7 +479,8 @@ async def render_document(
         extension = "zip"
     elif document.kind is DocumentKind.ACTIVITY_SCHEDULE:
         wanted = ActivityFilter.from_parameters(document.parameters)
-        sheets = await _schedule_rows(wanted)
+        with sql.reads_from(sql.REPLICA):
+            sheets = await _schedule_rows(wanted)
         await progress(DocumentStatus.RUNNING, 50)
         title, note = _schedule_title(wanted)
         data = await loop.run_in_executor(

@@ -68,7 +68,7 @@ async def transaction() -> AsyncIterator[None]:
     pending: list[Action] = []
     token = _after_commit.set(pending)
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             yield
     finally:
         _after_commit.reset(token)

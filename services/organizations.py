@@ -151,7 +151,7 @@ async def _create_unit(
             "kind",
         )
     parent = await supervising_association(region)
-    async with in_transaction():
+    async with in_transaction("default"):
         organization = await Organization.create(
             kind=kind, parent_id=parent.id if parent else None, **fields, **_placement(region)
         )
@@ -201,7 +201,7 @@ async def _update_unit(
             parent = await supervising_association(region)
             changes["parent_id"] = parent.id if parent else None
     changed = sorted(k for k, v in changes.items() if getattr(organization, k) != v)
-    async with in_transaction():
+    async with in_transaction("default"):
         await Organization.filter(id=organization.id).update(**changes)
         await audit.record("unit_updated", actor=user, target=organization, ip=ip, fields=changed)
     return await Organization.get(id=organization.id)
@@ -297,7 +297,7 @@ async def _join(
     person: User, organization: Organization, role: MemberRole, *, actor: User, ip: str | None
 ) -> Membership:
     try:
-        async with in_transaction():
+        async with in_transaction("default"):
             membership = await Membership.create(user=person, organization=organization, role=role)
             await audit.record(
                 "membership_added",
@@ -472,7 +472,7 @@ async def sync_reference_organizations() -> int:
 
     regions = {r.code: r for r in await Region.all()}
     beijing = regions[BEIJING]
-    async with in_transaction():
+    async with in_transaction("default"):
         organizer = await ensure(
             OrganizationKind.NATIONAL_ORGANIZER, NATIONAL_ORGANIZER, beijing, None
         )

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import zlib
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -785,8 +786,11 @@ async def test_a_delivery_connects_to_the_address_it_checked(
     lookups: list[str] = []
     real = socket.getaddrinfo
 
+    store = urlparse(base_settings.s3_endpoint_url).hostname  # media in object storage, if so
+
     def resolver(host, *args, **kwargs):
-        lookups.append(host)
+        if host != store:
+            lookups.append(host)
         return real("127.0.0.1" if host == "hooks.kepuri.test" else host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
