@@ -14,6 +14,7 @@ import asyncio
 import math
 import time
 from enum import StrEnum
+from typing import Any
 
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -46,9 +47,9 @@ class RateLimited(ServiceError):
 
 
 class Limiter:
-    def __init__(self, storage_uri: str, namespace: str = "kepuri:rl") -> None:
+    def __init__(self, storage_uri: str, namespace: str = "kepuri:rl", **options: Any) -> None:
         self.storage = storage_from_string(
-            storage_uri, implementation="redispy", key_prefix=namespace
+            storage_uri, implementation="redispy", key_prefix=namespace, **options
         )
         self.strategy = MovingWindowRateLimiter(self.storage)
         self._parsed: dict[str, list[RateLimitItem]] = {}

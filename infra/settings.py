@@ -43,6 +43,10 @@ class Settings:
     database_replica_url: str = ""  # a read replica of PostgreSQL for public reads (optional)
     replica_sticky_seconds: int = 10  # after a person's own write, their reads stay on the primary
     redis_url: str = ""
+    # Redis through Sentinel: the sentinels (host:port) and the service they watch; REDIS_URL then
+    # gives only the password and the database number, and Sentinel names the primary
+    redis_sentinels: tuple[str, ...] = ()
+    redis_sentinel_service: str = "kepuri"
     host: str = "127.0.0.1"
     port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
@@ -141,6 +145,10 @@ class Settings:
             raise SettingsError("SMS_BACKEND must be console or http")
         if self.sms_backend == "http" and not self.sms_http_url:
             raise SettingsError("SMS_BACKEND=http needs SMS_HTTP_URL")
+        for sentinel in self.redis_sentinels:
+            host, _, port = sentinel.rpartition(":")
+            if not host or not port.isdigit():
+                raise SettingsError(f"REDIS_SENTINELS: {sentinel!r} is not host:port")
         if self.s3_bucket and not (self.s3_access_key and self.s3_secret_key):
             raise SettingsError("S3_BUCKET needs S3_ACCESS_KEY and S3_SECRET_KEY")
         if self.media_presign_seconds and not self.s3_bucket:
@@ -159,8 +167,8 @@ class Settings:
             raise SettingsError("production hashes passwords with the RFC_9106_LOW_MEMORY profile")
         if self.sms_backend != "http":
             raise SettingsError("production sends SMS through SMS_BACKEND=http")
-        if not self.database_url or not self.redis_url:
-            raise SettingsError("production needs DATABASE_URL and REDIS_URL")
+        if not self.database_url or not (self.redis_url or self.redis_sentinels):
+            raise SettingsError("production needs DATABASE_URL and REDIS_URL (or REDIS_SENTINELS)")
 
 
 def _bool(value: str) -> bool:
@@ -186,6 +194,11 @@ _ENV: dict[str, tuple[str, object]] = {
     "DATABASE_REPLICA_URL": ("database_replica_url", str),
     "REPLICA_STICKY_SECONDS": ("replica_sticky_seconds", int),
     "REDIS_URL": ("redis_url", str),
+    "REDIS_SENTINELS": (
+        "redis_sentinels",
+        lambda v: tuple(s.strip() for s in v.split(",") if s.strip()),
+    ),
+    "REDIS_SENTINEL_SERVICE": ("redis_sentinel_service", str),
     "HOST": ("host", str),
     "PORT": ("port", int),
     "PUBLIC_BASE_URL": ("public_base_url", str),

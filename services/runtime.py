@@ -6,6 +6,7 @@ Built once per process by the wiring package and handed to operations explicitly
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from infra.ratelimit import Limiter
 from infra.settings import Settings
@@ -29,10 +30,12 @@ class Runtime:
         return self.counters
 
     @classmethod
-    def build(cls, settings: Settings, limits_uri: str) -> Runtime:
+    def build(
+        cls, settings: Settings, limits_uri: str, limits_options: dict[str, Any] | None = None
+    ) -> Runtime:
         return cls(
             settings=settings,
-            limiter=Limiter(limits_uri),
+            limiter=Limiter(limits_uri, **(limits_options or {})),
             sms=make_backend(
                 settings.sms_backend,
                 outbox=settings.sms_outbox,

@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import redis.asyncio
 
+from infra.settings import load_settings
+from kepuri.redis import redis_client
 from tests.conftest import drop_postgres_database, free_port, fresh_backend_for_processes
 
 KEPURI = [sys.executable, "-m", "kepuri.cli"]
@@ -63,9 +65,14 @@ class Cluster:
 
 @asynccontextmanager
 async def running_cluster(
-    directory: Path, backend: dict[str, str], servers: int = 2, suffix: str = "_two"
+    directory: Path,
+    backend: dict[str, str],
+    servers: int = 2,
+    suffix: str = "_two",
+    extra: dict[str, str] | None = None,
 ) -> AsyncIterator[Cluster]:
-    """`servers` API processes and a worker, with an admin (ADMIN_PHONE / ADMIN_PASSWORD)."""
+    """`servers` API processes and a worker, with an admin (ADMIN_PHONE / ADMIN_PASSWORD);
+    `extra` adds to (or overrides) their environment."""
     env = {
         **os.environ,
         "KEPURI_VAR_DIR": str(directory / "var"),
@@ -74,6 +81,7 @@ async def running_cluster(
         "PASSWORD_HASH_PROFILE": "CHEAPEST",
         "SMS_OUTBOX": str(directory / "sms.jsonl"),
         **await fresh_backend_for_processes(backend, suffix, 2),
+        **(extra or {}),
     }
     for command in (
         ["migrate"],
@@ -98,8 +106,8 @@ async def running_cluster(
             bases.append(f"http://127.0.0.1:{port}")
             await ready(bases[-1])  # the first one starts the embedded Redis the others share
         processes.append(subprocess.Popen([*KEPURI, "worker"], env=env))
-        if env["REDIS_URL"]:
-            client = redis.asyncio.Redis.from_url(env["REDIS_URL"])
+        if env["REDIS_URL"] or env.get("REDIS_SENTINELS"):
+            client = redis_client(load_settings(env))
         else:
             client = redis.asyncio.Redis(unix_socket_path=str(directory / "var" / "redis.sock"))
         try:

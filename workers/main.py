@@ -23,7 +23,7 @@ from arq.worker import Worker as ArqWorker
 from infra import bus, hub, jobs
 from infra.settings import Settings
 from kepuri.queue import QUEUE_NAME
-from kepuri.redis import limits_storage_uri
+from kepuri.redis import limits_storage_options, limits_storage_uri
 from services import (
     activities,
     commendations,
@@ -192,7 +192,9 @@ async def _startup(ctx: dict[str, Any]) -> None:
     jobs.configure(ctx["redis"], keep=True)
     bus.configure(ctx["redis"], keep=True)
     settings: Settings = ctx["settings"]
-    ctx["runtime"] = Runtime.build(settings, limits_storage_uri(settings))
+    ctx["runtime"] = Runtime.build(
+        settings, limits_storage_uri(settings), limits_storage_options(settings)
+    )
     ctx["pool"] = ProcessPoolExecutor(
         max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")
     )
