@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from infra import qr
+from infra import qr, sql
 from infra.clock import CHINA, local_date
 from models import Activity, Organization
 from models.enums import ActivityStatus
@@ -51,6 +51,11 @@ def _page(template: str, status: int = 200, **values: object) -> HTMLResponse:
 
 
 async def activity_page(request: Request) -> HTMLResponse:
+    with sql.reads_from(sql.REPLICA):  # public reads: the replica, if there is one
+        return await _activity_page(request)
+
+
+async def _activity_page(request: Request) -> HTMLResponse:
     token = request.path_params["token"].strip().upper()
     activity = (
         await Activity.get_or_none(qr_token=token, deleted_at=None) if qr.is_token(token) else None
@@ -85,6 +90,11 @@ async def agreement_page(request: Request) -> HTMLResponse:
 
 async def verify_page(request: Request) -> HTMLResponse:
     """The page behind a certificate's QR code: `PUBLIC_BASE_URL/verify/<serial>`."""
+    with sql.reads_from(sql.REPLICA):
+        return await _verify_page(request)
+
+
+async def _verify_page(request: Request) -> HTMLResponse:
     result = await certificates.verify(request.path_params["serial"])
     return _page(
         "verify.html",

@@ -325,6 +325,21 @@ def process_env(settings: Settings, backend: dict[str, str], **extra: str) -> di
     }
 
 
+async def kepuri_process(
+    env: dict[str, str], *args: str, **options: Any
+) -> asyncio.subprocess.Process:
+    """`kepuri ARGS` in a process of its own; its standard error kept (for a failing test's
+    message) unless `options` say otherwise."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kepuri.cli",
+        *args,
+        env=env,
+        **{"stdout": asyncio.subprocess.DEVNULL, "stderr": asyncio.subprocess.PIPE, **options},
+    )
+
+
 async def run_worker(app, settings) -> int:
     """Run a burst worker until the queue is empty; returns how many processes its render pool
     started."""

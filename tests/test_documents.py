@@ -7,7 +7,6 @@ import asyncio
 import io
 import json
 import os
-import sys
 from datetime import datetime
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -36,6 +35,7 @@ from tests.conftest import (
     Api,
     china,
     graphql_subscription,
+    kepuri_process,
     next_message,
     process_env,
     run_worker,
@@ -313,16 +313,7 @@ async def test_a_subscriber_follows_a_worker_in_another_process(
     async with graphql_subscription(served, token, SUBSCRIBE, {"id": document_id}) as socket:
         first = await next_message(socket, 10)
         statuses.append(first["payload"]["data"]["documentStatus"]["status"])
-        worker = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "kepuri.cli",
-            "worker",
-            "--burst",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        worker = await kepuri_process(env, "worker", "--burst")
         while True:
             message = await next_message(socket, 60)
             if message["type"] == "complete":

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlparse
 
+import httpx
 from tortoise import connections
 from tortoise.context import TortoiseContext
 from tortoise.router import router
@@ -117,6 +118,14 @@ async def test_public_reads_go_to_the_replica_and_writes_and_own_reads_to_the_pr
             assert shown["activity"]["title"] == "副本上的活动"
             assert touching(seen["replica"], "activities")
             assert touching(seen["default"], "activities") == []
+
+            # the page behind the QR code is public: the replica too
+            with statements() as seen:
+                async with httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=api.app), base_url="http://testserver"
+                ) as client:
+                    page = await client.get(f"/a/{activity.qr_token}")
+            assert "副本上的活动" in page.text and touching(seen["default"], "activities") == []
 
             # their mutation reads and writes on the primary
             with statements() as seen:

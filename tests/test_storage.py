@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from infra import storage
 from infra.settings import Settings
 from models import Activity, ActivityMedia, Document
 from models.enums import DocumentKind, DocumentStatus, MediaKind
-from tests.conftest import Api, open_storage, process_env, s3_settings
+from tests.conftest import Api, kepuri_process, open_storage, process_env, s3_settings
 from tests.factories import filing_unit, make_activity, make_campaign
 
 CREATE = """
@@ -238,16 +237,7 @@ async def test_a_worker_on_another_host_renders_a_pdf_the_api_serves(
             **process_env(settings, backend),
             "MEDIA_DIR": elsewhere,  # nothing the API wrote is in there
         }
-        worker = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "kepuri.cli",
-            "worker",
-            "--burst",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        worker = await kepuri_process(env, "worker", "--burst")
         _, errors = await asyncio.wait_for(worker.communicate(), 120)
         assert worker.returncode == 0, errors.decode()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -26,7 +25,7 @@ from kepuri.redis import EmbeddedRedis
 from models import Document
 from models.enums import DocumentStatus
 from schema.ids import parse_global_id
-from tests.conftest import Api, process_env, run_worker
+from tests.conftest import Api, kepuri_process, process_env, run_worker
 from tests.test_documents import REQUEST, summarized  # noqa: F401 (a fixture)
 from tests.test_service import redis_server  # noqa: F401 (a fixture)
 from workers.main import build_worker, requeue_documents
@@ -89,13 +88,9 @@ async def worker_processes(base_settings, backend) -> AsyncIterator[list]:
     started: list[asyncio.subprocess.Process] = []
 
     async def start() -> asyncio.subprocess.Process:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "kepuri.cli",
+        process = await kepuri_process(
+            env,
             "worker",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,  # its render pool dies with it
         )
