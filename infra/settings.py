@@ -100,6 +100,7 @@ class Settings:
     s3_region: str = "us-east-1"
     s3_path_style: bool = False  # bucket in the path (MinIO) rather than in the host name
     media_presign_seconds: int = 0  # 0: the API sends files; else presigned links this long
+    check_in_clock_tolerance_minutes: int = 10  # a check-in device's clock may be this far off
     image_max_pixels: int = 50_000_000
     image_max_decoded_bytes: int = 256 * 1024 * 1024
     graphql_max_depth: int = 12
@@ -253,6 +254,7 @@ _ENV: dict[str, tuple[str, object]] = {
     "S3_REGION": ("s3_region", str),
     "S3_PATH_STYLE": ("s3_path_style", _bool),
     "MEDIA_PRESIGN_SECONDS": ("media_presign_seconds", int),
+    "CHECK_IN_CLOCK_TOLERANCE_MINUTES": ("check_in_clock_tolerance_minutes", int),
     "IMAGE_MAX_PIXELS": ("image_max_pixels", int),
     "IMAGE_MAX_DECODED_BYTES": ("image_max_decoded_bytes", int),
     "GRAPHQL_MAX_DEPTH": ("graphql_max_depth", int),

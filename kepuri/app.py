@@ -57,7 +57,16 @@ from schema.error_codes import (
 )
 from schema.inputs import MAX_KEY, nests_deeper_than
 from schema.persisted import Persisted
-from services import certificates, content, documents, notifications, portals, reads, sessions
+from services import (
+    certificates,
+    content,
+    devices,
+    documents,
+    notifications,
+    portals,
+    reads,
+    sessions,
+)
 from services.counters import Counters
 from services.portals import RecentChanges
 from services.runtime import Runtime
@@ -413,6 +422,9 @@ class GraphQLView(GraphQL[Context, None]):
         if token.startswith(portals.TOKEN_PREFIX):
             context.api_client = await portals.client_for(token)
             return context.api_client is not None
+        if token.startswith(devices.TOKEN_PREFIX):
+            context.device = await devices.device_for(token)
+            return context.device is not None
         found = await sessions.authenticate(context.runtime.sessions, token)
         if found is None:
             return False

@@ -11,7 +11,15 @@ from models.commendations import (
     RecommendationQuota,
 )
 from models.documents import Document, DocumentReader
-from models.engagement import CheckIn, Comment, CommentModeration, Favorite, Like, Rating
+from models.engagement import (
+    CheckIn,
+    CheckInDevice,
+    Comment,
+    CommentModeration,
+    Favorite,
+    Like,
+    Rating,
+)
 from models.notifications import Notification
 from models.operations import PersistedDocument
 from models.organizations import Invitation, Membership, Organization, Region
@@ -26,6 +34,7 @@ __all__ = [
     "AuditLog",
     "Campaign",
     "CheckIn",
+    "CheckInDevice",
     "Commendation",
     "Comment",
     "CommentModeration",

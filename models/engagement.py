@@ -13,6 +13,7 @@ from tortoise.models import Model
 from models.accounts import User
 from models.activities import Activity
 from models.fields import UtcDatetimeField
+from models.organizations import Organization
 
 
 class PublicRecord(Model):
@@ -35,12 +36,43 @@ class PublicRecord(Model):
         abstract = True
 
 
+class CheckInDevice(Model):
+    """A venue's check-in device (a caravan's tablet): checks people's codes offline for the
+    activities it is registered for, and uploads the scans later. Its token is stored as a hash."""
+
+    id = fields.IntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name=False, on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=50)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    activity_ids: list[int] = fields.JSONField(default=list)
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_at = UtcDatetimeField(auto_now_add=True)
+    revoked_at = UtcDatetimeField(null=True)
+    last_upload_at = UtcDatetimeField(null=True)
+
+    organization_id: int
+
+    class Meta:
+        table = "check_in_devices"
+        indexes = [Index(fields=["organization_id", "id"], name="devices_organization")]
+
+
 class CheckIn(PublicRecord):
     """One check-in per person, activity and day (Asia/Shanghai). A client nonce makes a
-    retried request return the first result."""
+    retried request return the first result. A check-in scanned by a device offline keeps the
+    device and the time it was scanned (`created_at`)."""
 
     day = fields.DateField()
     client_nonce = fields.CharField(max_length=64)
+    device: fields.ForeignKeyNullableRelation[CheckInDevice] = fields.ForeignKeyField(
+        "models.CheckInDevice", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+
+    device_id: int | None
 
     class Meta:
         table = "check_ins"

@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import strawberry
 from strawberry.types import Info
 
-from infra.errors import ServiceError
+from infra.errors import PermissionDenied, ServiceError
+from models import CheckInDevice
 from resolvers.common import attempt, caller, signed_in
 from schema.activities import engagement_of, visible
 from schema.context import Context
 from schema.engagement import (
+    CheckInBundleType,
+    CheckInDeviceInput,
+    CheckInDevicePayload,
+    CheckInDeviceType,
     CheckInPayload,
     CommentPayload,
     CommentType,
     EngagementError,
     EngagementOkPayload,
     EngagementPayload,
+    ScanInput,
+    ScanStatus,
+    UploadCheckInsPayload,
+    UploadedScanType,
 )
 from schema.ids import parse_global_id
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated
-from services import engagement
+from services import devices, engagement
 
 
 def _activity_id(value: strawberry.ID) -> int:
@@ -177,3 +187,107 @@ async def _counted(call: Callable[[], Awaitable[dict[str, int]]]) -> EngagementP
     if counts is None:
         return EngagementPayload(errors=errors)
     return EngagementPayload(engagement=engagement_of(counts))
+
+
+def _scan(scan: ScanInput) -> devices.Scan:
+    try:
+        activity = _activity_id(scan.activity_id)
+    except ServiceError:
+        activity = 0  # refused as an activity the device does not have
+    return devices.Scan(activity, scan.code, scan.scanned_at, scan.client_nonce)
+
+
+def _tolerance(info: Info[Context, None]) -> timedelta:
+    return timedelta(minutes=info.context.runtime.settings.check_in_clock_tolerance_minutes)
+
+
+def _device(info: Info[Context, None]) -> CheckInDevice:
+    device = info.context.device
+    if device is None:
+        raise PermissionDenied("请使用打卡设备的令牌")
+    return device
+
+
+@strawberry.type
+class DeviceQuery:
+    @strawberry.field(description="The check-in devices of a unit (its admins and filers).")
+    async def check_in_devices(
+        self, info: Info[Context, None], organization_id: strawberry.ID
+    ) -> list[CheckInDeviceType]:
+        _, grants = await signed_in(info)
+        unit = parse_global_id(organization_id, "Organization", "organizationId")
+        return await devices.devices_of(grants, unit)  # type: ignore[return-value]
+
+    @strawberry.field(description="A check-in device's bundle (with the device's token).")
+    async def check_in_bundle(self, info: Info[Context, None]) -> CheckInBundleType:
+        settings = info.context.runtime.settings
+        return await devices.bundle(  # type: ignore[return-value]
+            _device(info), settings.secret_key, _tolerance(info)
+        )
+
+
+@strawberry.type
+class DeviceMutation:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="Register a device of the unit for offline check-in at some of its approved "
+        "activities; its token is in the answer, once.",
+    )
+    async def create_check_in_device(
+        self, info: Info[Context, None], input: CheckInDeviceInput
+    ) -> CheckInDevicePayload:
+        user, grants = await signed_in(info)
+
+        async def create() -> tuple[CheckInDevice, str]:
+            unit = parse_global_id(input.organization_id, "Organization", "organizationId")
+            ids = [parse_global_id(a, "Activity", "activityIds") for a in input.activity_ids]
+            return await devices.create_device(user, grants, unit, input.name, ids)
+
+        done, errors = await attempt(EngagementError, create)
+        if done is None:
+            return CheckInDevicePayload(errors=errors)
+        device, token = done
+        return CheckInDevicePayload(device=device, token=token)  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    async def revoke_check_in_device(
+        self, info: Info[Context, None], id: strawberry.ID
+    ) -> CheckInDevicePayload:
+        user, grants = await signed_in(info)
+
+        async def revoke() -> CheckInDevice:
+            pk = parse_global_id(id, "CheckInDevice", "id")
+            return await devices.revoke_device(user, grants, pk)
+
+        device, errors = await attempt(EngagementError, revoke)
+        return CheckInDevicePayload(device=device, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="A check-in device's scans, uploaded when it has a network (with the "
+        "device's token): each answered on its own; uploading them again changes nothing."
+    )
+    async def upload_check_ins(
+        self, info: Info[Context, None], scans: list[ScanInput]
+    ) -> UploadCheckInsPayload:
+        device = _device(info)
+        rt = info.context.runtime
+        wanted = [_scan(s) for s in scans]
+        done, errors = await attempt(
+            EngagementError,
+            lambda: devices.upload(
+                rt.live, device, wanted, rt.settings.secret_key, _tolerance(info)
+            ),
+        )
+        if done is None:
+            return UploadCheckInsPayload(errors=errors)
+        return UploadCheckInsPayload(
+            results=[
+                UploadedScanType(
+                    client_nonce=r.client_nonce,
+                    status=ScanStatus(r.status.value),
+                    code=r.code,
+                    message=r.message,
+                )
+                for r in done
+            ]
+        )

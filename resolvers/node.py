@@ -14,6 +14,7 @@ from models import (
     ApiClient,
     Campaign,
     CheckIn,
+    CheckInDevice,
     Commendation,
     Comment,
     Document,
@@ -31,7 +32,9 @@ from schema.ids import decode_global_id
 from schema.node import MODELS, Node
 from schema.permissions import bad_argument
 from services import commendations, documents, engagement, recommendations, webhooks
+from services.activities import FILING_ROLES
 from services.permissions import can_manage_members, is_national_staff
+from services.rules import member_org_ids
 
 Finder = Callable[[Info[Context, None], int], Awaitable[Any]]
 
@@ -109,6 +112,16 @@ async def _api_client(info: Info[Context, None], pk: int) -> Any:
     return await ApiClient.get_or_none(id=pk) if staff else None
 
 
+async def _device(info: Info[Context, None], pk: int) -> Any:
+    """A unit's admins and filers see its devices (checkInDevices lists them); a device itself."""
+    own = info.context.device
+    if own is not None:
+        return own if own.id == pk else None
+    device = await CheckInDevice.get_or_none(id=pk)
+    filing = member_org_ids(await info.context.grants(), FILING_ROLES)
+    return device if device is not None and device.organization_id in filing else None
+
+
 async def _webhook(info: Info[Context, None], pk: int) -> Any:
     try:
         return await webhooks.owned_webhook(
@@ -130,6 +143,7 @@ FINDERS: dict[str, Finder] = {
     "ApiClient": _api_client,
     "Campaign": lambda info, pk: _public(Campaign, pk),
     "CheckIn": lambda info, pk: _own(CheckIn, "user_id", info, pk),
+    "CheckInDevice": _device,
     "Comment": _comment,
     "Commendation": _commendation,
     "Document": _document,

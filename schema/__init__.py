@@ -24,7 +24,12 @@ from resolvers.activities import ActivitiesMutation, ActivitiesQuery
 from resolvers.campaigns import CampaignsMutation, CampaignsQuery
 from resolvers.commendations import CommendationsMutation, CommendationsQuery
 from resolvers.documents import DocumentsMutation, DocumentsQuery, DocumentsSubscription
-from resolvers.engagement import EngagementMutation, EngagementQuery
+from resolvers.engagement import (
+    DeviceMutation,
+    DeviceQuery,
+    EngagementMutation,
+    EngagementQuery,
+)
 from resolvers.node import NodeQuery
 from resolvers.notifications import (
     NotificationsMutation,
@@ -50,6 +55,7 @@ class Query(
     CampaignsQuery,
     ActivitiesQuery,
     EngagementQuery,
+    DeviceQuery,
     DocumentsQuery,
     NotificationsQuery,
     PortalsQuery,
@@ -66,6 +72,7 @@ class Mutation(
     CampaignsMutation,
     ActivitiesMutation,
     EngagementMutation,
+    DeviceMutation,
     DocumentsMutation,
     NotificationsMutation,
     PortalsMutation,

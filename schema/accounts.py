@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from infra.clock import today
 from models import Favorite, Like, User
 from schema.context import Context
 from schema.ids import to_global_id
@@ -18,13 +19,14 @@ from schema.organizations import MembershipType
 from schema.pagination import Connection, list_connection
 from schema.permissions import forbidden
 from schema.types import Error, OkPayload
-from services import engagement
+from services import checkin_codes, engagement
 from services.errors import AccountErrorCode
 from services.permissions import is_national_staff
 from services.rules import can_view
 
 if TYPE_CHECKING:
     from schema.activities import ActivityType
+    from schema.engagement import CheckInCodeType
 
 
 @strawberry.type(
@@ -117,6 +119,21 @@ class UserType(Node):
         if not await _sees_person(root, info):
             return []
         return await info.context.loaders.memberships_of_user.load(root.id)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Today's code for check-in devices, to show as a QR code (own account only): "
+        "a venue without a network checks it offline; it rotates daily and names no phone."
+    )
+    def check_in_code(
+        self, root: strawberry.Parent[User], info: Info[Context, None]
+    ) -> Annotated[CheckInCodeType, strawberry.lazy("schema.engagement")] | None:
+        if info.context.user is None or info.context.user.id != root.id:
+            return None
+        from schema.engagement import CheckInCodeType
+
+        day = today()
+        code = checkin_codes.issue(info.context.runtime.settings.secret_key, root.id, day)
+        return CheckInCodeType(code=code, valid_on=day)
 
     @strawberry.field(description="Activities the person checked in to (own account only).")
     async def participated_activities(

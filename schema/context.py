@@ -20,6 +20,7 @@ from models import (
     ApiClient,
     Campaign,
     CheckIn,
+    CheckInDevice,
     Favorite,
     JointAction,
     Like,
@@ -247,6 +248,7 @@ class Context:
     _loaders: Loaders | None = None
     connection_params: dict[str, Any] | None = None
     api_client: ApiClient | None = None
+    device: CheckInDevice | None = None  # a venue's check-in device (its token)
     primary_reads: bool = False  # the person wrote a moment ago: read it back from the primary
     # per subscription of a connection, the key its events' shared answers go under
     share_keys: dict[int, Any] = field(default_factory=dict)

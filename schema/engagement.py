@@ -4,18 +4,22 @@ Its resolvers are in resolvers/engagement.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+from datetime import date, datetime
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
-from models import CheckIn, Comment
+from models import Activity, CheckIn, CheckInDevice, Comment
 from schema.accounts import UserType
 from schema.activities import Engagement
 from schema.context import Context
 from schema.ids import to_global_id
 from schema.node import Node
 from schema.types import Error, OkPayload
+from services import devices
+from services.engagement import check_in_window
 from services.errors import EngagementErrorCode
 
 
@@ -72,4 +76,124 @@ class EngagementPayload:
 @strawberry.type
 class CommentPayload:
     comment: CommentType | None = None
+    errors: list[EngagementError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(
+    name="CheckInCode",
+    description="The person's code for check-in devices, good for one day (China time): shown "
+    "as a QR code; a device verifies it offline with the key of its bundle. It names no phone.",
+)
+class CheckInCodeType:
+    code: str
+    valid_on: date
+
+
+@strawberry.type(name="CheckInDevice", description="A venue's device for offline check-in.")
+class CheckInDeviceType(Node):
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_upload_at: datetime | None
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[CheckInDevice]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("CheckInDevice", root.id))
+
+    @strawberry.field(description="The activities it checks people in to.")
+    def activity_ids(self, root: strawberry.Parent[CheckInDevice]) -> list[strawberry.ID]:
+        return [strawberry.ID(to_global_id("Activity", pk)) for pk in root.activity_ids]
+
+
+@strawberry.type
+class CheckInDevicePayload:
+    device: CheckInDeviceType | None = None
+    token: str | None = strawberry.field(
+        default=None, description="The device's token: shown once, on creation."
+    )
+    errors: list[EngagementError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class CheckInDeviceInput:
+    organization_id: strawberry.ID
+    name: str
+    activity_ids: list[strawberry.ID]
+
+
+@strawberry.type(name="BundleActivity")
+class BundleActivityType:
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    address: str | None
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[Activity]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("Activity", root.id))
+
+    @strawberry.field(description="When check-in opens (the start, less a margin).")
+    def opens_at(self, root: strawberry.Parent[Activity]) -> datetime:
+        return check_in_window(root)[0]
+
+    @strawberry.field(description="When check-in closes (the end, plus a margin).")
+    def closes_at(self, root: strawberry.Parent[Activity]) -> datetime:
+        return check_in_window(root)[1]
+
+
+@strawberry.type(
+    name="CheckInBundle",
+    description="What a check-in device needs to work without a network: its activities with "
+    "their windows, and the public key (Ed25519, raw, base64) that signs people's codes.",
+)
+class CheckInBundleType:
+    @strawberry.field
+    def device(self, root: strawberry.Parent[devices.Bundle]) -> CheckInDeviceType:
+        return root.device  # type: ignore[return-value]
+
+    @strawberry.field
+    def activities(self, root: strawberry.Parent[devices.Bundle]) -> list[BundleActivityType]:
+        return root.activities  # type: ignore[return-value]
+
+    @strawberry.field
+    def public_key(self, root: strawberry.Parent[devices.Bundle]) -> str:
+        return base64.b64encode(root.public_key).decode()
+
+    @strawberry.field
+    def key_id(self, root: strawberry.Parent[devices.Bundle]) -> str:
+        return root.key_id
+
+    @strawberry.field(description="How far a device's clock may be off, in seconds.")
+    def clock_tolerance_seconds(self, root: strawberry.Parent[devices.Bundle]) -> int:
+        return int(root.tolerance.total_seconds())
+
+
+@strawberry.enum(name="ScanStatus")
+class ScanStatus(Enum):
+    ACCEPTED = "ACCEPTED"
+    DUPLICATE = "DUPLICATE"
+    REFUSED = "REFUSED"
+
+
+@strawberry.input
+class ScanInput:
+    activity_id: strawberry.ID
+    code: str = strawberry.field(description="The person's check-in code, as scanned.")
+    scanned_at: datetime = strawberry.field(description="The device's time of the scan.")
+    client_nonce: str = strawberry.field(description="The device's own id of the scan.")
+
+
+@strawberry.type(name="UploadedScan")
+class UploadedScanType:
+    client_nonce: str
+    status: ScanStatus
+    code: EngagementErrorCode | None = None
+    message: str | None = None
+
+
+@strawberry.type
+class UploadCheckInsPayload:
+    results: list[UploadedScanType] = strawberry.field(
+        default_factory=list, description="One per scan, in order."
+    )
     errors: list[EngagementError] = strawberry.field(default_factory=list)

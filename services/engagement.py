@@ -173,10 +173,10 @@ async def check_in(
     return row, await counters.record(row)
 
 
-_CHECK_IN_COLUMNS = ("activity_id", "user_id", "day", "client_nonce", "created_at")
+_CHECK_IN_COLUMNS = ("activity_id", "user_id", "day", "client_nonce", "created_at", "device_id")
 
 
-async def _insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception | None]:
+async def insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception | None]:
     """Insert check-ins in one statement: each comes back with its id, or None where it
     collides with one already there (the same nonce, or the person's check-in of that day).
     When the statement fails on one of them (a person or activity deleted meanwhile), each is
@@ -187,7 +187,14 @@ async def _insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception |
             CheckIn._meta.db_table,
             _CHECK_IN_COLUMNS,
             [
-                (c.activity_id, c.user_id, c.day, c.client_nonce, stamp(c.created_at, c))
+                (
+                    c.activity_id,
+                    c.user_id,
+                    c.day,
+                    c.client_nonce,
+                    stamp(c.created_at, c),
+                    c.device_id,
+                )
                 for c in wanted
             ],
             returning=("id", "user_id", "client_nonce"),
@@ -195,7 +202,7 @@ async def _insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception |
     except IntegrityError as error:
         if len(wanted) == 1:
             return [error]
-        return [row for c in wanted for row in await _insert_check_ins([c])]
+        return [row for c in wanted for row in await insert_check_ins([c])]
     ids = {(r["user_id"], r["client_nonce"]): r["id"] for r in inserted}
     rows: list[CheckIn | Exception | None] = []
     for c in wanted:
@@ -206,7 +213,7 @@ async def _insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception |
 
 
 # The check-ins of concurrent requests are inserted together (one statement per batch).
-_check_ins: Batcher[CheckIn, CheckIn | None] = Batcher(_insert_check_ins, alone=sql.in_transaction)
+_check_ins: Batcher[CheckIn, CheckIn | None] = Batcher(insert_check_ins, alone=sql.in_transaction)
 
 
 async def _same_request(

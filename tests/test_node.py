@@ -13,6 +13,7 @@ import pytest
 from models import (
     Campaign,
     CheckIn,
+    CheckInDevice,
     Commendation,
     Comment,
     Document,
@@ -24,7 +25,7 @@ from models import (
     Webhook,
     WebhookDelivery,
 )
-from schema.ids import to_global_id
+from schema.ids import decode_global_id, to_global_id
 from schema.node import MODELS
 from tests.conftest import Api, china, set_now
 from tests.test_matrix import (
@@ -61,6 +62,12 @@ async def _joint_action(api: Api, scene: Scene) -> None:
     await JointAction.create(campaign=campaign, name="科普进校园", lead_units=["教育部"])
 
 
+async def _device(api: Api, scene: Scene) -> None:
+    school = decode_global_id(scene["school"])
+    assert school is not None
+    await CheckInDevice.create(organization_id=school[1], name="大篷车平板", token_hash="0" * 64)
+
+
 @dataclass(frozen=True)
 class Case:
     """An object of a type: how it is made, its ID, and who may see it: a set, or whoever the
@@ -86,6 +93,10 @@ CASES: dict[str, Case] = {
     "Organization": Case(_given("school"), seen_by=EVERYONE),
     "User": Case(_given("public_user"), own=("{ me { id } }", lambda s, i: {})),
     "CheckIn": Case(_newest(CheckIn, "CheckIn"), _after("CheckIn"), seen_by=frozenset({"public"})),
+    # the unit's admins and filers, as checkInDevices lists them
+    "CheckInDevice": Case(
+        _newest(CheckInDevice, "CheckInDevice"), _device, seen_by=frozenset({"filer"})
+    ),
     "Comment": Case(
         _newest(Comment, "Comment"),
         _after("AddComment"),

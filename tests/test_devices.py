@@ -1,0 +1,242 @@
+"""Offline check-in: a unit's device, registered for its approved activity, verifies people's
+codes with only its bundle, and uploads its scans later; each scan is answered on its own, an
+upload repeated changes nothing, and a person counts once a day, online or offline."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+
+import pytest
+
+from models import CheckIn
+from models.enums import ActivityStatus
+from schema.ids import to_global_id
+from services import checkin_codes
+from tests.conftest import Api, china, set_now
+from tests.factories import filing_unit, make_activity, make_campaign, make_user, person
+
+CREATE = """
+mutation($i: CheckInDeviceInput!) {
+  createCheckInDevice(input: $i) { device { id name activityIds } token errors { field code } }
+}
+"""
+REVOKE = (
+    "mutation($id: ID!) { revokeCheckInDevice(id: $id) { device { revokedAt } errors { code } } }"
+)
+BUNDLE = """{ checkInBundle { publicKey keyId clockToleranceSeconds
+  device { name } activities { id title opensAt closesAt } } }"""
+UPLOAD = """
+mutation($s: [ScanInput!]!) {
+  uploadCheckIns(scans: $s) { results { clientNonce status code } errors { code } }
+}
+"""
+CODE = "{ me { checkInCode { code validOn } } }"
+COUNT = "query($id: ID!) { activity(id: $id) { engagement { checkIns } } }"
+ONLINE = """mutation($a: ID!, $n: String!) { checkIn(activityId: $a, clientNonce: $n)
+{ checkIn { id } errors { code } } }"""
+
+
+@pytest.fixture
+async def venue(api: Api):
+    """A Chengdu school with an approved activity under way (2026-09-20 09:00-17:00) and a
+    draft, a device registered for the activity, and a visitor with an account."""
+    campaign = await make_campaign()
+    unit, filer = await filing_unit(api)
+    activity = await make_activity(unit, campaign, title="大篷车进村")
+    draft = await make_activity(unit, campaign, title="草稿", status=ActivityStatus.DRAFT)
+    set_now(china("2026-09-20 10:00"))
+    made = (
+        await api.data(
+            CREATE,
+            {
+                "i": {
+                    "organizationId": to_global_id("Organization", unit.id),
+                    "name": "大篷车平板",
+                    "activityIds": [to_global_id("Activity", activity.id)],
+                }
+            },
+            token=filer.token,
+        )
+    )["createCheckInDevice"]
+    assert made["errors"] == [] and made["token"].startswith("kpd_")
+    visitor = await person(api, "13900001111", "村民")
+    return {
+        "unit": unit,
+        "filer": filer,
+        "activity": activity,
+        "id": to_global_id("Activity", activity.id),
+        "draft": draft,
+        "device": made["device"],
+        "token": made["token"],
+        "visitor": visitor,
+    }
+
+
+def scan(venue, code: str, at: str, nonce: str, activity: str | None = None) -> dict:
+    return {
+        "activityId": activity or venue["id"],
+        "code": code,
+        "scannedAt": china(at).isoformat(),
+        "clientNonce": nonce,
+    }
+
+
+async def test_a_device_checks_a_code_offline_with_only_its_bundle(api: Api, venue, base_settings):
+    bundle = (await api.data(BUNDLE, token=venue["token"]))["checkInBundle"]
+    shown = (await api.data(CODE, token=venue["visitor"].token))["me"]["checkInCode"]
+
+    key = base64.b64decode(bundle["publicKey"])  # all the device keeps
+    content = checkin_codes.read(shown["code"], key)
+
+    assert content is not None and content.user_id == venue["visitor"].user.id
+    assert shown["validOn"] == "2026-09-20" and content.day == date(2026, 9, 20)
+    assert "13900001111" not in shown["code"]  # it names no phone
+    assert bundle["activities"][0]["title"] == "大篷车进村"
+    assert bundle["activities"][0]["opensAt"] < "2026-09-20T09:00"
+    assert bundle["clockToleranceSeconds"] == 600 and bundle["device"]["name"] == "大篷车平板"
+    forged = checkin_codes.issue("another secret" * 4, venue["visitor"].user.id, date(2026, 9, 20))
+    assert checkin_codes.read(forged, key) is None
+    assert checkin_codes.read(shown["code"][:-3] + "AAA", key) is None
+    # another person's code is their own: nobody sees anyone else's
+    other = await api.data(
+        "query($id: ID!) { node(id: $id) { ... on User { checkInCode { code } } } }",
+        {"id": to_global_id("User", venue["visitor"].user.id)},
+        token=venue["filer"].token,
+    )
+    assert other["node"] is None or other["node"]["checkInCode"] is None
+
+
+async def test_an_upload_answers_each_scan_and_a_repeat_changes_nothing(
+    api: Api, venue, base_settings
+):
+    secret = base_settings.secret_key
+    day = date(2026, 9, 20)
+    people = [venue["visitor"].user] + [
+        await make_user(f"1390000200{i}", f"观众{i}") for i in range(3)
+    ]
+    code = {p.id: checkin_codes.issue(secret, p.id, day) for p in people}
+    scans = [
+        scan(venue, code[people[0].id], "2026-09-20 09:30", "scan-0001"),
+        scan(venue, code[people[1].id], "2026-09-20 07:55", "scan-0002"),  # drift: 5 min early
+        scan(venue, code[people[2].id], "2026-09-20 06:00", "scan-0003"),  # outside the window
+        scan(venue, "KP1.Zm9yZ2Vk.AAAA", "2026-09-20 09:40", "scan-0004"),  # forged
+        scan(
+            venue,
+            code[people[3].id],
+            "2026-09-20 09:45",
+            "scan-0005",
+            to_global_id("Activity", venue["draft"].id),  # not on this device
+        ),
+        scan(
+            venue,
+            checkin_codes.issue(secret, people[3].id, date(2026, 9, 19)),  # yesterday's code
+            "2026-09-20 09:50",
+            "scan-0006",
+        ),
+        scan(venue, code[people[0].id], "2026-09-20 09:31", "scan-0007"),  # the same person again
+    ]
+
+    first = (await api.data(UPLOAD, {"s": scans}, token=venue["token"]))["uploadCheckIns"]
+    again = (await api.data(UPLOAD, {"s": scans}, token=venue["token"]))["uploadCheckIns"]
+
+    assert [(r["clientNonce"], r["status"], r["code"]) for r in first["results"]] == [
+        ("scan-0001", "ACCEPTED", None),
+        ("scan-0002", "ACCEPTED", None),
+        ("scan-0003", "REFUSED", "OUTSIDE_WINDOW"),
+        ("scan-0004", "REFUSED", "FORGED_CODE"),
+        ("scan-0005", "REFUSED", "NOT_ON_DEVICE"),
+        ("scan-0006", "REFUSED", "FORGED_CODE"),
+        ("scan-0007", "DUPLICATE", None),
+    ]
+    assert [r["status"] for r in again["results"]] == [
+        "DUPLICATE",
+        "DUPLICATE",
+        "REFUSED",
+        "REFUSED",
+        "REFUSED",
+        "REFUSED",
+        "DUPLICATE",
+    ]
+    counted = (await api.data(COUNT, {"id": venue["id"]}))["activity"]["engagement"]
+    assert counted["checkIns"] == 2
+    kept = await CheckIn.get(user_id=people[0].id)
+    assert kept.device_id is not None and kept.created_at == china("2026-09-20 09:30")
+
+
+async def test_a_person_counts_once_a_day_online_and_offline(api: Api, venue, base_settings):
+    visitor = venue["visitor"]
+    online = (await api.data(ONLINE, {"a": venue["id"], "n": "online-0001"}, token=visitor.token))[
+        "checkIn"
+    ]
+    assert online["errors"] == []
+    code = (await api.data(CODE, token=visitor.token))["me"]["checkInCode"]["code"]
+
+    offline = (
+        await api.data(
+            UPLOAD,
+            {"s": [scan(venue, code, "2026-09-20 10:00", "scan-1001")]},
+            token=venue["token"],
+        )
+    )["uploadCheckIns"]
+
+    assert offline["results"][0]["status"] == "DUPLICATE"
+    assert (await api.data(COUNT, {"id": venue["id"]}))["activity"]["engagement"]["checkIns"] == 1
+    assert await CheckIn.filter(activity_id=venue["activity"].id).count() == 1
+
+
+async def test_a_revoked_device_is_refused_and_only_the_units_people_manage_devices(
+    api: Api, venue, base_settings
+):
+    other = await person(api, "13900003333", "别人")
+    refused = await api.post(
+        REVOKE, {"id": venue["device"]["id"]}, token=other.token
+    )  # not theirs: as if it did not exist
+    assert refused["data"]["revokeCheckInDevice"]["errors"] == [{"code": "NOT_FOUND"}]
+    revoked = (await api.data(REVOKE, {"id": venue["device"]["id"]}, token=venue["filer"].token))[
+        "revokeCheckInDevice"
+    ]
+    assert revoked["errors"] == [] and revoked["device"]["revokedAt"]
+    code = checkin_codes.issue(
+        base_settings.secret_key, venue["visitor"].user.id, date(2026, 9, 20)
+    )
+
+    upload = (
+        await api.data(
+            UPLOAD,
+            {"s": [scan(venue, code, "2026-09-20 10:00", "scan-2001")]},
+            token=venue["token"],
+        )
+    )["uploadCheckIns"]
+    bundle = await api.post(BUNDLE, token=venue["token"])
+
+    assert upload["errors"] == [{"code": "DEVICE_REVOKED"}] and upload["results"] == []
+    assert bundle["errors"][0]["extensions"]["code"] == "DEVICE_REVOKED"
+    assert await CheckIn.all().count() == 0
+    # a device of a draft, or of another unit's activity, or made by an outsider: refused
+    draft = (
+        await api.data(
+            CREATE,
+            {
+                "i": {
+                    "organizationId": to_global_id("Organization", venue["unit"].id),
+                    "name": "第二台",
+                    "activityIds": [to_global_id("Activity", venue["draft"].id)],
+                }
+            },
+            token=venue["filer"].token,
+        )
+    )["createCheckInDevice"]
+    assert draft["errors"] == [{"field": "activityIds", "code": "NOT_APPROVED"}]
+    outsider = await api.post(
+        CREATE,
+        {
+            "i": {
+                "organizationId": to_global_id("Organization", venue["unit"].id),
+                "name": "冒名的设备",
+                "activityIds": [venue["id"]],
+            }
+        },
+        token=other.token,
+    )
+    assert outsider["errors"][0]["extensions"]["code"] == "FORBIDDEN"
