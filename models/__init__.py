@@ -17,6 +17,7 @@ from models.engagement import (
     Comment,
     CommentModeration,
     Favorite,
+    HeadCount,
     Like,
     Rating,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "Document",
     "DocumentReader",
     "Favorite",
+    "HeadCount",
     "IndicatorScore",
     "Invitation",
     "JointAction",

@@ -150,6 +150,8 @@ class ActivityStats(Model):
     favorites = fields.IntField(default=0, db_default=0)
     rating_sum = fields.IntField(default=0, db_default=0)
     rating_count = fields.IntField(default=0, db_default=0)
+    offline_check_ins = fields.IntField(default=0, db_default=0)  # of check_ins, by devices
+    head_count = fields.IntField(default=0, db_default=0)  # visitors without an account
 
     activity_id: int
 

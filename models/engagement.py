@@ -83,6 +83,32 @@ class CheckIn(PublicRecord):
         ]
 
 
+class HeadCount(Model):
+    """Visitors without an account a device counted at a venue (现场人数): an event that adds
+    `count` to the activity's head count once."""
+
+    id = fields.BigIntField(primary_key=True)
+    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
+        "models.Activity", related_name=False, on_delete=fields.CASCADE
+    )
+    device: fields.ForeignKeyNullableRelation[CheckInDevice] = fields.ForeignKeyField(
+        "models.CheckInDevice", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    count = fields.IntField()
+    counted_at = UtcDatetimeField()  # the device's time
+    client_nonce = fields.CharField(max_length=64)
+    counted = fields.BooleanField(default=False, db_default=False)
+    created_at = UtcDatetimeField(auto_now_add=True)
+
+    activity_id: int
+    device_id: int | None
+
+    class Meta:
+        table = "head_counts"
+        unique_together = (("device", "client_nonce"),)
+        indexes = [Index(fields=["counted", "id"], name="head_counts_uncounted")]
+
+
 class Like(PublicRecord):
     """The n-th change of a person's like of an activity: `liked` is the state after it."""
 

@@ -24,6 +24,7 @@ from schema.engagement import (
     EngagementError,
     EngagementOkPayload,
     EngagementPayload,
+    HeadCountInput,
     ScanInput,
     ScanStatus,
     UploadCheckInsPayload,
@@ -189,12 +190,26 @@ async def _counted(call: Callable[[], Awaitable[dict[str, int]]]) -> EngagementP
     return EngagementPayload(engagement=engagement_of(counts))
 
 
-def _scan(scan: ScanInput) -> devices.Scan:
+def _pk_or_zero(value: strawberry.ID) -> int:
     try:
-        activity = _activity_id(scan.activity_id)
+        return _activity_id(value)
     except ServiceError:
-        activity = 0  # refused as an activity the device does not have
-    return devices.Scan(activity, scan.code, scan.scanned_at, scan.client_nonce)
+        return 0  # refused as an activity the device does not have
+
+
+def _scan(scan: ScanInput) -> devices.Scan:
+    return devices.Scan(
+        _pk_or_zero(scan.activity_id), scan.code, scan.scanned_at, scan.client_nonce
+    )
+
+
+def _uploaded(result: devices.ScanResult) -> UploadedScanType:
+    return UploadedScanType(
+        client_nonce=result.client_nonce,
+        status=ScanStatus(result.status.value),
+        code=result.code,
+        message=result.message,
+    )
 
 
 def _tolerance(info: Info[Context, None]) -> timedelta:
@@ -267,27 +282,27 @@ class DeviceMutation:
         "device's token): each answered on its own; uploading them again changes nothing."
     )
     async def upload_check_ins(
-        self, info: Info[Context, None], scans: list[ScanInput]
+        self,
+        info: Info[Context, None],
+        scans: list[ScanInput] | None = None,
+        head_counts: list[HeadCountInput] | None = None,
     ) -> UploadCheckInsPayload:
         device = _device(info)
         rt = info.context.runtime
-        wanted = [_scan(s) for s in scans]
+        wanted = [_scan(s) for s in scans or []]
+        tallies = [
+            devices.Tally(_pk_or_zero(h.activity_id), h.count, h.counted_at, h.client_nonce)
+            for h in head_counts or []
+        ]
         done, errors = await attempt(
             EngagementError,
             lambda: devices.upload(
-                rt.live, device, wanted, rt.settings.secret_key, _tolerance(info)
+                rt.live, device, wanted, rt.settings.secret_key, _tolerance(info), tallies
             ),
         )
         if done is None:
             return UploadCheckInsPayload(errors=errors)
+        scanned, counted = done
         return UploadCheckInsPayload(
-            results=[
-                UploadedScanType(
-                    client_nonce=r.client_nonce,
-                    status=ScanStatus(r.status.value),
-                    code=r.code,
-                    message=r.message,
-                )
-                for r in done
-            ]
+            results=[_uploaded(r) for r in scanned], head_counts=[_uploaded(r) for r in counted]
         )

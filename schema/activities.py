@@ -92,11 +92,18 @@ class ReviewType:
 
 @strawberry.type
 class Engagement:
-    check_ins: int
+    check_ins: int = strawberry.field(description="People checked in: online and offline.")
     likes: int
     comments: int
     favorites: int
     rating_average: float | None
+    offline_check_ins: int = strawberry.field(
+        description="Of checkIns, those a venue's device scanned offline."
+    )
+    head_count: int = strawberry.field(
+        description="Visitors without an account a venue's device counted (现场人数)."
+    )
+    attendance: int = strawberry.field(description="checkIns and headCount together.")
 
 
 def engagement_of(counts: dict[str, int]) -> Engagement:
@@ -107,6 +114,9 @@ def engagement_of(counts: dict[str, int]) -> Engagement:
         comments=counts["comments"],
         favorites=counts["favorites"],
         rating_average=round(counts["rating_sum"] / rated, 2) if rated else None,
+        offline_check_ins=counts["offline_check_ins"],
+        head_count=counts["head_count"],
+        attendance=counts["check_ins"] + counts["head_count"],
     )
 
 

@@ -183,6 +183,14 @@ class ScanInput:
     client_nonce: str = strawberry.field(description="The device's own id of the scan.")
 
 
+@strawberry.input
+class HeadCountInput:
+    activity_id: strawberry.ID
+    count: int = strawberry.field(description="Visitors without an account (现场人数).")
+    counted_at: datetime = strawberry.field(description="The device's time of the count.")
+    client_nonce: str = strawberry.field(description="The device's own id of the count.")
+
+
 @strawberry.type(name="UploadedScan")
 class UploadedScanType:
     client_nonce: str
@@ -195,5 +203,8 @@ class UploadedScanType:
 class UploadCheckInsPayload:
     results: list[UploadedScanType] = strawberry.field(
         default_factory=list, description="One per scan, in order."
+    )
+    head_counts: list[UploadedScanType] = strawberry.field(
+        default_factory=list, description="One per head count, in order."
     )
     errors: list[EngagementError] = strawberry.field(default_factory=list)

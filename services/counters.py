@@ -30,9 +30,27 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from infra.batching import Batcher
-from models import ActivityStats, CheckIn, Comment, CommentModeration, Favorite, Like, Rating
+from models import (
+    ActivityStats,
+    CheckIn,
+    Comment,
+    CommentModeration,
+    Favorite,
+    HeadCount,
+    Like,
+    Rating,
+)
 
-FIELDS = ("check_ins", "likes", "comments", "favorites", "rating_sum", "rating_count")
+FIELDS = (
+    "check_ins",
+    "likes",
+    "comments",
+    "favorites",
+    "rating_sum",
+    "rating_count",
+    "offline_check_ins",  # of check_ins, those scanned by a device offline
+    "head_count",  # visitors without an account, counted by a device
+)
 GUARD_TTL = 2 * 24 * 3600
 # Rows younger than this are left to the request that wrote them (it applies its event to Redis
 # within milliseconds); the job only finishes what a request did not.
@@ -92,7 +110,7 @@ class Source:
     model: type[Model]
     prefix: str
     deltas: Callable[[Any], dict[str, int]]
-    # the same, as SQL columns a..f in FIELDS order, for the cold read
+    # the same, as SQL columns in FIELDS order, for the cold read
     sql: str
 
     def event_id(self, row: Any) -> str:
@@ -100,27 +118,33 @@ class Source:
 
 
 SOURCES = [
-    Source(CheckIn, "c", lambda r: {"check_ins": 1}, "1, 0, 0, 0, 0, 0"),
+    Source(
+        CheckIn,
+        "c",
+        lambda r: {"check_ins": 1, "offline_check_ins": 1 if r.device_id else 0},
+        "1, 0, 0, 0, 0, 0, CASE WHEN device_id IS NULL THEN 0 ELSE 1 END, 0",
+    ),
     Source(
         Like,
         "l",
         lambda r: {"likes": 1 if r.liked else -1},
-        "0, CASE WHEN liked THEN 1 ELSE -1 END, 0, 0, 0, 0",
+        "0, CASE WHEN liked THEN 1 ELSE -1 END, 0, 0, 0, 0, 0, 0",
     ),
     Source(
         Favorite,
         "f",
         lambda r: {"favorites": 1 if r.favorite else -1},
-        "0, 0, 0, CASE WHEN favorite THEN 1 ELSE -1 END, 0, 0",
+        "0, 0, 0, CASE WHEN favorite THEN 1 ELSE -1 END, 0, 0, 0, 0",
     ),
     Source(
         Rating,
         "r",
         lambda r: {"rating_sum": r.sum_delta, "rating_count": r.count_delta},
-        "0, 0, 0, 0, sum_delta, count_delta",
+        "0, 0, 0, 0, sum_delta, count_delta, 0, 0",
     ),
-    Source(Comment, "m", lambda r: {"comments": 1}, "0, 0, 1, 0, 0, 0"),
-    Source(CommentModeration, "h", lambda r: {"comments": -1}, "0, 0, -1, 0, 0, 0"),
+    Source(Comment, "m", lambda r: {"comments": 1}, "0, 0, 1, 0, 0, 0, 0, 0"),
+    Source(CommentModeration, "h", lambda r: {"comments": -1}, "0, 0, -1, 0, 0, 0, 0, 0"),
+    Source(HeadCount, "p", lambda r: {"head_count": r.count}, "0, 0, 0, 0, 0, 0, 0, count"),
 ]
 SOURCE_BY_MODEL = {s.model: s for s in SOURCES}
 
@@ -210,8 +234,8 @@ class Counters:
         # Integers and constant table names only: nothing here comes from a request.
         in_list = ", ".join(str(int(i)) for i in ids)
         parts = [
-            "SELECT activity_id, '' AS src, 0 AS row_id, check_ins, likes, comments, favorites, "  # noqa: S608
-            f"rating_sum, rating_count FROM activity_stats WHERE activity_id IN ({in_list})"
+            f"SELECT activity_id, '' AS src, 0 AS row_id, {', '.join(FIELDS)} "  # noqa: S608
+            f"FROM activity_stats WHERE activity_id IN ({in_list})"
         ]
         for source in SOURCES:
             table = source.model._meta.db_table

@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from tortoise import timezone
+
+from infra import sql
 from infra.clock import CHINA, now
 from infra.errors import Collector, PermissionDenied, ServiceError
-from models import Activity, CheckIn, CheckInDevice, User
+from models import Activity, CheckIn, CheckInDevice, HeadCount, User
 from models.enums import ActivityStatus
 from services import audit, checkin_codes
 from services.activities import FILING_ROLES
@@ -153,6 +156,19 @@ class Scan:
 
 
 @dataclass(frozen=True)
+class Tally:
+    """A head count: visitors without an account the device counted (现场人数)."""
+
+    activity_id: int
+    count: int
+    counted_at: datetime
+    client_nonce: str
+
+
+MAX_HEAD_COUNT = 100_000
+
+
+@dataclass(frozen=True)
 class ScanResult:
     client_nonce: str
     status: ScanStatus
@@ -171,11 +187,12 @@ async def upload(
     scans: Sequence[Scan],
     secret: str,
     tolerance: timedelta,
-) -> list[ScanResult]:
-    """Record a batch of offline scans; one result per scan, in order. Uploading the same batch
-    again changes nothing."""
+    tallies: Sequence[Tally] = (),
+) -> tuple[list[ScanResult], list[ScanResult]]:
+    """Record a batch of offline scans and head counts; one result for each, in order.
+    Uploading the same batch again changes nothing."""
     _usable(device)
-    if len(scans) > MAX_SCANS:
+    if len(scans) + len(tallies) > MAX_SCANS:
         raise ServiceError.of(
             EngagementErrorCode.INVALID, f"每次最多上传{MAX_SCANS}条记录", "scans"
         )
@@ -214,11 +231,93 @@ async def upload(
             results[position] = ScanResult(scan.client_nonce, ScanStatus.DUPLICATE)
         else:  # the activity or the person went away meanwhile
             results[position] = _refused(scan, EngagementErrorCode.NOT_FOUND, "活动或账号不存在")
+    counted = await _tallies(counters, device, tallies, activities, tolerance, moment)
     accepted = [r.check_in for r in results if r is not None and r.check_in is not None]
     await asyncio.gather(*(counters.record(row) for row in accepted))
     device.last_upload_at = moment
     await device.save(update_fields=["last_upload_at"])
-    return [r for r in results if r is not None]
+    return [r for r in results if r is not None], counted
+
+
+def _in_window(
+    activity: Activity, moment: datetime, tolerance: timedelta, now_: datetime
+) -> str | None:
+    """Why a device's time for an activity is refused, or None."""
+    opens, closes = check_in_window(activity)
+    if moment.tzinfo is None or not (opens - tolerance <= moment <= closes + tolerance):
+        return "时间不在活动打卡时间内"
+    if moment > now_ + tolerance:
+        return "时间晚于现在"
+    return None
+
+
+async def _tallies(
+    counters: Counters,
+    device: CheckInDevice,
+    tallies: Sequence[Tally],
+    activities: dict[int, Activity],
+    tolerance: timedelta,
+    moment: datetime,
+) -> list[ScanResult]:
+    results: list[ScanResult] = []
+    wanted: list[tuple[int, HeadCount]] = []
+    for tally in tallies:
+        nonce = (tally.client_nonce or "").strip()
+        activity = activities.get(tally.activity_id)
+        refusal: tuple[EngagementErrorCode, str] | None = None
+        if not NONCE_LENGTH[0] <= len(nonce) <= NONCE_LENGTH[1]:
+            refusal = (EngagementErrorCode.INVALID, "clientNonce 须为8至48个字符")
+        elif not 1 <= tally.count <= MAX_HEAD_COUNT:
+            refusal = (EngagementErrorCode.INVALID, f"人数须为1至{MAX_HEAD_COUNT}")
+        elif activity is None:
+            refusal = (EngagementErrorCode.NOT_ON_DEVICE, "该设备未登记此活动，或活动已不公开")
+        elif why := _in_window(activity, tally.counted_at, tolerance, moment):
+            refusal = (EngagementErrorCode.OUTSIDE_WINDOW, why)
+        if refusal is not None:
+            results.append(ScanResult(tally.client_nonce, ScanStatus.REFUSED, *refusal))
+            continue
+        results.append(ScanResult(nonce, ScanStatus.DUPLICATE))
+        wanted.append(
+            (
+                len(results) - 1,
+                HeadCount(
+                    activity_id=tally.activity_id,
+                    device_id=device.id,
+                    count=tally.count,
+                    counted_at=tally.counted_at,
+                    client_nonce=nonce,
+                    created_at=timezone.now(),
+                ),
+            )
+        )
+    if not wanted:
+        return results
+    stamp = HeadCount._meta.fields_map["created_at"].to_db_value
+    inserted = await sql.insert_new(
+        HeadCount._meta.db_table,
+        ("activity_id", "device_id", "count", "counted_at", "client_nonce", "created_at"),
+        [
+            (
+                h.activity_id,
+                h.device_id,
+                h.count,
+                stamp(h.counted_at, h),
+                h.client_nonce,
+                stamp(h.created_at, h),
+            )
+            for _, h in wanted
+        ],
+        returning=("id", "client_nonce"),
+    )
+    ids = {row["client_nonce"]: row["id"] for row in inserted}
+    new = []
+    for position, row in wanted:
+        if row.client_nonce in ids:  # else: uploaded before
+            row.id = ids.pop(row.client_nonce)
+            results[position] = ScanResult(row.client_nonce, ScanStatus.ACCEPTED)
+            new.append(row)
+    await asyncio.gather(*(counters.record(row) for row in new))
+    return results
 
 
 def _checked(
@@ -241,14 +340,9 @@ def _checked(
     content = checkin_codes.read(scan.code, key)
     if content is None:
         return _refused(scan, EngagementErrorCode.FORGED_CODE, "打卡码无效"), None
-    opens, closes = check_in_window(activity)
     scanned = scan.scanned_at
-    if scanned.tzinfo is None or not (opens - tolerance <= scanned <= closes + tolerance):
-        return _refused(
-            scan, EngagementErrorCode.OUTSIDE_WINDOW, "扫码时间不在活动打卡时间内"
-        ), None
-    if scanned > moment + tolerance:
-        return _refused(scan, EngagementErrorCode.OUTSIDE_WINDOW, "扫码时间晚于现在"), None
+    if why := _in_window(activity, scanned, tolerance, moment):
+        return _refused(scan, EngagementErrorCode.OUTSIDE_WINDOW, "扫码" + why), None
     days = {(scanned + shift).astimezone(CHINA).date() for shift in (-tolerance, tolerance)}
     if content.day not in days:  # yesterday's code (a screenshot kept)
         return _refused(scan, EngagementErrorCode.FORGED_CODE, "打卡码已过期"), None

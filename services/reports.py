@@ -102,9 +102,11 @@ async def summary(scope: Scope) -> dict[str, Any]:
             likes=Sum("likes"),
             comments=Sum("comments"),
             favorites=Sum("favorites"),
+            offline_check_ins=Sum("offline_check_ins"),
+            head_count=Sum("head_count"),
         )
         .first()
-        .values("check_ins", "likes", "comments", "favorites")
+        .values("check_ins", "likes", "comments", "favorites", "offline_check_ins", "head_count")
     )
     top = (
         await stats_scope.order_by("-check_ins", "activity_id")

@@ -5,14 +5,14 @@ upload repeated changes nothing, and a person counts once a day, online or offli
 from __future__ import annotations
 
 import base64
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from models import CheckIn
+from models import ActivityStats, CheckIn
 from models.enums import ActivityStatus
 from schema.ids import to_global_id
-from services import checkin_codes
+from services import checkin_codes, reports
 from tests.conftest import Api, china, set_now
 from tests.factories import filing_unit, make_activity, make_campaign, make_user, person
 
@@ -240,3 +240,82 @@ async def test_a_revoked_device_is_refused_and_only_the_units_people_manage_devi
         token=other.token,
     )
     assert outsider["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+HEADS = """
+mutation($h: [HeadCountInput!]!) {
+  uploadCheckIns(headCounts: $h) { headCounts { clientNonce status code } errors { code } }
+}
+"""
+ENGAGEMENT = """query($id: ID!) { activity(id: $id) { engagement {
+  checkIns offlineCheckIns headCount attendance } } }"""
+
+
+async def test_head_counts_and_offline_check_ins_are_counted_apart_and_exactly(
+    api: Api, venue, base_settings
+):
+    """Visitors without an account, counted by the device, add to the attendance; offline
+    check-ins are part of checkIns and shown apart; both survive the write-behind and a cold
+    read from the database."""
+    from services.counters import live_key
+
+    heads = [
+        {
+            "activityId": venue["id"],
+            "count": 35,
+            "countedAt": china("2026-09-20 09:15").isoformat(),
+            "clientNonce": "head-0001",
+        },
+        {
+            "activityId": venue["id"],
+            "count": 12,
+            "countedAt": china("2026-09-20 09:50").isoformat(),
+            "clientNonce": "head-0002",
+        },
+        {
+            "activityId": venue["id"],
+            "count": 0,
+            "countedAt": china("2026-09-20 11:00").isoformat(),
+            "clientNonce": "head-0003",
+        },
+        {
+            "activityId": venue["id"],
+            "count": 9,
+            "countedAt": china("2026-09-21 11:00").isoformat(),
+            "clientNonce": "head-0004",
+        },
+    ]
+    first = (await api.data(HEADS, {"h": heads}, token=venue["token"]))["uploadCheckIns"]
+    again = (await api.data(HEADS, {"h": heads}, token=venue["token"]))["uploadCheckIns"]
+    code = (await api.data(CODE, token=venue["visitor"].token))["me"]["checkInCode"]["code"]
+    await api.data(
+        UPLOAD, {"s": [scan(venue, code, "2026-09-20 09:20", "scan-3001")]}, token=venue["token"]
+    )
+    other = await person(api, "13900004444", "线上观众")
+    await api.data(ONLINE, {"a": venue["id"], "n": "online-3001"}, token=other.token)
+
+    assert [(r["status"], r["code"]) for r in first["headCounts"]] == [
+        ("ACCEPTED", None),
+        ("ACCEPTED", None),
+        ("REFUSED", "INVALID"),
+        ("REFUSED", "OUTSIDE_WINDOW"),
+    ]
+    assert [r["status"] for r in again["headCounts"]][:2] == ["DUPLICATE", "DUPLICATE"]
+    expected = {"checkIns": 2, "offlineCheckIns": 1, "headCount": 47, "attendance": 49}
+    shown = await api.data(ENGAGEMENT, {"id": venue["id"]})
+    assert shown["activity"]["engagement"] == expected
+
+    # written behind, then read cold from the database: the same
+    counters = api.app.state.runtime.live
+    await counters.flush(settle=timedelta(0))
+    stats = await ActivityStats.get(activity_id=venue["activity"].id)
+    assert (stats.check_ins, stats.offline_check_ins, stats.head_count) == (2, 1, 47)
+    figures = await reports.summary(reports.Scope(year=2026))
+    assert (figures["engagement"]["offline_check_ins"], figures["engagement"]["head_count"]) == (
+        1,
+        47,
+    )
+    await counters.redis.delete(live_key(venue["activity"].id))
+    assert (await counters.read([venue["activity"].id]))[venue["activity"].id]["head_count"] == 47
+    shown = await api.data(ENGAGEMENT, {"id": venue["id"]})
+    assert shown["activity"]["engagement"] == expected
