@@ -240,13 +240,15 @@ async def upload(
 
 
 def _in_window(
-    activity: Activity, moment: datetime, tolerance: timedelta, now_: datetime
+    activity: Activity, at: datetime, tolerance: timedelta, moment: datetime
 ) -> str | None:
-    """Why a device's time for an activity is refused, or None."""
+    """Why a device's time `at` (of a scan, of a head count) is refused for an activity, or
+    None: it must lie in the activity's check-in window, and not after `moment` (now), give or
+    take the device clock's `tolerance`."""
     opens, closes = check_in_window(activity)
-    if moment.tzinfo is None or not (opens - tolerance <= moment <= closes + tolerance):
+    if at.tzinfo is None or not (opens - tolerance <= at <= closes + tolerance):
         return "时间不在活动打卡时间内"
-    if moment > now_ + tolerance:
+    if at > moment + tolerance:
         return "时间晚于现在"
     return None
 
