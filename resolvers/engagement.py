@@ -26,7 +26,6 @@ from schema.engagement import (
     EngagementPayload,
     HeadCountInput,
     ScanInput,
-    ScanStatus,
     UploadCheckInsPayload,
     UploadedScanType,
 )
@@ -206,7 +205,7 @@ def _scan(scan: ScanInput) -> devices.Scan:
 def _uploaded(result: devices.ScanResult) -> UploadedScanType:
     return UploadedScanType(
         client_nonce=result.client_nonce,
-        status=ScanStatus(result.status.value),
+        status=result.status,
         code=result.code,
         message=result.message,
     )

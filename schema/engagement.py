@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 from datetime import date, datetime
-from enum import Enum
 
 import strawberry
 from strawberry.types import Info
@@ -19,6 +18,7 @@ from schema.ids import to_global_id
 from schema.node import Node
 from schema.types import Error, OkPayload
 from services import devices
+from services.devices import ScanStatus
 from services.engagement import check_in_window
 from services.errors import EngagementErrorCode
 
@@ -166,13 +166,6 @@ class CheckInBundleType:
     @strawberry.field(description="How far a device's clock may be off, in seconds.")
     def clock_tolerance_seconds(self, root: strawberry.Parent[devices.Bundle]) -> int:
         return int(root.tolerance.total_seconds())
-
-
-@strawberry.enum(name="ScanStatus")
-class ScanStatus(Enum):
-    ACCEPTED = "ACCEPTED"
-    DUPLICATE = "DUPLICATE"
-    REFUSED = "REFUSED"
 
 
 @strawberry.input

@@ -19,6 +19,7 @@ from models.enums import (
     VerificationPurpose,
 )
 from services import errors as codes
+from services.devices import ScanStatus
 
 # The enums of models and services, registered as GraphQL enums (strawberry marks the classes).
 for _enum in (
@@ -36,6 +37,7 @@ for _enum in (
     codes.DocumentErrorCode,
     codes.NotificationErrorCode,
     codes.PortalErrorCode,
+    ScanStatus,
 ):
     strawberry.enum(_enum)
 

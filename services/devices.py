@@ -14,7 +14,6 @@ device and the time it was scanned, and counted through the same counters.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from tortoise import timezone
+from tortoise.queryset import QuerySet
 
 from infra import sql
 from infra.clock import CHINA, now
@@ -35,6 +35,7 @@ from services.engagement import check_in_window, insert_check_ins
 from services.errors import EngagementErrorCode
 from services.permissions import Grant
 from services.rules import member_org_ids
+from services.sessions import token_hash
 
 TOKEN_PREFIX = "kpd_"  # noqa: S105 (a prefix, not a secret)
 MAX_ACTIVITIES = 20
@@ -42,11 +43,7 @@ MAX_SCANS = 500
 NONCE_LENGTH = (8, 48)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def _own_unit(grants: list[Grant], organization_id: int) -> None:
+def _own_unit(grants: list[Grant], organization_id: int) -> None:
     if organization_id not in member_org_ids(grants, FILING_ROLES):
         raise PermissionDenied("只有本单位的管理员和填报人可以管理打卡设备")
 
@@ -59,7 +56,7 @@ async def create_device(
     activity_ids: Sequence[int],
 ) -> tuple[CheckInDevice, str]:
     """A device of the unit for some of its approved activities, and its token (shown once)."""
-    await _own_unit(grants, organization_id)
+    _own_unit(grants, organization_id)
     errors = Collector()
     name = (name or "").strip()
     if not 1 <= len(name) <= 50:
@@ -81,7 +78,7 @@ async def create_device(
     device = await CheckInDevice.create(
         organization_id=organization_id,
         name=name,
-        token_hash=_hash(token),
+        token_hash=token_hash(token),
         activity_ids=wanted,
         created_by=user,
     )
@@ -101,7 +98,7 @@ async def revoke_device(user: User, grants: list[Grant], device_id: int) -> Chec
 
 
 async def devices_of(grants: list[Grant], organization_id: int) -> list[CheckInDevice]:
-    await _own_unit(grants, organization_id)
+    _own_unit(grants, organization_id)
     return await CheckInDevice.filter(organization_id=organization_id).order_by("-id")
 
 
@@ -109,7 +106,7 @@ async def device_for(token: str) -> CheckInDevice | None:
     """The device a token belongs to (revoked ones too: they are told so)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    return await CheckInDevice.get_or_none(token_hash=_hash(token))
+    return await CheckInDevice.get_or_none(token_hash=token_hash(token))
 
 
 @dataclass(frozen=True)
@@ -124,15 +121,20 @@ class Bundle:
 async def bundle(device: CheckInDevice, secret: str, tolerance: timedelta) -> Bundle:
     """What a device needs to work offline."""
     _usable(device)
-    activities = await Activity.filter(
-        id__in=device.activity_ids, status=ActivityStatus.APPROVED, deleted_at=None
-    ).order_by("starts_at", "id")
+    activities = await _public_activities(device).order_by("starts_at", "id")
     return Bundle(
         device=device,
         activities=activities,
         public_key=checkin_codes.public_key(secret),
         key_id=checkin_codes.key_id(secret),
         tolerance=tolerance,
+    )
+
+
+def _public_activities(device: CheckInDevice) -> QuerySet[Activity]:
+    """The device's activities the public may still check in to."""
+    return Activity.filter(
+        id__in=device.activity_ids, status=ActivityStatus.APPROVED, deleted_at=None
     )
 
 
@@ -197,12 +199,7 @@ async def upload(
             EngagementErrorCode.INVALID, f"每次最多上传{MAX_SCANS}条记录", "scans"
         )
     key = checkin_codes.public_key(secret)
-    activities = {
-        a.id: a
-        for a in await Activity.filter(
-            id__in=device.activity_ids, status=ActivityStatus.APPROVED, deleted_at=None
-        )
-    }
+    activities = {a.id: a for a in await _public_activities(device)}
     moment = now()
     results: list[ScanResult | None] = []
     wanted: list[tuple[int, CheckIn]] = []  # the position of each scan to insert

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
-import hashlib
 import secrets
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -34,6 +33,7 @@ from services.errors import PortalErrorCode
 from services.events import DomainEvent, EventKind, later, subscribe, unsubscribe
 from services.permissions import Grant, is_national_staff, require_national_staff
 from services.regions import get_region, subtree
+from services.sessions import token_hash
 
 TOKEN_PREFIX = "kpc_"  # noqa: S105 (tells API client tokens from session tokens)
 CHANNEL = "changes"
@@ -141,10 +141,6 @@ def register() -> None:
 # ---------------------------------------------------------------- API clients
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def create_client(
     user: User, grants: list[Grant], name: str, region_code: str
 ) -> tuple[ApiClient, str]:
@@ -158,7 +154,7 @@ async def create_client(
         raise ServiceError.of(PortalErrorCode.INVALID, "名称须为1至100个字符", "name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     client = await ApiClient.create(
-        name=text, region_code=region.code, token_hash=_hash(token), created_by=user
+        name=text, region_code=region.code, token_hash=token_hash(token), created_by=user
     )
     return client, token
 
@@ -172,7 +168,7 @@ async def revoke_client(grants: list[Grant], client_id: int) -> None:
 async def client_for(token: str) -> ApiClient | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
-    return await ApiClient.get_or_none(token_hash=_hash(token), active=True)
+    return await ApiClient.get_or_none(token_hash=token_hash(token), active=True)
 
 
 # ---------------------------------------------------------------- the feed
