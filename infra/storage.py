@@ -68,6 +68,10 @@ def disposition(filename: str, fallback: str) -> str:
 
 
 class Storage(Protocol):
+    def prepare(self) -> None:
+        """Make ready what the backend needs before use (blocking; `kepuri migrate` calls it)."""
+        ...
+
     async def save(self, relative: str, data: bytes, content_type: str = ...) -> str: ...
 
     async def read(self, relative: str) -> bytes | None: ...
@@ -87,6 +91,9 @@ class Storage(Protocol):
 class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = root
+
+    def prepare(self) -> None:
+        """Nothing: folders are made as files are written."""
 
     def path(self, relative: str) -> Path:
         return self.root.joinpath(*PurePosixPath(clean(relative)).parts)
@@ -256,7 +263,7 @@ class S3Storage:
         sized = {**headers, "Content-Length": str(found["ContentLength"])}
         return StreamingResponse(chunks(), media_type=media_type, headers=sized)
 
-    def ensure_bucket(self) -> None:
+    def prepare(self) -> None:
         """Create the bucket if it is missing (development and tests; production's exists)."""
         try:
             self.client.head_bucket(Bucket=self.bucket)

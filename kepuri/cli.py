@@ -76,9 +76,7 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from services.regions import sync_regions
 
     await migrate(settings.db_url)
-    backend = storage.backend()
-    if isinstance(backend, storage.S3Storage):  # the bucket, if it is missing
-        await asyncio.to_thread(backend.ensure_bucket)
+    await asyncio.to_thread(storage.backend().prepare)  # the bucket, if it is missing
     async with database(settings):
         with progress("行政区划", 0, "条") as bar:
             regions = await sync_regions(lambda done, total: advance_to(bar, done, total))

@@ -18,7 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -170,9 +170,19 @@ def s3_environment(settings: Settings) -> dict[str, str]:
 
 def open_storage(settings: Settings) -> storage.Storage:
     backend = storage.from_settings(settings)
-    if isinstance(backend, storage.S3Storage):
-        backend.ensure_bucket()
+    backend.prepare()
     return backend
+
+
+@contextmanager
+def using_storage(backend: storage.Storage) -> Iterator[storage.Storage]:
+    """The app's storage for the block (then the one it had)."""
+    previous = storage.backend()
+    storage.configure(backend)
+    try:
+        yield backend
+    finally:
+        storage.configure(previous)
 
 
 @pytest.fixture(scope="session")

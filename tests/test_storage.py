@@ -21,7 +21,14 @@ from infra import storage
 from infra.settings import Settings
 from models import Activity, ActivityMedia, Document
 from models.enums import DocumentKind, DocumentStatus, MediaKind
-from tests.conftest import Api, kepuri_process, open_storage, process_env, s3_settings
+from tests.conftest import (
+    Api,
+    kepuri_process,
+    open_storage,
+    process_env,
+    s3_settings,
+    using_storage,
+)
 from tests.factories import filing_unit, make_activity, make_campaign
 
 CREATE = """
@@ -58,22 +65,17 @@ def media(request: pytest.FixtureRequest, base_settings: Settings) -> Iterator[s
         settings = base_settings.with_overrides(
             s3_bucket="", media_dir_setting=tempfile.mkdtemp(prefix="kepuri-media-")
         )
-    previous = storage.backend()
-    backend = open_storage(settings)
-    storage.configure(backend)
-    yield backend
-    storage.configure(previous)
+    with using_storage(open_storage(settings)) as backend:
+        yield backend
 
 
 @pytest.fixture
 def presigned(base_settings: Settings, s3_server: str) -> Iterator[storage.S3Storage]:
     settings = base_settings.with_overrides(**s3_settings(s3_server, media_presign_seconds=120))
-    previous = storage.backend()
     backend = open_storage(settings)
     assert isinstance(backend, storage.S3Storage)
-    storage.configure(backend)
-    yield backend
-    storage.configure(previous)
+    with using_storage(backend):
+        yield backend
 
 
 def client(api: Api) -> httpx.AsyncClient:
@@ -218,9 +220,7 @@ async def test_a_worker_on_another_host_renders_a_pdf_the_api_serves(
     (another process, its media folder empty) reads the photo the API stored, and the PDF it
     stores is the one the API then serves."""
     settings = base_settings.with_overrides(**s3_settings(s3_server))
-    previous = storage.backend()
-    storage.configure(open_storage(settings))
-    try:
+    with using_storage(open_storage(settings)):
         campaign = await make_campaign()
         unit, filer = await filing_unit(api)
         activity = await make_activity(unit, campaign, title="另一台主机上的总结")
@@ -250,5 +250,3 @@ async def test_a_worker_on_another_host_renders_a_pdf_the_api_serves(
         assert "另一台主机上的总结" in reader.pages[0].extract_text()
         assert len(reader.pages[0].images) == 2  # the photo and the QR code, inline
         assert not any(Path(elsewhere).rglob("*"))
-    finally:
-        storage.configure(previous)

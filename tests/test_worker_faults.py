@@ -25,7 +25,7 @@ from kepuri.redis import EmbeddedRedis
 from models import Document
 from models.enums import DocumentStatus
 from schema.ids import parse_global_id
-from tests.conftest import Api, kepuri_process, process_env, run_worker
+from tests.conftest import Api, kepuri_process, process_env, run_worker, using_storage
 from tests.test_documents import REQUEST, summarized  # noqa: F401 (a fixture)
 from tests.test_service import redis_server  # noqa: F401 (a fixture)
 from workers.main import build_worker, requeue_documents
@@ -183,14 +183,12 @@ async def test_a_failed_write_leaves_no_temporary_file(tmp_path: Path, monkeypat
     def full_disk(source, target):
         raise OSError(28, "No space left on device")
 
-    media = storage.backend()
-    storage.configure(storage.LocalStorage(tmp_path))
-    monkeypatch.setattr(os, "replace", full_disk)
-    try:
-        with pytest.raises(OSError):
-            await storage.save("posters/a.jpg", b"x" * 1000)
-    finally:
-        monkeypatch.undo()
-        storage.configure(media)
+    with using_storage(storage.LocalStorage(tmp_path)):
+        monkeypatch.setattr(os, "replace", full_disk)
+        try:
+            with pytest.raises(OSError):
+                await storage.save("posters/a.jpg", b"x" * 1000)
+        finally:
+            monkeypatch.undo()
 
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
