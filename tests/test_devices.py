@@ -82,6 +82,15 @@ def scan(venue, code: str, at: str, nonce: str, activity: str | None = None) -> 
     }
 
 
+def head(venue, count: int, at: str, nonce: str) -> dict:
+    return {
+        "activityId": venue["id"],
+        "count": count,
+        "countedAt": china(at).isoformat(),
+        "clientNonce": nonce,
+    }
+
+
 async def test_a_device_checks_a_code_offline_with_only_its_bundle(api: Api, venue, base_settings):
     bundle = (await api.data(BUNDLE, token=venue["token"]))["checkInBundle"]
     shown = (await api.data(CODE, token=venue["visitor"].token))["me"]["checkInCode"]
@@ -260,30 +269,10 @@ async def test_head_counts_and_offline_check_ins_are_counted_apart_and_exactly(
     from services.counters import live_key
 
     heads = [
-        {
-            "activityId": venue["id"],
-            "count": 35,
-            "countedAt": china("2026-09-20 09:15").isoformat(),
-            "clientNonce": "head-0001",
-        },
-        {
-            "activityId": venue["id"],
-            "count": 12,
-            "countedAt": china("2026-09-20 09:50").isoformat(),
-            "clientNonce": "head-0002",
-        },
-        {
-            "activityId": venue["id"],
-            "count": 0,
-            "countedAt": china("2026-09-20 11:00").isoformat(),
-            "clientNonce": "head-0003",
-        },
-        {
-            "activityId": venue["id"],
-            "count": 9,
-            "countedAt": china("2026-09-21 11:00").isoformat(),
-            "clientNonce": "head-0004",
-        },
+        head(venue, 35, "2026-09-20 09:15", "head-0001"),
+        head(venue, 12, "2026-09-20 09:50", "head-0002"),
+        head(venue, 0, "2026-09-20 11:00", "head-0003"),
+        head(venue, 9, "2026-09-21 11:00", "head-0004"),
     ]
     first = (await api.data(HEADS, {"h": heads}, token=venue["token"]))["uploadCheckIns"]
     again = (await api.data(HEADS, {"h": heads}, token=venue["token"]))["uploadCheckIns"]
