@@ -101,6 +101,14 @@ class Settings:
     s3_path_style: bool = False  # bucket in the path (MinIO) rather than in the host name
     media_presign_seconds: int = 0  # 0: the API sends files; else presigned links this long
     check_in_clock_tolerance_minutes: int = 10  # a check-in device's clock may be this far off
+    # the fraud rules (services/fraud.py)
+    fraud_window_minutes: int = 10  # "within a short time"
+    fraud_burst_floor: int = 200  # check-ins from one source that any activity's size explains
+    fraud_new_account_hours: int = 24  # an account this young is new
+    fraud_new_accounts: int = 20  # new accounts checking in from one address within the window
+    fraud_travel_minutes: int = 30  # check-ins in two cities closer in time than this
+    fraud_cohort_minutes: int = 10  # accounts created this close together are one cohort
+    fraud_cohort_size: int = 20  # a cohort's likes or ratings of one activity within the window
     image_max_pixels: int = 50_000_000
     image_max_decoded_bytes: int = 256 * 1024 * 1024
     graphql_max_depth: int = 12

@@ -16,10 +16,14 @@ from models.engagement import (
     CheckInDevice,
     Comment,
     CommentModeration,
+    EngagementFlag,
     Favorite,
+    FlagAdjustment,
+    FlaggedRecord,
     HeadCount,
     Like,
     Rating,
+    ScanPosition,
 )
 from models.notifications import Notification
 from models.operations import PersistedDocument
@@ -41,7 +45,10 @@ __all__ = [
     "CommentModeration",
     "Document",
     "DocumentReader",
+    "EngagementFlag",
     "Favorite",
+    "FlagAdjustment",
+    "FlaggedRecord",
     "HeadCount",
     "IndicatorScore",
     "Invitation",
@@ -59,6 +66,7 @@ __all__ = [
     "Region",
     "RegionalSetting",
     "Review",
+    "ScanPosition",
     "Session",
     "User",
     "VerificationCode",

@@ -100,6 +100,8 @@ class NotificationKind(StrEnum):
     COMMENDED = "COMMENDED"
     CERTIFICATE_READY = "CERTIFICATE_READY"
     INVITED = "INVITED"
+    ENGAGEMENT_FLAGGED = "ENGAGEMENT_FLAGGED"
+    ENGAGEMENT_RESOLVED = "ENGAGEMENT_RESOLVED"
 
 
 class DeliveryStatus(StrEnum):
@@ -145,3 +147,18 @@ class Indicator(StrEnum):
     TECH_VOLUNTEERS = "TECH_VOLUNTEERS"
     INFORMATION_SERVICE = "INFORMATION_SERVICE"
     PUBLIC_EVALUATION = "PUBLIC_EVALUATION"
+
+
+class FraudRule(StrEnum):
+    """Why engagement was flagged (services/fraud.py has one function per rule)."""
+
+    SOURCE_BURST = "SOURCE_BURST"  # one device or address, beyond the activity's size
+    NEW_ACCOUNTS_ONE_ADDRESS = "NEW_ACCOUNTS_ONE_ADDRESS"
+    FAR_APART = "FAR_APART"  # one account at places far apart within minutes
+    ACCOUNT_COHORT = "ACCOUNT_COHORT"  # likes and ratings from accounts created together
+
+
+class FlagStatus(StrEnum):
+    PENDING = "PENDING"  # out of the counts until a reviewer decides
+    CONFIRMED = "CONFIRMED"  # fraud: out for good
+    DISMISSED = "DISMISSED"  # back in the counts

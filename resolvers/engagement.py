@@ -9,7 +9,8 @@ import strawberry
 from strawberry.types import Info
 
 from infra.errors import PermissionDenied, ServiceError
-from models import CheckInDevice
+from models import CheckInDevice, EngagementFlag
+from models.enums import FlagStatus
 from resolvers.common import attempt, caller, signed_in
 from schema.activities import engagement_of, visible
 from schema.context import Context
@@ -22,6 +23,8 @@ from schema.engagement import (
     CommentPayload,
     CommentType,
     EngagementError,
+    EngagementFlagPayload,
+    EngagementFlagType,
     EngagementOkPayload,
     EngagementPayload,
     HeadCountInput,
@@ -32,7 +35,7 @@ from schema.engagement import (
 from schema.ids import parse_global_id
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated
-from services import devices, engagement
+from services import devices, engagement, fraud
 
 
 def _activity_id(value: strawberry.ID) -> int:
@@ -305,3 +308,44 @@ class DeviceMutation:
         return UploadCheckInsPayload(
             results=[_uploaded(r) for r in scanned], head_counts=[_uploaded(r) for r in counted]
         )
+
+
+@strawberry.type
+class FraudQuery:
+    @strawberry.field(
+        description="Flagged engagement the caller reviews (national staff: all), oldest first."
+    )
+    async def engagement_flags(
+        self,
+        info: Info[Context, None],
+        status: FlagStatus | None = FlagStatus.PENDING,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[EngagementFlagType]:
+        _, grants = await signed_in(info)
+        return await keyset_connection(fraud.queue(grants, status), first=first, after=after)
+
+
+@strawberry.type
+class FraudMutation:
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="A reviewer of the supervising unit confirms a flag as fraud (its "
+        "engagement stays out of the counts) or dismisses it (it counts again); once.",
+    )
+    async def resolve_engagement_flag(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        fraud_confirmed: bool,
+        note: str | None = None,
+    ) -> EngagementFlagPayload:
+        user, grants = await signed_in(info)
+        rt = info.context.runtime
+
+        async def decide() -> EngagementFlag:
+            pk = parse_global_id(id, "EngagementFlag", "id")
+            return await fraud.resolve(rt.live, user, grants, pk, fraud_confirmed, note)
+
+        flag, errors = await attempt(EngagementError, decide)
+        return EngagementFlagPayload(flag=flag, errors=errors)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from infra.errors import PermissionDenied, ServiceError
 from models import (
+    Activity,
     ApiClient,
     Campaign,
     CheckIn,
@@ -18,6 +19,7 @@ from models import (
     Commendation,
     Comment,
     Document,
+    EngagementFlag,
     Invitation,
     JointAction,
     Notification,
@@ -31,7 +33,7 @@ from schema.context import Context
 from schema.ids import decode_global_id
 from schema.node import MODELS, Node
 from schema.permissions import bad_argument
-from services import commendations, documents, engagement, recommendations, webhooks
+from services import commendations, documents, engagement, fraud, recommendations, webhooks
 from services.activities import FILING_ROLES
 from services.permissions import can_manage_members, is_national_staff
 from services.rules import member_org_ids
@@ -122,6 +124,16 @@ async def _device(info: Info[Context, None], pk: int) -> Any:
     return device if device is not None and device.organization_id in filing else None
 
 
+async def _flag(info: Info[Context, None], pk: int) -> Any:
+    """What engagementFlags lists: the activity's reviewers and national staff."""
+    flag = await EngagementFlag.get_or_none(id=pk)
+    if flag is None:
+        return None
+    activity = await Activity.get_or_none(id=flag.activity_id)
+    seen = activity is not None and fraud.sees_flags(await info.context.grants(), activity)
+    return flag if seen else None
+
+
 async def _webhook(info: Info[Context, None], pk: int) -> Any:
     try:
         return await webhooks.owned_webhook(
@@ -147,6 +159,7 @@ FINDERS: dict[str, Finder] = {
     "Comment": _comment,
     "Commendation": _commendation,
     "Document": _document,
+    "EngagementFlag": _flag,
     "Invitation": _invitation,
     "JointAction": lambda info, pk: _public(JointAction, pk),
     "Notification": lambda info, pk: _own(Notification, "recipient_id", info, pk),

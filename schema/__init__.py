@@ -29,6 +29,8 @@ from resolvers.engagement import (
     DeviceQuery,
     EngagementMutation,
     EngagementQuery,
+    FraudMutation,
+    FraudQuery,
 )
 from resolvers.node import NodeQuery
 from resolvers.notifications import (
@@ -56,6 +58,7 @@ class Query(
     ActivitiesQuery,
     EngagementQuery,
     DeviceQuery,
+    FraudQuery,
     DocumentsQuery,
     NotificationsQuery,
     PortalsQuery,
@@ -73,6 +76,7 @@ class Mutation(
     ActivitiesMutation,
     EngagementMutation,
     DeviceMutation,
+    FraudMutation,
     DocumentsMutation,
     NotificationsMutation,
     PortalsMutation,

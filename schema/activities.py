@@ -97,6 +97,7 @@ class Engagement:
     comments: int
     favorites: int
     rating_average: float | None
+    rating_count: int = strawberry.field(description="People who rated it.")
     offline_check_ins: int = strawberry.field(
         description="Of checkIns, those a venue's device scanned offline."
     )
@@ -114,6 +115,7 @@ def engagement_of(counts: dict[str, int]) -> Engagement:
         comments=counts["comments"],
         favorites=counts["favorites"],
         rating_average=round(counts["rating_sum"] / rated, 2) if rated else None,
+        rating_count=rated,
         offline_check_ins=counts["offline_check_ins"],
         head_count=counts["head_count"],
         attendance=counts["check_ins"] + counts["head_count"],

@@ -10,9 +10,10 @@ from datetime import date, datetime
 import strawberry
 from strawberry.types import Info
 
-from models import Activity, CheckIn, CheckInDevice, Comment
+from models import Activity, CheckIn, CheckInDevice, Comment, EngagementFlag
+from models.enums import FlagStatus, FraudRule
 from schema.accounts import UserType
-from schema.activities import Engagement
+from schema.activities import ActivityType, Engagement
 from schema.context import Context
 from schema.ids import to_global_id
 from schema.node import Node
@@ -200,4 +201,47 @@ class UploadCheckInsPayload:
     head_counts: list[UploadedScanType] = strawberry.field(
         default_factory=list, description="One per head count, in order."
     )
+    errors: list[EngagementError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(
+    name="EngagementFlag",
+    description="Engagement a fraud rule found suspicious: its records are out of the "
+    "activity's counts until a reviewer of the supervising unit confirms the fraud (out for "
+    "good) or dismisses the flag (back in).",
+)
+class EngagementFlagType(Node):
+    rule: FraudRule
+    reason: str = strawberry.field(description="Why, in Chinese.")
+    status: FlagStatus
+    check_ins: int = strawberry.field(description="Check-ins it took out of the counts.")
+    offline_check_ins: int = strawberry.field(description="Of those, scanned by a device.")
+    likes: int
+    rating_count: int = strawberry.field(description="Ratings it took out.")
+    created_at: datetime
+    resolved_at: datetime | None
+    note: str | None = strawberry.field(description="The reviewer's note on the decision.")
+
+    @strawberry.field
+    def id(self, root: strawberry.Parent[EngagementFlag]) -> strawberry.ID:
+        return strawberry.ID(to_global_id("EngagementFlag", root.id))
+
+    @strawberry.field
+    async def activity(
+        self, root: strawberry.Parent[EngagementFlag], info: Info[Context, None]
+    ) -> ActivityType | None:
+        return await info.context.loaders.activity.load(root.activity_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The reviewer who decided.")
+    async def resolved_by(
+        self, root: strawberry.Parent[EngagementFlag], info: Info[Context, None]
+    ) -> UserType | None:
+        if root.resolved_by_id is None:
+            return None
+        return await info.context.loaders.user.load(root.resolved_by_id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class EngagementFlagPayload:
+    flag: EngagementFlagType | None = None
     errors: list[EngagementError] = strawberry.field(default_factory=list)

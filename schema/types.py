@@ -12,6 +12,8 @@ import strawberry
 from infra.errors import ServiceError
 from models import Region
 from models.enums import (
+    FlagStatus,
+    FraudRule,
     InvitationStatus,
     MemberRole,
     OrganizationKind,
@@ -38,6 +40,8 @@ for _enum in (
     codes.NotificationErrorCode,
     codes.PortalErrorCode,
     ScanStatus,
+    FraudRule,
+    FlagStatus,
 ):
     strawberry.enum(_enum)
 

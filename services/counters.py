@@ -36,6 +36,7 @@ from models import (
     Comment,
     CommentModeration,
     Favorite,
+    FlagAdjustment,
     HeadCount,
     Like,
     Rating,
@@ -51,6 +52,8 @@ FIELDS = (
     "offline_check_ins",  # of check_ins, those scanned by a device offline
     "head_count",  # visitors without an account, counted by a device
 )
+# what a fraud flag takes out of the counts (services/fraud.py)
+ADJUSTED = ("check_ins", "offline_check_ins", "likes", "rating_sum", "rating_count")
 GUARD_TTL = 2 * 24 * 3600
 # Rows younger than this are left to the request that wrote them (it applies its event to Redis
 # within milliseconds); the job only finishes what a request did not.
@@ -145,6 +148,13 @@ SOURCES = [
     Source(Comment, "m", lambda r: {"comments": 1}, "0, 0, 1, 0, 0, 0, 0, 0"),
     Source(CommentModeration, "h", lambda r: {"comments": -1}, "0, 0, -1, 0, 0, 0, 0, 0"),
     Source(HeadCount, "p", lambda r: {"head_count": r.count}, "0, 0, 0, 0, 0, 0, 0, count"),
+    # a fraud flag taking engagement out of the counts, or its dismissal putting it back
+    Source(
+        FlagAdjustment,
+        "x",
+        lambda r: {name: getattr(r, name) for name in ADJUSTED},
+        "check_ins, likes, 0, 0, rating_sum, rating_count, offline_check_ins, 0",
+    ),
 ]
 SOURCE_BY_MODEL = {s.model: s for s in SOURCES}
 

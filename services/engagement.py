@@ -24,7 +24,7 @@ from infra.clock import CHINA, local_date, now, today
 from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like, Rating, User
 from models.enums import ActivityStatus
-from services import audit
+from services import audit, fraud
 from services.content import COMMENTS, publishes
 from services.counters import Counters, Counts
 from services.errors import EngagementErrorCode
@@ -158,6 +158,7 @@ async def check_in(
         day=today(),
         client_nonce=nonce,
         created_at=timezone.now(),
+        address=(ip or "")[:45] or None,
     )
     try:
         row = await _check_ins(wanted)
@@ -173,7 +174,15 @@ async def check_in(
     return row, await counters.record(row)
 
 
-_CHECK_IN_COLUMNS = ("activity_id", "user_id", "day", "client_nonce", "created_at", "device_id")
+_CHECK_IN_COLUMNS = (
+    "activity_id",
+    "user_id",
+    "day",
+    "client_nonce",
+    "created_at",
+    "device_id",
+    "address",
+)
 
 
 async def insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception | None]:
@@ -194,6 +203,7 @@ async def insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception | 
                     c.client_nonce,
                     stamp(c.created_at, c),
                     c.device_id,
+                    c.address,
                 )
                 for c in wanted
             ],
@@ -231,9 +241,21 @@ def _clock(moment: datetime) -> str:
     return f"{local_date(moment)} {local:%H:%M}"
 
 
+def _unheld(model: type[Like] | type[Favorite], activity: str, user: str) -> str:
+    """The condition that a fraud flag does not hold the person's likes of the activity (there
+    is none on favourites, which no rule flags)."""
+    if model is not Like:
+        return "TRUE"
+    return (  # identifiers and parameter names of the code, never input
+        f"NOT EXISTS (SELECT 1 FROM flagged_records h WHERE h.kind = '{fraud.LIKE}' "  # noqa: S608
+        f"AND h.activity_id = {activity} AND h.user_id = {user} AND h.held = TRUE)"
+    )
+
+
 def _next_state(model: type[Like] | type[Favorite], attr: str) -> sql.Statement:
     """Insert the person's next row of `model` with `attr` = :wanted, unless their latest row
-    already says so (then nothing): the read and the write in one statement."""
+    already says so or a fraud flag holds it (then nothing): the reads and the write in one
+    statement."""
     table = model._meta.db_table  # identifiers of the code, never input
     return sql.Statement(
         f"""
@@ -244,7 +266,7 @@ def _next_state(model: type[Like] | type[Favorite], attr: str) -> sql.Statement:
             (SELECT {attr} FROM {table} WHERE activity_id = :activity AND user_id = :user
              ORDER BY seq DESC LIMIT 1),
             FALSE
-        ) <> :wanted
+        ) <> :wanted AND {_unheld(model, ":activity", ":user")}
         RETURNING id
         """  # noqa: S608
     )
@@ -269,7 +291,7 @@ def _next_states(model: type[Like] | type[Favorite], attr: str, size: int) -> sq
         FROM (VALUES {values}) AS v
         WHERE COALESCE(
             (SELECT {attr} FROM {table} t WHERE {same} ORDER BY seq DESC LIMIT 1), FALSE
-        ) <> v.column3
+        ) <> v.column3 AND {_unheld(model, "v.column1", "v.column2")}
         RETURNING id, activity_id, user_id
         """  # noqa: S608
     )
@@ -369,10 +391,22 @@ async def _toggle(
         inserted = await _TOGGLES[model]((activity_id, user.id, wanted))
     except IntegrityError:  # the activity was deleted since it was read (a foreign key)
         raise _no_such_activity() from None
-    if inserted is None:  # already in that state
+    if inserted is None:  # already in that state, or held by a fraud flag: nothing changes
         return (await counters.read([activity_id]))[activity_id]
     row = model(id=inserted, activity_id=activity_id, user_id=user.id, **{attr: wanted})
     return await counters.record(row)
+
+
+async def _not_held(kind: str, activity_id: int, user: User) -> None:
+    """A person whose rating of an activity is under a fraud flag cannot change it until a
+    reviewer dismisses the flag: the flag took out what their ratings counted. (Their likes
+    are held by the like statement itself: a like then changes nothing.)"""
+    if await fraud.held(kind, activity_id, user.id):
+        raise ServiceError.of(
+            EngagementErrorCode.HELD_FOR_REVIEW,
+            "您对该活动的互动正在核查中，暂不能修改",
+            "activityId",
+        )
 
 
 async def set_like(
@@ -407,6 +441,7 @@ async def rate(
         errors.add(EngagementErrorCode.INVALID, "反馈意见不能超过500个字符", "feedback")
     errors.raise_if_any()
     await _admitted(rt, user, activity_id, ip)
+    await _not_held(fraud.RATING, activity_id, user)
     for _ in range(3):
         latest = (
             await Rating.filter(activity_id=activity_id, user_id=user.id).order_by("-seq").first()

@@ -17,6 +17,7 @@ from models import (
     Commendation,
     Comment,
     Document,
+    EngagementFlag,
     Invitation,
     JointAction,
     Notification,
@@ -68,6 +69,12 @@ async def _device(api: Api, scene: Scene) -> None:
     await CheckInDevice.create(organization_id=school[1], name="大篷车平板", token_hash="0" * 64)
 
 
+async def _flag(api: Api, scene: Scene) -> None:
+    activity = decode_global_id(scene["public"])
+    assert activity is not None
+    await EngagementFlag.create(activity_id=activity[1], rule="SOURCE_BURST", reason="测试")
+
+
 @dataclass(frozen=True)
 class Case:
     """An object of a type: how it is made, its ID, and who may see it: a set, or whoever the
@@ -96,6 +103,12 @@ CASES: dict[str, Case] = {
     # the unit's admins and filers, as checkInDevices lists them
     "CheckInDevice": Case(
         _newest(CheckInDevice, "CheckInDevice"), _device, seen_by=frozenset({"filer"})
+    ),
+    # the reviewers of the activity's supervising unit and national staff, as their queue shows
+    "EngagementFlag": Case(
+        _newest(EngagementFlag, "EngagementFlag"),
+        _flag,
+        own=("{ engagementFlags(first: 50) { edges { node { id } } } }", None),
     ),
     "Comment": Case(
         _newest(Comment, "Comment"),

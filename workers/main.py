@@ -29,6 +29,7 @@ from services import (
     commendations,
     documents,
     escalation,
+    fraud,
     maintenance,
     notifications,
     reminders,
@@ -132,6 +133,16 @@ async def flush_engagement(ctx: dict[str, Any]) -> int:
     if flushed:
         log.info("engagement_flushed", events=flushed)
     return flushed
+
+
+async def scan_engagement(ctx: dict[str, Any]) -> int:
+    """Run the fraud rules over the engagement that arrived since the last run (cron;
+    idempotent; see services.fraud)."""
+    settings: Settings = ctx["settings"]
+    made = await fraud.scan(Counters(ctx["redis"]), fraud.Limits.of(settings))
+    if made:
+        log.info("engagement_flagged", flags=made)
+    return made
 
 
 def _pool(ctx: dict[str, Any]) -> ProcessPoolExecutor:
@@ -238,6 +249,7 @@ FUNCTIONS: list[Any] = [
     purge_expired,
     render_qr,
     flush_engagement,
+    scan_engagement,
     func(render_document, timeout=1800),  # all certificates of a year in one job
     deliver_notification,
     announce_commendations,
@@ -249,6 +261,7 @@ FUNCTIONS: list[Any] = [
 CRON_JOBS = [
     cron(purge_expired, minute={17}, unique=True, run_at_startup=False),
     cron(flush_engagement, second={0, 30}, unique=True, run_at_startup=True, timeout=300),
+    cron(scan_engagement, second={15}, unique=True, timeout=300),
     cron(remind_deadlines, minute=set(range(0, 60, 5)), unique=True, timeout=1800),
     cron(review_sweep, minute={7, 22, 37, 52}, unique=True, timeout=1800),
     cron(requeue_documents, second={45}, unique=True, timeout=60),
