@@ -74,6 +74,7 @@ class Settings:
     rate_limit_login_address: str = "100/hour"
     rate_limit_engage_account: str = "60/minute"
     rate_limit_engage_address: str = "1000/minute"
+    rate_limit_device_upload: str = "30/minute"  # uploads of one check-in device
     rate_limit_member_lookup: str = "30/hour"
     blocked_words: tuple[str, ...] = ()
 

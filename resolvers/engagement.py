@@ -296,12 +296,13 @@ class DeviceMutation:
             devices.Tally(_pk_or_zero(h.activity_id), h.count, h.counted_at, h.client_nonce)
             for h in head_counts or []
         ]
-        done, errors = await attempt(
-            EngagementError,
-            lambda: devices.upload(
+        async def upload() -> tuple[list[devices.ScanResult], list[devices.ScanResult]]:
+            await devices.admit_upload(rt, device)
+            return await devices.upload(
                 rt.live, device, wanted, rt.settings.secret_key, _tolerance(info), tallies
-            ),
-        )
+            )
+
+        done, errors = await attempt(EngagementError, upload)
         if done is None:
             return UploadCheckInsPayload(errors=errors)
         scanned, counted = done

@@ -35,6 +35,7 @@ from services.engagement import check_in_window, insert_check_ins
 from services.errors import EngagementErrorCode
 from services.permissions import Grant
 from services.rules import member_org_ids
+from services.runtime import Runtime
 from services.sessions import token_hash
 
 TOKEN_PREFIX = "kpd_"  # noqa: S105 (a prefix, not a secret)
@@ -181,6 +182,13 @@ class ScanResult:
 
 def _refused(scan: Scan, code: EngagementErrorCode, message: str) -> ScanResult:
     return ScanResult(scan.client_nonce, ScanStatus.REFUSED, code, message)
+
+
+async def admit_upload(rt: Runtime, device: CheckInDevice) -> None:
+    """A device uploads at most so many batches a minute (a stolen token cannot flood)."""
+    await rt.limiter.consume_each(
+        (rt.settings.rate_limit_device_upload, ("device-upload", str(device.id)))
+    )
 
 
 async def upload(

@@ -10,7 +10,9 @@ Python), each on a 0..100 scale relative to the best body where it is a volume:
 - INFORMATION_SERVICE: 100 × (supplements on time + summaries on time) / (2 × approved activities),
   "on time" by the body's own SUPPLEMENT and SUMMARY deadlines (a province's, else the national);
 - PUBLIC_EVALUATION: 50 × mean rating / 5 + 50 × engagement per approved activity / the most
-  (check-ins, likes, comments and favourites, as last written behind to `activity_stats`).
+  (check-ins online and offline, likes, comments, favourites, and head counts at half weight:
+  a device's bare count of visitors vouches for less than a person's own check-in; as last
+  written behind to `activity_stats`, so without engagement a fraud flag holds out).
 
 PUBLICITY and TECH_VOLUNTEERS are scored by national staff. The total is the weighted mean of the
 seven scores (the campaign's weights; 1 each by default; an unscored indicator counts 0); bodies
@@ -66,11 +68,24 @@ LABELS = {
     "summarized_on_time": "按时提交活动总结的活动数",
     "mean_rating": "平均评分（满分5分）",
     "ratings": "评分人次",
-    "engagement": "打卡、点赞、评论、收藏合计",
+    "check_ins": "打卡人次（含离线打卡）",
+    "offline_check_ins": "其中离线打卡人次",
+    "head_count": "现场计数人数（按一半计入互动）",
+    "engagement": "打卡、点赞、评论、收藏及现场计数（半数）合计",
     "engagement_per_activity": "每个通过活动的平均互动数",
     "most_engagement_per_activity": "各单位中最高的每活动平均互动数",
 }
 Key = tuple[str, Any]  # ("province", "510000") or ("society", 42)
+# what each count of `activity_stats` weighs in PUBLIC_EVALUATION's engagement (offline
+# check-ins are among the check-ins, so they weigh nothing more)
+ENGAGEMENT_WEIGHTS = {
+    "check_ins": 1.0,
+    "likes": 1.0,
+    "comments": 1.0,
+    "favorites": 1.0,
+    "offline_check_ins": 0.0,
+    "head_count": 0.5,
+}
 
 
 @dataclass
@@ -178,23 +193,19 @@ async def _figures(campaign_id: int, bodies: list[Organization]) -> dict[Key, di
                 likes=Sum("likes"),
                 comments=Sum("comments"),
                 favorites=Sum("favorites"),
+                offline_check_ins=Sum("offline_check_ins"),
+                head_count=Sum("head_count"),
             )
             .group_by(stats_group)
-            .values(
-                stats_group,
-                "rating_sum",
-                "rating_count",
-                "check_ins",
-                "likes",
-                "comments",
-                "favorites",
-            )
+            .values(stats_group, "rating_sum", "rating_count", *ENGAGEMENT_WEIGHTS)
         ):
             target = figures[(keys[0][0], row[stats_group])]
             target["rating_sum"] = float(row["rating_sum"] or 0)
             target["ratings"] = float(row["rating_count"] or 0)
+            for name in ("check_ins", "offline_check_ins", "head_count"):
+                target[name] = float(row[name] or 0)
             target["engagement"] = float(
-                sum(row[n] or 0 for n in ("check_ins", "likes", "comments", "favorites"))
+                sum(weight * (row[n] or 0) for n, weight in ENGAGEMENT_WEIGHTS.items())
             )
 
     for (kind, (supplement_by, summary_by)), keys in by_deadline.items():
@@ -268,6 +279,9 @@ def _computed(raw: dict[str, float], most: dict[str, float]) -> list[Score]:
             {
                 "mean_rating": round(mean_rating, 2),
                 "ratings": raw.get("ratings", 0.0),
+                "check_ins": raw.get("check_ins", 0.0),
+                "offline_check_ins": raw.get("offline_check_ins", 0.0),
+                "head_count": raw.get("head_count", 0.0),
                 "engagement": raw.get("engagement", 0.0),
                 "engagement_per_activity": round(per_activity, 2),
                 "most_engagement_per_activity": round(most["engagement_per_activity"], 2),

@@ -308,3 +308,19 @@ async def test_head_counts_and_offline_check_ins_are_counted_apart_and_exactly(
     assert (await counters.read([venue["activity"].id]))[venue["activity"].id]["head_count"] == 47
     shown = await api.data(ENGAGEMENT, {"id": venue["id"]})
     assert shown["activity"]["engagement"] == expected
+
+
+async def test_a_device_uploads_a_few_batches_a_minute(api: Api, venue, base_settings, settings):
+    settings(rate_limit_device_upload="2/minute")
+    code = checkin_codes.issue(
+        base_settings.secret_key, venue["visitor"].user.id, date(2026, 9, 20)
+    )
+    batches = [[scan(venue, code, "2026-09-20 09:30", f"scan-900{i}")] for i in range(3)]
+
+    answers = [
+        (await api.data(UPLOAD, {"s": b}, token=venue["token"]))["uploadCheckIns"] for b in batches
+    ]
+
+    assert [a["errors"] for a in answers] == [[], [], [{"code": "RATE_LIMITED"}]]
+    assert answers[2]["results"] == []
+    assert await CheckIn.filter(client_nonce__startswith="d").count() == 1

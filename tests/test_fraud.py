@@ -10,14 +10,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import ActivityStats, AuditLog, EngagementFlag, Notification
+from infra.clock import now
+from models import ActivityStats, AuditLog, EngagementFlag, HeadCount, Notification
 from models.enums import FlagStatus, FraudRule, MemberRole, NotificationKind, OrganizationKind
 from schema.ids import to_global_id
 from services import fraud
 from services.counters import live_key
 from services.fraud import CHECK_IN, LIKE, RATING, Limits, Seen
 from tests.conftest import Api, china, set_now
-from tests.factories import filing_unit, grant, make_activity, make_campaign, person
+from tests.factories import (
+    filing_unit,
+    grant,
+    make_activity,
+    make_campaign,
+    member,
+    national_organizer,
+    person,
+)
 from tests.factories import reviewer_of as make_reviewer
 from workers.main import scan_engagement
 
@@ -139,6 +148,8 @@ COUNTS = """query($a: ID!) { activity(id: $a) { engagement { checkIns likes rati
 QUEUE = """query($s: FlagStatus) { engagementFlags(status: $s, first: 20) { totalCount
   edges { node { id rule reason status checkIns likes ratingCount note
   activity { title } resolvedBy { name } } } } }"""
+EVALUATION = """query { evaluation(year: 2026, first: 100) { edges { node {
+  organization { name } scores { indicator inputs { name value } } } } } }"""
 RESOLVE = """mutation($id: ID!, $fraud: Boolean!, $note: String) {
   resolveEngagementFlag(id: $id, fraudConfirmed: $fraud, note: $note) {
     flag { status note } errors { code } } }"""
@@ -189,6 +200,20 @@ async def visitors(api: Api, n: int, start: int = 0) -> list:
     return [await person(api, f"1396666{start + i:04d}", f"访客{i}") for i in range(n)]
 
 
+async def evaluated(api: Api, app, venue, province: str = "四川省科学技术协会") -> dict:
+    """The inputs of the province's PUBLIC_EVALUATION, after the write-behind."""
+    await app.state.runtime.live.flush(settle=timedelta(0))
+    staff = venue.get("staff")
+    if staff is None:
+        staff = venue["staff"] = await member(
+            api, "13955559999", await national_organizer(), MemberRole.ADMIN
+        )
+    rows = (await api.data(EVALUATION, token=staff.token))["evaluation"]["edges"]
+    body = next(r["node"] for r in rows if r["node"]["organization"]["name"] == province)
+    public = next(x for x in body["scores"] if x["indicator"] == "PUBLIC_EVALUATION")
+    return {i["name"]: i["value"] for i in public["inputs"]}
+
+
 async def queue(api: Api, token: str, status: str | None = "PENDING") -> dict:
     return (await api.data(QUEUE, {"s": status}, token=token))["engagementFlags"]
 
@@ -220,6 +245,12 @@ async def test_new_accounts_from_one_address_are_out_of_the_counts_until_dismiss
     assert len(told) == 1 and "4个新注册账号" in told[0]
     # the unit and other reviewers do not see the queue's flags
     assert (await queue(api, venue["filer"].token))["totalCount"] == 0
+    # nor does the evaluation count the flagged check-ins; a head count weighs half
+    await HeadCount.create(
+        activity_id=venue["activity"].id, count=10, counted_at=now(), client_nonce="count-001"
+    )
+    inputs = await evaluated(api, app, venue)
+    assert (inputs["check_ins"], inputs["head_count"], inputs["engagement"]) == (1, 10, 6)
 
     done = await api.data(
         RESOLVE,
@@ -237,6 +268,7 @@ async def test_new_accounts_from_one_address_are_out_of_the_counts_until_dismiss
 
     expected = {"checkIns": 5, "likes": 0, "ratingCount": 0}
     assert await all_ways(api, app, venue) == [expected] * 3
+    assert (await evaluated(api, app, venue))["check_ins"] == 5
     assert await run_scan(app) == 0  # a dismissed flag's records stay dismissed
     audit = await AuditLog.filter(action__startswith="engagement_flag").values_list(
         "action", flat=True
