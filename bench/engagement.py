@@ -5,8 +5,11 @@
 Prints, from one run: throughput and p50/p99 of the real `checkIn` and `setLike` mutations, of the
 `me` query by the same users (the floor every signed-in request pays: authentication, from the
 process's session cache once a token has been seen), and of a bare Starlette endpoint that only
-increments a Redis counter (the ceiling of one Python process); then flushes the counters and
-checks that nothing was lost or counted twice.
+increments a Redis counter (the ceiling of one Python process); then the `checkIn` burst again
+while venue devices upload batches of 500 offline scans (`uploadCheckIns`, DEVICES devices, each
+a batch every UPLOAD_EVERY seconds): the scans accepted per second, and how much the online
+burst's ratio to `me` falls; then flushes the counters and checks that nothing was lost or
+counted twice.
 
 `servers` uses PostgreSQL and Redis from BENCH_DATABASE_URL / BENCH_REDIS_URL (defaults: the local
 servers, a fresh database `kepuri_bench`).
@@ -39,6 +42,12 @@ USERS = 64
 # 5 s rounds at 4,000 a second, far beyond one process
 ACTIVITIES = 1000
 ROUNDS = 3  # each scenario runs this often, interleaved; the median round is reported
+# venue devices uploading offline scans during the online burst: each registered for 20 of the
+# activities, scanning people of their own (SCANNED_PEOPLE), a batch of 500 every UPLOAD_EVERY s
+DEVICES = 4
+UPLOAD_EVERY = 1.0
+SCAN_BATCH = 500
+SCANNED_PEOPLE = 400
 
 CHECK_IN = (
     "mutation($a: ID!, $n: String!) { checkIn(activityId: $a, clientNonce: $n) "
@@ -49,6 +58,13 @@ LIKE = (
     "{ engagement { likes } errors { code } } }"
 )
 ME = "query { me { id name } }"
+UPLOAD = (
+    "mutation($s: [ScanInput!]!) { uploadCheckIns(scans: $s) "
+    "{ results { status code } errors { code } } }"
+)
+
+
+WITH_UPLOADS = "checkIn, devices uploading"
 
 
 def free_port() -> int:
@@ -82,9 +98,11 @@ async def seed(env: dict[str, str]) -> dict[str, Any]:
     from infra.passwords import configure, hash_password
     from infra.settings import load_settings
     from kepuri.db import database
-    from models import Activity, ActivityStats, Campaign, Organization, User
+    from models import Activity, ActivityStats, Campaign, CheckInDevice, Organization, User
     from models.enums import ActivityStatus, OrganizationKind
+    from services import checkin_codes
     from services.regions import get_region
+    from services.sessions import token_hash
 
     settings = load_settings()
     configure("CHEAPEST")
@@ -135,6 +153,7 @@ async def seed(env: dict[str, str]) -> dict[str, Any]:
             activity_ids.append(activity.id)
         password_hash = await hash_password("Bench2026pw")
         phones = [f"1770000{i:04d}" for i in range(USERS)]
+        scanned = [f"1771000{i:04d}" for i in range(SCANNED_PEOPLE)]
         await User.bulk_create(
             [
                 User(
@@ -144,10 +163,20 @@ async def seed(env: dict[str, str]) -> dict[str, Any]:
                     agreement_accepted_at=moment,
                     password_changed_at=moment,
                 )
-                for i, p in enumerate(phones)
+                for i, p in enumerate(phones + scanned)
             ]
         )
-    return {"activities": activity_ids, "phones": phones}
+        people = await User.filter(phone__in=scanned).values_list("id", flat=True)
+        devices = []
+        for d in range(DEVICES):
+            token = f"kpd_bench-device-{d:02d}"
+            ids = activity_ids[20 * d : 20 * (d + 1)]
+            await CheckInDevice.create(
+                organization=unit, name=f"大篷车{d}", token_hash=token_hash(token), activity_ids=ids
+            )
+            devices.append({"token": token, "activities": ids})
+        codes = {p: checkin_codes.issue(settings.secret_key, p, today()) for p in people}
+    return {"activities": activity_ids, "phones": phones, "devices": devices, "codes": codes}
 
 
 async def sign_in(base: str, phones: list[str]) -> list[str]:
@@ -197,6 +226,63 @@ def burst(
     return result
 
 
+def upload_batches(seeded: dict[str, Any]) -> list[list[tuple[str, dict[str, Any]]]]:
+    """The scans of each device, in batches of SCAN_BATCH: each a person new to that activity
+    (every scan is accepted), scanned in the last minutes."""
+    from infra.clock import now
+    from schema.ids import to_global_id
+
+    moment = now()
+    people = list(seeded["codes"].items())
+    devices = []
+    for d, device in enumerate(seeded["devices"]):
+        scans = [
+            {
+                "activityId": to_global_id("Activity", activity),
+                "code": code,
+                "scannedAt": (moment - timedelta(seconds=n % 600)).isoformat(),
+                "clientNonce": f"bench-{d}-{activity}-{person}",
+            }
+            for n, (activity, (person, code)) in enumerate(
+                (a, p) for p in people for a in device["activities"]
+            )
+        ]
+        devices.append(
+            [
+                (device["token"], {"query": UPLOAD, "variables": {"s": scans[i : i + SCAN_BATCH]}})
+                for i in range(0, len(scans), SCAN_BATCH)
+            ]
+        )
+    return devices
+
+
+async def upload_during(
+    base: str, devices: list[list[tuple[str, dict[str, Any]]]], seconds: float
+) -> dict[str, float]:
+    """Each device uploads its next batch every UPLOAD_EVERY seconds for `seconds`; the scans
+    accepted (and refused), per second."""
+    accepted = refused = 0
+    started = time.monotonic()
+
+    async def device(batches: list[tuple[str, dict[str, Any]]], client: httpx.AsyncClient) -> None:
+        nonlocal accepted, refused
+        while time.monotonic() - started < seconds and batches:
+            token, body = batches.pop(0)
+            tick = time.monotonic()
+            response = await client.post(
+                "/graphql", json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+            results = response.json()["data"]["uploadCheckIns"]["results"]
+            accepted += sum(r["status"] == "ACCEPTED" for r in results)
+            refused += sum(r["status"] != "ACCEPTED" for r in results)
+            await asyncio.sleep(max(0.0, UPLOAD_EVERY - (time.monotonic() - tick)))
+
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        await asyncio.gather(*(device(batches, client) for batches in devices))
+    elapsed = time.monotonic() - started
+    return {"accepted_per_second": accepted / elapsed, "refused": refused}
+
+
 async def verify(env: dict[str, str], activity_ids: list[int]) -> dict[str, int]:
     """Flush the counters, then compare the database, Redis and the records."""
     os.environ.update(env)
@@ -240,6 +326,7 @@ async def run(backend: str, seconds: int) -> dict[str, Any]:
         "LOG_LEVEL": "WARNING",
         "RATE_LIMIT_ENGAGE_ACCOUNT": "1000000/minute",
         "RATE_LIMIT_ENGAGE_ADDRESS": "1000000/minute",
+        "RATE_LIMIT_DEVICE_UPLOAD": "1000000/minute",
     }
     urls, embedded = await backend_for_processes(backend, work, "engagement", 14)
     env.update(urls)
@@ -309,18 +396,29 @@ async def run(backend: str, seconds: int) -> dict[str, Any]:
         bumps: list[tuple[str | None, dict[str, Any]]] = [(None, {})]
         burst(f"{base}/graphql", me, work, "warmup", 2)
         rounds: dict[str, list[dict[str, float]]] = {}
-        share = len(check_ins) // ROUNDS  # every round checks in anew
+        share = len(check_ins) // (2 * ROUNDS)  # every burst checks in anew
+        fresh = iter(range(2 * ROUNDS))
+        devices = upload_batches(seeded)
         for r in range(ROUNDS):
             for name, url, calls in (
                 ("me", f"{base}/graphql", me),
-                ("checkIn", f"{base}/graphql", check_ins[r * share : (r + 1) * share]),
+                ("checkIn", f"{base}/graphql", None),
                 ("setLike", f"{base}/graphql", likes),
                 ("ceiling (Starlette + Redis INCR)", f"{ceiling_base}/bump", bumps),
+                (WITH_UPLOADS, f"{base}/graphql", None),
             ):
-                result = burst(url, calls, work, f"r{r}", seconds)
-                if name == "checkIn" and result["requests"] > len(calls):
+                if calls is None:
+                    n = next(fresh)
+                    calls = check_ins[n * share : (n + 1) * share]
+                uploads = None
+                if name == WITH_UPLOADS:
+                    uploads = asyncio.ensure_future(upload_during(base, devices, seconds))
+                result = await asyncio.to_thread(burst, url, calls, work, f"r{r}", seconds)
+                if uploads is not None:
+                    result.update(await uploads)
+                if name.startswith("checkIn") and result["requests"] > len(calls):
                     print(
-                        f"warning: round {r} sent {result['requests']} check-ins for "
+                        f"warning: {name} in round {r} sent {result['requests']} requests for "
                         f"{len(calls)} prepared: the rest were retries (raise ACTIVITIES)"
                     )
                 rounds.setdefault(name, []).append(result)
@@ -350,13 +448,21 @@ def report(backend: str, results: dict[str, Any]) -> None:
         f"{'':34} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'vs me':>6} "
         f"{'vs ceiling':>10}"
     )
-    for name in ("me", "checkIn", "setLike", "ceiling (Starlette + Redis INCR)"):
+    for name in ("me", "checkIn", "setLike", "ceiling (Starlette + Redis INCR)", WITH_UPLOADS):
         r = results[name]
         print(
             f"{name:34} {r['requests']:>8} {r['per_second']:>8.0f} {r['p50_ms']:>8.1f} "
             f"{r['p99_ms']:>8.1f} {r['per_second'] / me:>6.2f} {r['per_second'] / ceiling:>10.2f}"
             + (f"  ({r['failures']} refused)" if r["failures"] else "")
         )
+    alone = results["checkIn"]["per_second"] / me
+    shared = results[WITH_UPLOADS]["per_second"] / me
+    print(
+        f"uploads: {results[WITH_UPLOADS]['accepted_per_second']:.0f} offline scans accepted a "
+        f"second ({DEVICES} devices, {SCAN_BATCH} a batch, one every {UPLOAD_EVERY:g} s); "
+        f"checkIn vs me {alone:.2f} alone, {shared:.2f} with the uploads: "
+        f"{100 * (1 - shared / alone):.0f}% lower (target: at most 10%)"
+    )
     counts = results["counts"]
     exact = (
         counts["check_in_records"]
