@@ -44,7 +44,7 @@ ACTIVITIES = 1000
 ROUNDS = 3  # each scenario runs this often, interleaved; the median round is reported
 # venue devices uploading offline scans during the online burst: each registered for 20 of the
 # activities, scanning people of their own (SCANNED_PEOPLE), a batch of 500 every UPLOAD_EVERY s
-DEVICES = 4
+DEVICES = 2
 UPLOAD_EVERY = 1.0
 SCAN_BATCH = 500
 SCANNED_PEOPLE = 400

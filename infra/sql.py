@@ -81,11 +81,13 @@ class Statement:
         if dialect not in self._rendered:
             names: list[str] = []
             if dialect == "postgres":
+                numbers: dict[str, int] = {}  # a statement of 500 rows has thousands of names
 
                 def number(match: re.Match[str]) -> str:
-                    if match[1] not in names:
+                    if match[1] not in numbers:
+                        numbers[match[1]] = len(names) + 1
                         names.append(match[1])
-                    return f"${names.index(match[1]) + 1}"
+                    return f"${numbers[match[1]]}"
 
                 sql = _PARAMETER.sub(number, self.text)
             else:

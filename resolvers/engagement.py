@@ -296,6 +296,7 @@ class DeviceMutation:
             devices.Tally(_pk_or_zero(h.activity_id), h.count, h.counted_at, h.client_nonce)
             for h in head_counts or []
         ]
+
         async def upload() -> tuple[list[devices.ScanResult], list[devices.ScanResult]]:
             await devices.admit_upload(rt, device)
             return await devices.upload(

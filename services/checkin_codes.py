@@ -15,6 +15,7 @@ import base64
 import binascii
 import functools
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import date
 
@@ -65,18 +66,49 @@ def issue(secret: str, user_id: int, day: date) -> str:
     return f"{PREFIX}.{_b64(payload)}.{_b64(signature)}"
 
 
-def read(code: str, key: bytes) -> CodeContent | None:
-    """What a code says, if `key` (a public key) signed it; None for anything else. This is all
-    a device needs to check a code offline."""
+def _parts(code: str) -> tuple[bytes, bytes] | None:
+    """A code's payload and signature, as written; None when it is not shaped as a code."""
     if not isinstance(code, str) or len(code) > MAX_LENGTH:
         return None
     parts = code.strip().split(".")
     if len(parts) != 3 or parts[0] != PREFIX:
         return None
     try:
-        payload, signature = _unb64(parts[1]), _unb64(parts[2])
-        Ed25519PublicKey.from_public_bytes(key).verify(signature, payload)
+        return _unb64(parts[1]), _unb64(parts[2])
+    except (ValueError, binascii.Error):
+        return None
+
+
+def _content(payload: bytes) -> CodeContent | None:
+    try:
         user, day = payload.decode().split("|")
         return CodeContent(int(user), date.fromisoformat(day))
-    except (InvalidSignature, ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):
         return None
+
+
+def read(code: str, key: bytes) -> CodeContent | None:
+    """What a code says, if `key` (a public key) signed it; None for anything else. This is all
+    a device needs to check a code offline."""
+    parts = _parts(code)
+    if parts is None:
+        return None
+    payload, signature = parts
+    try:
+        Ed25519PublicKey.from_public_bytes(key).verify(signature, payload)
+    except (InvalidSignature, ValueError):
+        return None
+    return _content(payload)
+
+
+def check(code: str, secret: str) -> CodeContent | None:
+    """The server's `read`: Ed25519 signing is deterministic (RFC 8032), and only the server
+    signs, so a code is genuine exactly when signing its payload again gives its signature. That
+    costs a third of verifying (which uploads of offline scans do hundreds at a time)."""
+    parts = _parts(code)
+    if parts is None:
+        return None
+    payload, signature = parts
+    if not hmac.compare_digest(_signing_key(secret).sign(payload), signature):
+        return None
+    return _content(payload)

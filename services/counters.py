@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,11 +59,12 @@ GUARD_TTL = 2 * 24 * 3600
 # within milliseconds); the job only finishes what a request did not.
 SETTLE = timedelta(seconds=30)
 
-# KEYS: the live hash and the guard set of each event, in pairs; ARGV: the guards' TTL, then for
-# each event its id, the number of its deltas and the deltas as field, value pairs. Returns the
-# hash after each event, or an empty list where the hash is missing (nothing applied).
+# KEYS: the live hash and the guard set of each event, in pairs; ARGV: the guards' TTL, whether
+# to answer with the counts (1) or not (0), then for each event its id, the number of its deltas
+# and the deltas as field, value pairs. Returns for each event the hash after it (or 1 when not
+# asked for the counts), or an empty list where the hash is missing (nothing applied).
 _APPLY = """
-local ttl, at, out = ARGV[1], 2, {}
+local ttl, counts, at, out = ARGV[1], ARGV[2] == '1', 3, {}
 for k = 1, #KEYS, 2 do
   local event, n = ARGV[at], tonumber(ARGV[at + 1])
   if redis.call('EXISTS', KEYS[k]) == 0 then
@@ -73,7 +74,7 @@ for k = 1, #KEYS, 2 do
       redis.call('EXPIRE', KEYS[k + 1], ttl)
       for i = at + 2, at + 2 * n, 2 do redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1]) end
     end
-    out[#out + 1] = redis.call('HGETALL', KEYS[k])
+    out[#out + 1] = counts and redis.call('HGETALL', KEYS[k]) or 1
   end
   at = at + 2 + 2 * n
 end
@@ -186,16 +187,30 @@ class Counters:
         counts = await self._apply_event(activity_id, event_id, deltas)
         return counts if counts is not None else warmed
 
+    async def record_all(self, model: type[Model], rows: Sequence[Any]) -> None:
+        """`record` for many just-committed records of `model` at once (a device's upload): one
+        script call for all, then the cold activities warmed and their events applied again
+        (a no-op for an event the warm read already holds)."""
+        if not rows:
+            return
+        source = SOURCE_BY_MODEL[model]
+        events = [(row.activity_id, source.event_id(row), source.deltas(row)) for row in rows]
+        replies = await self._apply_events(events, counts=False)
+        cold = [event for event, counts in zip(events, replies, strict=True) if counts is None]
+        if cold:
+            await self.read({activity_id for activity_id, _, _ in cold})
+            await self._apply_events(cold, counts=False)
+
     async def _apply_event(
         self, activity_id: int, event_id: str, deltas: dict[str, int]
     ) -> Counts | None:
         return await self._applying((activity_id, event_id, deltas))
 
-    async def _apply_events(self, events: list[Event]) -> list[Counts | None]:
-        """Apply each event to its activity's hash (at most once); the counts after each, or
-        None where the hash is missing. One round trip for all."""
+    async def _apply_events(self, events: list[Event], counts: bool = True) -> list[Counts | None]:
+        """Apply each event to its activity's hash (at most once); the counts after each (empty
+        when not asked for), or None where the hash is missing. One round trip for all."""
         keys: list[str] = []
-        args: list[Any] = [GUARD_TTL]
+        args: list[Any] = [GUARD_TTL, int(counts)]
         for activity_id, event_id, deltas in events:
             keys += [live_key(activity_id), guard_key(activity_id)]
             changes = [(name, value) for name, value in deltas.items() if value]
@@ -203,6 +218,8 @@ class Counters:
             for name, value in changes:
                 args += [name, value]
         replies = await self._apply(keys=keys, args=args)
+        if not counts:
+            return [{} if reply == 1 else None for reply in replies]
         # a script gives a hash as a flat list: field, value, field, value...
         return [
             _counts(dict(zip(flat[::2], flat[1::2], strict=True))) if flat else None
@@ -304,7 +321,7 @@ class Counters:
                 for name, value in deltas.items():
                     sums[row.activity_id][name] += value
             # Redis first: the events a request died before applying are applied now.
-            await self._apply_events(events)
+            await self._apply_events(events, counts=False)
             for activity_id, deltas in sums.items():
                 changes = {name: F(name) + value for name, value in deltas.items() if value}
                 if changes:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import enum
 import functools
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from async_lru import alru_cache
 from tortoise import timezone
@@ -185,7 +187,24 @@ _CHECK_IN_COLUMNS = (
 )
 
 
-async def insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception | None]:
+@dataclass(slots=True)
+class NewCheckIn:
+    """A check-in to insert, without a model's weight (a device uploads hundreds at once)."""
+
+    activity_id: int
+    user_id: int
+    day: date
+    client_nonce: str
+    created_at: datetime
+    device_id: int | None = None
+    address: str | None = None
+    id: int | None = None
+
+
+Row = TypeVar("Row", CheckIn, NewCheckIn)
+
+
+async def insert_check_ins(wanted: Sequence[Row]) -> list[Row | Exception | None]:
     """Insert check-ins in one statement: each comes back with its id, or None where it
     collides with one already there (the same nonce, or the person's check-in of that day).
     When the statement fails on one of them (a person or activity deleted meanwhile), each is
@@ -201,7 +220,7 @@ async def insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception | 
                     c.user_id,
                     c.day,
                     c.client_nonce,
-                    stamp(c.created_at, c),
+                    stamp(c.created_at, CheckIn),  # the class: the value as it is
                     c.device_id,
                     c.address,
                 )
@@ -214,7 +233,7 @@ async def insert_check_ins(wanted: list[CheckIn]) -> list[CheckIn | Exception | 
             return [error]
         return [row for c in wanted for row in await insert_check_ins([c])]
     ids = {(r["user_id"], r["client_nonce"]): r["id"] for r in inserted}
-    rows: list[CheckIn | Exception | None] = []
+    rows: list[Row | Exception | None] = []
     for c in wanted:
         # the same nonce twice in one batch: the first is inserted, the second finds it after
         c.id = ids.pop((c.user_id, c.client_nonce), None)
