@@ -107,6 +107,14 @@ async def test_a_device_checks_a_code_offline_with_only_its_bundle(api: Api, ven
     forged = checkin_codes.issue("another secret" * 4, venue["visitor"].user.id, date(2026, 9, 20))
     assert checkin_codes.read(forged, key) is None
     assert checkin_codes.read(shown["code"][:-3] + "AAA", key) is None
+    # the server's own check (signing again) agrees with the device's on each of them
+    secret = base_settings.secret_key
+    assert checkin_codes.check(shown["code"], secret) == content
+    assert checkin_codes.check(forged, secret) is None
+    assert checkin_codes.check(shown["code"][:-3] + "AAA", secret) is None
+    payload = shown["code"].split(".")[1]
+    other_person = checkin_codes.issue(secret, 999, date(2026, 9, 20)).split(".")[1]
+    assert checkin_codes.check(shown["code"].replace(payload, other_person), secret) is None
     # another person's code is their own: nobody sees anyone else's
     other = await api.data(
         "query($id: ID!) { node(id: $id) { ... on User { checkInCode { code } } } }",
