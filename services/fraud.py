@@ -229,16 +229,27 @@ def far_apart(check_ins: Sequence[Seen], limits: Limits) -> list[Finding]:
 
 def account_cohort(records: Sequence[Seen], limits: Limits) -> list[Finding]:
     """Likes (or ratings) of one activity within the window from many accounts that were made
-    within minutes of each other."""
+    within minutes of each other.
+
+    Linear, on a grid: each record falls in a cell of (its time by windows, its account's making
+    by cohort spans), and each square of two by two cells is judged by its people. Any cohort the
+    rule describes lies in one such square, so none is missed; a square may also join accounts up
+    to two spans apart, within two windows (reviewers see the reason and decide)."""
     findings = []
     liked_or_rated = (r for r in records if r.kind in (LIKE, RATING))
     for (_, kind), rows in _grouped(liked_or_rated, lambda r: (r.activity_id, r.kind)).items():
+        cells: dict[tuple[int, int], list[Seen]] = defaultdict(list)
+        for r in rows:
+            cells[(_period(r.at, limits.window), _period(r.joined, limits.cohort_span))].append(r)
         cohort: dict[int, Seen] = {}
-        start = 0
-        for end, row in enumerate(rows):
-            while row.at - rows[start].at > limits.window:
-                start += 1
-            cohort.update((r.id, r) for r in _cohort(rows[start : end + 1], limits))
+        for t, j in list(cells):
+            square = [
+                r
+                for cell in ((t, j), (t + 1, j), (t, j + 1), (t + 1, j + 1))
+                for r in cells.get(cell, ())
+            ]
+            if len({r.user_id for r in square}) >= limits.cohort_size:
+                cohort.update((r.id, r) for r in square)
         if cohort:
             what = "点赞" if kind == LIKE else "评分"
             findings.append(
@@ -252,18 +263,9 @@ def account_cohort(records: Sequence[Seen], limits: Limits) -> list[Finding]:
     return findings
 
 
-def _cohort(rows: list[Seen], limits: Limits) -> list[Seen]:
-    """The rows of people who joined within `cohort_span` of each other, when there are enough."""
-    by_joining = sorted(rows, key=lambda r: (r.joined, r.id))
-    found: list[Seen] = []
-    start = 0
-    for end, row in enumerate(by_joining):
-        while row.joined - by_joining[start].joined > limits.cohort_span:
-            start += 1
-        stretch = by_joining[start : end + 1]
-        if len({r.user_id for r in stretch}) >= limits.cohort_size:
-            found.extend(stretch)
-    return found
+def _period(moment: datetime, span: timedelta) -> int:
+    """The number of the span-long period since the epoch that `moment` falls in."""
+    return int(moment.timestamp() // span.total_seconds())
 
 
 RULES: tuple[Callable[[Sequence[Seen], Limits], list[Finding]], ...] = (
