@@ -4,6 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from infra.geo import Point
 from models.accounts import User
 from models.campaigns import Campaign, JointAction
 from models.enums import ActivityForm, ActivityStatus, MediaKind, OrganizationKind, ReviewDecision
@@ -35,6 +36,9 @@ class Activity(Model):
     province_code = fields.CharField(max_length=6)
     prefecture_code = fields.CharField(max_length=6, null=True)
     address = fields.CharField(max_length=200, null=True)
+    # where it takes place (offline and hybrid ones, when the filer gave it): WGS-84
+    latitude = fields.FloatField(null=True)
+    longitude = fields.FloatField(null=True)
     online_url = fields.CharField(max_length=500, null=True)
     supervisor_kind = fields.CharEnumField(OrganizationKind, max_length=32)
     supervisor: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
@@ -92,7 +96,15 @@ class Activity(Model):
             Index(fields=["supervisor_id", "status", "submitted_at", "id"], name="act_review"),
             Index(fields=["escalated_to_id", "status", "submitted_at", "id"], name="act_escalated"),
             Index(fields=["status", "submitted_at"], name="act_pending_since"),
+            # activities near a point: a latitude range, then the longitudes within it
+            Index(fields=["latitude", "longitude"], name="act_place"),
         ]
+
+    @property
+    def location(self) -> Point | None:
+        if self.latitude is None or self.longitude is None:
+            return None
+        return Point(self.latitude, self.longitude)
 
 
 class ActivityMedia(Model):

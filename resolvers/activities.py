@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import cast
 
 import strawberry
@@ -10,6 +11,8 @@ from strawberry.types import Info
 
 from infra import sql
 from infra.errors import ServiceError
+from infra.geo import CoordinateSystem, Point, to_wgs84
+from infra.ids import encode_cursor
 from infra.images import Upload
 from models import Activity
 from models.enums import ActivityStatus as StatusEnum
@@ -26,6 +29,7 @@ from schema.activities import (
     ActivityStatus,
     ActivityType,
     ActivityUpdateInput,
+    NearbyActivity,
     ReviewDecision,
     SummaryInput,
     SupplementInput,
@@ -34,9 +38,19 @@ from schema.activities import (
 )
 from schema.context import NOT_HELD, Context, held
 from schema.ids import parse_global_id
-from schema.pagination import Connection, exact_int, iso_datetime, keyset_connection
+from schema.pagination import (
+    Connection,
+    Edge,
+    PageInfo,
+    decode_cursor,
+    distance,
+    exact_int,
+    iso_datetime,
+    keyset_connection,
+    page_size,
+)
 from schema.permissions import IsAuthenticated
-from services import activities, content
+from services import activities, content, places
 
 
 def as_upload(value: object) -> Upload | None:
@@ -84,6 +98,57 @@ class ActivitiesQuery:
         )
         connection.counter = lambda whole: content.public_count(whole, wanted.parameters())
         return connection
+
+    @strawberry.field(
+        description="Public activities within radiusKm (at most 50) of a point, nearest first, "
+        "each with its distance; the point in the system of the map it came from."
+    )
+    async def activities_near(
+        self,
+        info: Info[Context, None],
+        latitude: float,
+        longitude: float,
+        radius_km: float,
+        coordinate_system: CoordinateSystem = CoordinateSystem.WGS84,
+        starts_after: datetime | None = None,
+        starts_before: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[NearbyActivity]:
+        size = page_size(first)
+        given = Point(latitude, longitude)
+        center = to_wgs84(given, coordinate_system) if given.is_valid() else given
+        found = await answer(lambda: places.near(center, radius_km, starts_after, starts_before))
+        total = len(found)
+        if after is not None:
+            mark = places.Near(*decode_cursor(after, (distance, exact_int)))
+            found = [n for n in found if n > mark]
+        page = found[:size]
+        rows = {
+            a.id: a
+            for a in await Activity.filter(id__in=[n.activity_id for n in page]).select_related(
+                *LISTED
+            )
+        }
+        await with_relations(list(rows.values()), info)
+        edges = [
+            Edge(
+                cursor=encode_cursor([n.distance_km, n.activity_id]),
+                node=NearbyActivity(
+                    distance_km=round(n.distance_km, 3),
+                    activity=rows[n.activity_id],  # type: ignore[arg-type]
+                ),
+            )
+            for n in page
+            if n.activity_id in rows
+        ]
+        return Connection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(found) > size, end_cursor=edges[-1].cursor if edges else None
+            ),
+            fixed_count=total,
+        )
 
     @strawberry.field(description="One activity, if the caller may see it.")
     async def activity(self, info: Info[Context, None], id: strawberry.ID) -> ActivityType | None:

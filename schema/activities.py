@@ -16,6 +16,7 @@ from strawberry.types import Info
 from tortoise.models import Model
 
 from infra import qr
+from infra.geo import CoordinateSystem, Point, from_wgs84, to_wgs84
 from models import Activity, ActivityMedia, Review
 from models.enums import ActivityForm, ActivityStatus, MediaKind, Phase, ReviewDecision
 from schema.campaigns import CampaignType, JointActionType
@@ -243,6 +244,17 @@ class ActivityType(Node):
             submitted_at=root.summarized_at,
         )
 
+    @strawberry.field(
+        description="Where it takes place (offline and hybrid activities whose "
+        "filer gave it), in the system asked for."
+    )
+    def location(
+        self,
+        root: strawberry.Parent[Activity],
+        coordinate_system: CoordinateSystem = CoordinateSystem.WGS84,
+    ) -> LocationType | None:
+        return located(root.location, coordinate_system)
+
     @strawberry.field(description="Review history: for the unit, its supervisors, national staff.")
     async def reviews(
         self, root: strawberry.Parent[Activity], info: Info[Context, None]
@@ -333,7 +345,7 @@ _IDS = {"supervisor_id": "Organization", "joint_action_id": "JointAction"}
 
 def _given(input: ActivityInput | ActivityUpdateInput) -> dict[str, Any]:
     """The form fields an input gives (absent ones left out), IDs decoded (a bad one is a
-    refusal)."""
+    refusal), a location in WGS-84."""
     given: dict[str, Any] = {}
     for name in activities.FORM_FIELDS:
         value = getattr(input, name)
@@ -341,8 +353,45 @@ def _given(input: ActivityInput | ActivityUpdateInput) -> dict[str, Any]:
             continue
         if value is not None and name in _IDS:
             value = parse_global_id(value, _IDS[name], activities.camel(name))
+        if isinstance(value, LocationInput):
+            value = value.point()
         given[name] = value
     return given
+
+
+@strawberry.type(name="NearbyActivity")
+class NearbyActivity:
+    distance_km: float = strawberry.field(description="From the point searched, in km.")
+    activity: ActivityType
+
+
+@strawberry.input(description="A point on the map, in the system of the map it was taken from.")
+class LocationInput:
+    latitude: float
+    longitude: float
+    coordinate_system: CoordinateSystem = CoordinateSystem.WGS84
+
+    def point(self) -> Point:
+        given = Point(self.latitude, self.longitude)
+        return to_wgs84(given, self.coordinate_system) if given.is_valid() else given
+
+
+@strawberry.type(name="Location")
+class LocationType:
+    latitude: float
+    longitude: float
+    coordinate_system: CoordinateSystem
+
+
+def located(point: Point | None, system: CoordinateSystem) -> LocationType | None:
+    if point is None:
+        return None
+    shown = from_wgs84(point, system)
+    return LocationType(
+        latitude=round(shown.latitude, 7),
+        longitude=round(shown.longitude, 7),
+        coordinate_system=system,
+    )
 
 
 @strawberry.input
@@ -368,6 +417,9 @@ class ActivityInput:
     sub_theme: str | None = None
     show_on_cloud: bool | None = None
     expected_participants: int | None = None
+    location: LocationInput | None = strawberry.field(
+        default=None, description="Where an offline or hybrid activity takes place."
+    )
     poster: Upload | None = None
 
     def to_form(self) -> activities.FilingForm:
@@ -393,6 +445,7 @@ class ActivityUpdateInput:
     sub_theme: str | None = UNSET
     show_on_cloud: bool | None = UNSET
     expected_participants: int | None = UNSET
+    location: LocationInput | None = UNSET
     poster: Upload | None = UNSET
 
     def changes(self) -> dict[str, Any]:

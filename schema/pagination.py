@@ -65,6 +65,13 @@ def exact_int(value: Any) -> int:
     return value
 
 
+def distance(value: Any) -> float:
+    """A distance as cursors write it: a finite number, not negative."""
+    if type(value) not in (int, float) or not 0 <= value < 1e6:
+        raise ValueError("not a distance")
+    return float(value)
+
+
 def iso_datetime(value: Any) -> datetime:
     """A moment as cursors write it: with its offset, within the platform's years."""
     if not isinstance(value, str) or len(value) < 20 or value[-6] not in "+-":

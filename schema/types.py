@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 import strawberry
 
 from infra.errors import ServiceError
+from infra.geo import CoordinateSystem
 from models import Region
 from models.enums import (
     FlagStatus,
@@ -42,6 +43,7 @@ for _enum in (
     ScanStatus,
     FraudRule,
     FlagStatus,
+    CoordinateSystem,
 ):
     strawberry.enum(_enum)
 

@@ -18,6 +18,7 @@ from tortoise.queryset import QuerySet
 from infra import jobs, qr, storage
 from infra.clock import CHINA, local_date, now
 from infra.errors import Collector, PermissionDenied, ServiceError
+from infra.geo import Point
 from infra.images import Upload, normalize_image, read_upload
 from models import (
     Activity,
@@ -50,7 +51,7 @@ from services.campaigns import (
 from services.errors import ActivityErrorCode
 from services.events import DomainEvent, EventKind, emit, transaction
 from services.permissions import Grant
-from services.regions import check_region, get_region, subtree
+from services.regions import check_region, get_region, in_china, in_region, subtree
 from services.rules import (
     REVIEWING_ROLES,
     association_covers,
@@ -101,6 +102,7 @@ class FilingForm:
     sub_theme: str | None = None
     show_on_cloud: bool | None = None
     expected_participants: int | None = None
+    location: Point | None = None  # WGS-84
 
     @classmethod
     def new(cls, given: Mapping[str, Any]) -> FilingForm:
@@ -235,6 +237,7 @@ async def _validate(campaign: Campaign, form: FilingForm, unit_id: int) -> dict[
     )
 
     region = await check_region(errors, form.region_code)
+    values.update(_place(errors, form.location if offline else None, region))
     if region is not None:
         values.update(
             region_id=region.code,
@@ -245,6 +248,24 @@ async def _validate(campaign: Campaign, form: FilingForm, unit_id: int) -> dict[
         values["joint_action_id"] = await _joint_action(errors, campaign, form, region)
     errors.raise_if_any()
     return values
+
+
+def _place(errors: Collector, point: Point | None, region: Region | None) -> dict[str, Any]:
+    """Where an offline or hybrid activity takes place: in China, and in its region as far as
+    the divisions' seats tell (services/regions.py says how exact that is)."""
+    if point is None:
+        return {"latitude": None, "longitude": None}
+    if not point.is_valid():
+        errors.add(ActivityErrorCode.INVALID_LOCATION, "经纬度无效", "location")
+    elif not in_china(point):
+        errors.add(ActivityErrorCode.LOCATION_OUTSIDE_CHINA, "活动位置不在中国境内", "location")
+    elif region is not None and not in_region(point, region):
+        errors.add(
+            ActivityErrorCode.LOCATION_OUTSIDE_REGION,
+            f"活动位置不在{region.name}，请核对地图上的位置或所在地区",
+            "location",
+        )
+    return {"latitude": point.latitude, "longitude": point.longitude}
 
 
 async def _supervisor(

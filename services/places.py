@@ -1,0 +1,136 @@
+"""Where public activities take place: the ones near a point, and a region's map.
+
+Activities keep their place in WGS-84 (`infra.geo`), indexed by latitude then longitude: a
+search takes the box around its circle from the index, then keeps what lies within the radius
+by the exact distance, nearest first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from infra.clock import CHINA
+from infra.errors import Collector
+from infra.geo import CoordinateSystem, Point, box_around, distance_km, from_wgs84
+from infra.ids import to_global_id
+from models import Activity, Region
+from models.enums import ActivityStatus
+from services.errors import ActivityErrorCode
+from services.regions import subtree
+
+MAX_RADIUS_KM = 50.0
+
+
+@dataclass(frozen=True, order=True)
+class Near:
+    distance_km: float
+    activity_id: int
+
+
+def _public() -> QuerySet[Activity]:
+    return Activity.filter(status=ActivityStatus.APPROVED, show_on_cloud=True, deleted_at=None)
+
+
+def check_search(center: Point, radius_km: float) -> None:
+    errors = Collector()
+    if not center.is_valid():
+        errors.add(ActivityErrorCode.INVALID_LOCATION, "经纬度无效", "latitude")
+    if not 0 < radius_km <= MAX_RADIUS_KM:
+        errors.add(
+            ActivityErrorCode.INVALID, f"搜索半径须大于0、不超过{MAX_RADIUS_KM:g}公里", "radiusKm"
+        )
+    errors.raise_if_any()
+
+
+async def near(
+    center: Point,
+    radius_km: float,
+    starts_after: datetime | None = None,
+    starts_before: datetime | None = None,
+) -> list[Near]:
+    """Public activities within `radius_km` of `center` (WGS-84), nearest first (equal
+    distances by id), each with its distance."""
+    check_search(center, radius_km)
+    box = box_around(center, radius_km)
+    query = _public().filter(
+        latitude__gte=box.south,
+        latitude__lte=box.north,
+        longitude__gte=box.west,
+        longitude__lte=box.east,
+    )
+    if starts_after is not None:
+        query = query.filter(starts_at__gte=starts_after)
+    if starts_before is not None:
+        query = query.filter(starts_at__lt=starts_before)
+    found = []
+    for pk, latitude, longitude in await query.values_list("id", "latitude", "longitude"):
+        distance = distance_km(center, Point(latitude, longitude))
+        if distance <= radius_km:
+            found.append(Near(distance, pk))
+    found.sort()
+    return found
+
+
+MAP_PAGE = 1000  # features in one answer (about 300 bytes each); the rest through `next`
+MAP_DAYS = 31  # the longest date range of a map
+
+
+@dataclass(frozen=True)
+class MapPage:
+    features: list[dict[str, Any]]
+    after: tuple[datetime, int] | None  # where the next page starts, if there is one
+
+
+async def region_map(
+    region: Region,
+    first_day: date,
+    last_day: date,
+    after: tuple[datetime, int] | None,
+    system: CoordinateSystem,
+    base_url: str,
+) -> MapPage:
+    """The public activities of a region's subtree that start on the days given (China time)
+    and have a place, as GeoJSON features in time order (RFC 7946 wants WGS-84; `system` gives
+    the coordinates of Chinese maps instead), a page of them."""
+    starts = datetime.combine(first_day, time(), CHINA)
+    ends = datetime.combine(last_day + timedelta(days=1), time(), CHINA)
+    query = _public().filter(
+        subtree(region), starts_at__gte=starts, starts_at__lt=ends, latitude__isnull=False
+    )
+    if after is not None:
+        moment, pk = after
+        query = query.filter(Q(starts_at__gt=moment) | Q(starts_at=moment, id__gt=pk))
+    rows = await query.order_by("starts_at", "id").limit(MAP_PAGE + 1)
+    features = [_feature(row, system, base_url) for row in rows[:MAP_PAGE]]
+    more = len(rows) > MAP_PAGE
+    last = rows[MAP_PAGE - 1] if more else None
+    return MapPage(features, (last.starts_at, last.id) if last else None)
+
+
+def _feature(activity: Activity, system: CoordinateSystem, base_url: str) -> dict[str, Any]:
+    point = activity.location
+    assert point is not None
+    shown = from_wgs84(point, system)
+    return {
+        "type": "Feature",
+        "id": to_global_id("Activity", activity.id),
+        "geometry": {
+            "type": "Point",
+            "coordinates": [round(shown.longitude, 6), round(shown.latitude, 6)],
+        },
+        "properties": {
+            "title": activity.title,
+            "form": activity.form.value,
+            "startsAt": activity.starts_at.astimezone(CHINA).isoformat(),
+            "endsAt": activity.ends_at.astimezone(CHINA).isoformat(),
+            "address": activity.address,
+            "hostUnits": activity.host_units,
+            "regionCode": activity.region_id,
+            "url": f"{base_url}/a/{activity.qr_token}" if activity.qr_token else None,
+        },
+    }
