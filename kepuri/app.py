@@ -41,7 +41,7 @@ from infra.sql import has_replica
 from kepuri import graphiql
 from kepuri.db import prepare_sqlite_dir, tortoise_config
 from kepuri.logs import configure_logging
-from kepuri.maps import region_geojson
+from kepuri.maps import region_geojson, region_page
 from kepuri.pages import activity_page, agreement_page, verify_another, verify_page
 from kepuri.queue import open_queue
 from kepuri.redis import ensure_redis, limits_storage_options, limits_storage_uri, redis_client
@@ -756,6 +756,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", view),
             Route("/a/{token}", activity_page),
             Route("/map/{code}.geojson", region_geojson),
+            Route("/map/{code}", region_page),
             Route("/media/{path:path}", media),
             Route("/documents/{document_id:int}", download_document),
             Route("/certificates/{serial}", download_certificate),

@@ -45,9 +45,13 @@ def _time(activity: Activity) -> str:
     return f"{start:%Y-%m-%d %H:%M} 至 {end:%Y-%m-%d %H:%M}"
 
 
-def _page(template: str, status: int = 200, **values: object) -> HTMLResponse:
+def render(template: str, status: int = 200, **values: object) -> HTMLResponse:
+    """A page of the platform's look (templates/page.html)."""
     html = _templates.get_template(template).render(platform=PLATFORM, **values)
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+
+_page = render
 
 
 async def activity_page(request: Request) -> HTMLResponse:

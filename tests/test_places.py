@@ -14,6 +14,7 @@ from infra.geo import CoordinateSystem, Point, distance_km, from_wgs84, to_wgs84
 from models import Activity
 from services import places, regions
 from services.content import PUBLIC, changed
+from tests.browser import PHONE, chromium
 from tests.conftest import Api, china, set_now
 from tests.factories import activity_input, filing_unit, make_activity, make_campaign
 from tests.test_browsing import count_queries
@@ -259,3 +260,33 @@ async def test_a_map_outside_china_or_with_bad_dates_is_refused(api: Api, spread
     ).status_code == 400
     assert (await geojson(api, "510100", **{"from": "yesterday"})).status_code == 400
     assert (await geojson(api, "510100", coordinateSystem="MARS")).status_code == 400
+
+
+async def test_the_map_page_shows_the_points_and_the_list_with_no_other_server(
+    served, api: Api, spread, tmp_path
+):
+    set_now(china("2026-09-18 10:00"))  # the week holds the activities of the 20th
+    asked: list[str] = []
+    async with chromium() as browser:
+        context = await browser.new_context(**PHONE)
+        await context.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith(served) else route.abort()
+            ),
+        )
+        page = await context.new_page()
+        page.on("request", lambda request: asked.append(request.url))
+        response = await page.goto(f"{served}/map/510100")
+        assert response is not None and response.status == 200
+        pins = await page.locator("svg circle.pin").count()
+        items = await page.locator("main ul li").all_inner_texts()
+        heading = await page.locator("h1").inner_text()
+        await page.screenshot(path=str(tmp_path / "map.png"), full_page=True)
+        unknown = await page.goto(f"{served}/map/999999")
+        assert unknown is not None and unknown.status == 404
+
+    assert heading == "成都市科普地图"
+    assert pins == 6 and len(items) == 6
+    assert items[0].startswith("1") and "0.5公里" in items[0]
+    assert all(url.startswith(served) for url in asked)  # no tiles, fonts or scripts elsewhere
