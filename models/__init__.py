@@ -29,6 +29,7 @@ from models.notifications import Notification
 from models.operations import PersistedDocument
 from models.organizations import Invitation, Membership, Organization, Region
 from models.portals import ActivityChange, ApiClient, Webhook, WebhookAttempt, WebhookDelivery
+from models.routes import RouteCompletion, RouteStop, ScienceRoute
 
 __all__ = [
     "Activity",
@@ -66,7 +67,10 @@ __all__ = [
     "Region",
     "RegionalSetting",
     "Review",
+    "RouteCompletion",
+    "RouteStop",
     "ScanPosition",
+    "ScienceRoute",
     "Session",
     "User",
     "VerificationCode",

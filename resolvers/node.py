@@ -26,6 +26,7 @@ from models import (
     Objection,
     Organization,
     Recommendation,
+    ScienceRoute,
     WebhookDelivery,
 )
 from schema.activities import visible
@@ -166,6 +167,7 @@ FINDERS: dict[str, Finder] = {
     "Objection": _objection,
     "Organization": lambda info, pk: _public(Organization, pk),
     "Recommendation": _recommendation,
+    "ScienceRoute": lambda info, pk: _public(ScienceRoute, pk),
     "User": _user,
     "Webhook": _webhook,
     "WebhookDelivery": _delivery,

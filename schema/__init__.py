@@ -40,6 +40,7 @@ from resolvers.notifications import (
 )
 from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
 from resolvers.portals import PortalsMutation, PortalsQuery, PortalsSubscription
+from resolvers.routes import RoutesMutation, RoutesQuery
 from schema.context import Context
 from schema.cost import CostLimit
 from schema.error_codes import ErrorCodes, is_expected
@@ -56,6 +57,7 @@ class Query(
     OrganizationsQuery,
     CampaignsQuery,
     ActivitiesQuery,
+    RoutesQuery,
     EngagementQuery,
     DeviceQuery,
     FraudQuery,
@@ -74,6 +76,7 @@ class Mutation(
     OrganizationsMutation,
     CampaignsMutation,
     ActivitiesMutation,
+    RoutesMutation,
     EngagementMutation,
     DeviceMutation,
     FraudMutation,

@@ -19,7 +19,7 @@ from schema.organizations import MembershipType
 from schema.pagination import Connection, list_connection
 from schema.permissions import forbidden
 from schema.types import Error, OkPayload
-from services import checkin_codes, engagement
+from services import checkin_codes, engagement, routes
 from services.errors import AccountErrorCode
 from services.permissions import is_national_staff
 from services.rules import can_view
@@ -27,6 +27,7 @@ from services.rules import can_view
 if TYPE_CHECKING:
     from schema.activities import ActivityType
     from schema.engagement import CheckInCodeType
+    from schema.routes import RouteCompletionType
 
 
 @strawberry.type(
@@ -134,6 +135,16 @@ class UserType(Node):
         day = today()
         code = checkin_codes.issue(info.context.runtime.settings.secret_key, root.id, day)
         return CheckInCodeType(code=code, valid_on=day)
+
+    @strawberry.field(
+        description="Science routes the person completed, newest first (own account only)."
+    )
+    async def completed_routes(
+        self, root: strawberry.Parent[User], info: Info[Context, None]
+    ) -> list[Annotated[RouteCompletionType, strawberry.lazy("schema.routes")]]:
+        if info.context.user is None or info.context.user.id != root.id:
+            return []
+        return await routes.completed_by(root.id)  # type: ignore[return-value]
 
     @strawberry.field(description="Activities the person checked in to (own account only).")
     async def participated_activities(

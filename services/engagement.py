@@ -26,7 +26,7 @@ from infra.clock import CHINA, local_date, now, today
 from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like, Rating, User
 from models.enums import ActivityStatus
-from services import audit, fraud
+from services import audit, fraud, routes
 from services.content import COMMENTS, publishes
 from services.counters import Counters, Counts
 from services.errors import EngagementErrorCode
@@ -173,7 +173,9 @@ async def check_in(
         raise ServiceError.of(
             EngagementErrorCode.ALREADY_CHECKED_IN, "您今天已在此活动打卡", "activityId"
         )
-    return row, await counters.record(row)
+    counts = await counters.record(row)
+    await routes.checked_in([(user.id, activity.id, row.day)])
+    return row, counts
 
 
 _CHECK_IN_COLUMNS = (

@@ -215,7 +215,12 @@ def in_china(point: Point) -> bool:
     return point.is_valid() and nearest_seats(point, 1)[0][0] <= CHINA_REACH_KM
 
 
+def contains(region: Region, code: str) -> bool:
+    """Whether the division of `code` lies in `region`'s subtree (the region itself included)."""
+    prefix = {RegionLevel.PROVINCE: 2, RegionLevel.PREFECTURE: 4}.get(region.level, 6)
+    return code[:prefix] == region.code[:prefix]
+
+
 def in_region(point: Point, region: Region) -> bool:
     """Whether `point` lies in `region`, as far as the seats tell (see the module's text)."""
-    prefix = {RegionLevel.PROVINCE: 2, RegionLevel.PREFECTURE: 4}.get(region.level, 6)
-    return any(code[:prefix] == region.code[:prefix] for _, code in nearest_seats(point))
+    return any(contains(region, code) for _, code in nearest_seats(point))

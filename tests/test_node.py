@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -23,6 +24,8 @@ from models import (
     Notification,
     Objection,
     Recommendation,
+    RouteStop,
+    ScienceRoute,
     Webhook,
     WebhookDelivery,
 )
@@ -69,6 +72,21 @@ async def _device(api: Api, scene: Scene) -> None:
     await CheckInDevice.create(organization_id=school[1], name="大篷车平板", token_hash="0" * 64)
 
 
+async def _route(api: Api, scene: Scene) -> None:
+    activity = decode_global_id(scene["public"])
+    assert activity is not None
+    route = await ScienceRoute.create(
+        region_id="510100",
+        province_code="510000",
+        prefecture_code="510100",
+        name="路线",
+        description="介绍",
+        valid_from=date(2026, 9, 1),
+        valid_until=date(2026, 9, 30),
+    )
+    await RouteStop.create(route=route, activity_id=activity[1], position=1)
+
+
 async def _flag(api: Api, scene: Scene) -> None:
     activity = decode_global_id(scene["public"])
     assert activity is not None
@@ -110,6 +128,7 @@ CASES: dict[str, Case] = {
         _flag,
         own=("{ engagementFlags(first: 50) { edges { node { id } } } }", None),
     ),
+    "ScienceRoute": Case(_newest(ScienceRoute, "ScienceRoute"), _route, seen_by=EVERYONE),
     "Comment": Case(
         _newest(Comment, "Comment"),
         _after("AddComment"),

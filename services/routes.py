@@ -1,0 +1,219 @@
+"""Science routes (科普路线): a city's or a province's association publishes an ordered set of
+public activities in its region, open for some days; a person who checks in at every stop on
+those days (online or on a venue's device) completes the route once, is told so, and counts in
+the route's completions.
+
+Completion is judged right after each check-in at a stop has been written: the person's
+check-ins at the route's stops on its days are read, and when every stop is there the
+completion is inserted (unique per route and person) and counted in the same transaction. Of two
+check-ins racing to be the last, the one written later always sees the other, and the unique
+key lets only one completion in: a route is completed once, and counted once.
+
+Which activities are stops is kept by each process for a few seconds, so that a check-in at an
+activity on no route (nearly all) costs nothing more.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from tortoise.expressions import F
+from tortoise.queryset import QuerySet
+
+from infra import sql
+from infra.clock import now, today
+from infra.errors import Collector, PermissionDenied
+from models import Activity, CheckIn, RouteCompletion, RouteStop, ScienceRoute, User
+from models.enums import NotificationKind
+from services import audit, notifications
+from services.errors import ActivityErrorCode
+from services.events import transaction
+from services.permissions import Grant
+from services.regions import check_region, contains, get_region, subtree
+from services.rules import is_public, manages_region
+from services.validation import check_text
+
+MIN_STOPS, MAX_STOPS = 2, 20
+MAX_DAYS = 366
+STOPS_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class RouteForm:
+    region_code: str
+    name: str
+    description: str
+    activity_ids: Sequence[int]
+    valid_from: date
+    valid_until: date
+
+
+async def publish(user: User, grants: list[Grant], form: RouteForm) -> ScienceRoute:
+    """A route of public activities in the publisher's region (national staff, and the admins
+    of the association of exactly that province or city)."""
+    errors = Collector()
+    region = await check_region(errors, form.region_code)
+    if region is not None and not manages_region(grants, region):
+        raise PermissionDenied("只有本地区科协的管理员可以发布科普路线")
+    name = check_text(errors, form.name, "name", "路线名称", max_length=100)
+    description = check_text(
+        errors, form.description, "description", "路线介绍", max_length=2000, multiline=True
+    )
+    wanted = list(form.activity_ids)
+    if not MIN_STOPS <= len(wanted) <= MAX_STOPS:
+        errors.add(
+            ActivityErrorCode.TOO_MANY_ITEMS,
+            f"一条路线须有{MIN_STOPS}至{MAX_STOPS}个站点",
+            "activityIds",
+        )
+    elif len(set(wanted)) != len(wanted):
+        errors.add(ActivityErrorCode.INVALID, "同一活动不能重复作为站点", "activityIds")
+    if not 0 <= (form.valid_until - form.valid_from).days < MAX_DAYS:
+        errors.add(
+            ActivityErrorCode.INVALID_TIME,
+            "路线的结束日期须不早于开始日期、且在一年之内",
+            "validUntil",
+        )
+    errors.raise_if_any()
+    assert region is not None
+    found = {a.id: a for a in await Activity.filter(id__in=wanted)}
+    for pk in wanted:
+        activity = found.get(pk)
+        if activity is None or not is_public(activity):
+            errors.add(ActivityErrorCode.NOT_APPROVED, "站点须为已公开的活动", "activityIds")
+            break
+        if not contains(region, activity.region_id):
+            errors.add(
+                ActivityErrorCode.INVALID_REGION, f"站点须在{region.name}范围内", "activityIds"
+            )
+            break
+    errors.raise_if_any()
+    async with transaction():
+        route = await ScienceRoute.create(
+            region_id=region.code,
+            province_code=region.province_code,
+            prefecture_code=region.prefecture_code,
+            name=name,
+            description=description,
+            valid_from=form.valid_from,
+            valid_until=form.valid_until,
+            published_by=user,
+        )
+        await RouteStop.bulk_create(
+            [RouteStop(route=route, activity_id=pk, position=i) for i, pk in enumerate(wanted, 1)]
+        )
+        await audit.record("route_published", actor=user, target=route, stops=wanted)
+    _stops.clear()
+    return route
+
+
+async def of_region(code: str) -> QuerySet[ScienceRoute]:
+    """The routes of a region's subtree (a province's lists its cities' too)."""
+    region = await get_region(code)
+    if region is None:
+        return ScienceRoute.filter(id=0)
+    return ScienceRoute.filter(subtree(region))
+
+
+async def stops_of(route_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each route's activities, in order."""
+    stops: dict[int, list[int]] = {pk: [] for pk in route_ids}
+    for route_id, activity_id in (
+        await RouteStop.filter(route_id__in=route_ids)
+        .order_by("route_id", "position")
+        .values_list("route_id", "activity_id")
+    ):
+        stops[route_id].append(activity_id)
+    return stops
+
+
+# ---------------------------------------------------------------- completion
+
+
+@dataclass(frozen=True)
+class _Open:
+    id: int
+    name: str
+    valid_from: date
+    valid_until: date
+    stops: tuple[int, ...]
+
+
+class _Stops:
+    """The open routes by each of their stops, read again every few seconds."""
+
+    def __init__(self) -> None:
+        self.by_activity: dict[int, list[_Open]] = {}
+        self.read_at = -STOPS_SECONDS
+
+    def clear(self) -> None:
+        self.read_at = -STOPS_SECONDS
+
+    async def get(self) -> dict[int, list[_Open]]:
+        if time.monotonic() - self.read_at < STOPS_SECONDS:
+            return self.by_activity
+        self.read_at = time.monotonic()
+        routes = await ScienceRoute.filter(valid_until__gte=today()).values_list(
+            "id", "name", "valid_from", "valid_until"
+        )
+        stops = await stops_of([r[0] for r in routes])
+        by_activity: dict[int, list[_Open]] = {}
+        for pk, name, first, last in routes:
+            route = _Open(pk, name, first, last, tuple(stops[pk]))
+            for activity_id in route.stops:
+                by_activity.setdefault(activity_id, []).append(route)
+        self.by_activity = by_activity
+        return by_activity
+
+
+_stops = _Stops()
+
+
+async def checked_in(visits: Iterable[tuple[int, int, date]]) -> int:
+    """After check-ins were written ((person, activity, China day) each): complete the routes
+    they finish. Returns how many completions were made."""
+    by_activity = await _stops.get()
+    made = 0
+    for user_id, activity_id, day in visits:
+        for route in by_activity.get(activity_id, ()):
+            if route.valid_from <= day <= route.valid_until:
+                made += await _complete(route, user_id)
+    return made
+
+
+async def _complete(route: _Open, user_id: int) -> int:
+    visited = set(
+        await CheckIn.filter(
+            user_id=user_id,
+            activity_id__in=route.stops,
+            day__gte=route.valid_from,
+            day__lte=route.valid_until,
+        ).values_list("activity_id", flat=True)
+    )
+    if len(visited) < len(route.stops):
+        return 0
+    stamp = RouteCompletion._meta.fields_map["completed_at"].to_db_value
+    async with transaction():
+        inserted = await sql.insert_new(
+            RouteCompletion._meta.db_table,
+            ("route_id", "user_id", "completed_at"),
+            [(route.id, user_id, stamp(now(), RouteCompletion))],
+            returning=("id",),
+        )
+        if not inserted:  # completed before (or by the check-in racing this one)
+            return 0
+        await ScienceRoute.filter(id=route.id).update(completions=F("completions") + 1)
+        title, body = notifications.render(
+            NotificationKind.ROUTE_COMPLETED, name=route.name, stops=len(route.stops)
+        )
+        await notifications.notify(
+            [user_id], NotificationKind.ROUTE_COMPLETED, f"route:{route.id}", title, body
+        )
+    return 1
+
+
+async def completed_by(user_id: int) -> list[RouteCompletion]:
+    return await RouteCompletion.filter(user_id=user_id).order_by("-id")
