@@ -5,12 +5,15 @@ when the last two check-ins race."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 
 import pytest
 
-from models import Notification, RouteCompletion
+from models import CheckInDevice, Notification, RouteCompletion
 from models.enums import ActivityStatus, MemberRole, NotificationKind, OrganizationKind
-from schema.ids import to_global_id
+from schema.ids import decode_global_id, to_global_id
+from services import checkin_codes
+from services.sessions import token_hash
 from tests.conftest import Api, china, set_now
 from tests.factories import association, filing_unit, make_activity, make_campaign, member, person
 
@@ -45,6 +48,7 @@ async def city(api: Api):
         "draft": to_global_id("Activity", draft.id),
         "admin": admin,
         "filer": filer,
+        "unit": unit,
     }
 
 
@@ -139,3 +143,35 @@ async def test_the_last_two_check_ins_racing_complete_the_route_once(api: Api, c
     routes = (await api.data(ROUTES, {"r": "510100"}))["routes"]["edges"]
     assert routes[0]["node"]["completionCount"] == 3
     assert await Notification.filter(kind=NotificationKind.ROUTE_COMPLETED).count() == 3
+
+
+UPLOAD = """mutation($s: [ScanInput!]!) { uploadCheckIns(scans: $s) { results { status } } }"""
+
+
+async def test_stops_scanned_offline_complete_the_route_too(api: Api, city, base_settings):
+    await publish(api, city["admin"].token, city["stops"])
+    visitor = await person(api, "13966662001", "村民")
+    await check_in(api, visitor.token, city["stops"][0], "online-0001")
+    token = "kpd_route-test-device"
+    await CheckInDevice.create(
+        organization_id=city["unit"].id,
+        name="大篷车",
+        token_hash=token_hash(token),
+        activity_ids=[decode_global_id(a)[1] for a in city["stops"]],  # type: ignore[index]
+    )
+    code = checkin_codes.issue(base_settings.secret_key, visitor.user.id, date(2026, 9, 20))
+    scans = [
+        {
+            "activityId": stop,
+            "code": code,
+            "scannedAt": china(f"2026-09-20 09:{30 + i}").isoformat(),
+            "clientNonce": f"scan-{i:04d}",
+        }
+        for i, stop in enumerate(city["stops"][1:])
+    ]
+
+    done = await api.data(UPLOAD, {"s": scans}, token=token)
+
+    assert [r["status"] for r in done["uploadCheckIns"]["results"]] == ["ACCEPTED"] * 2
+    mine = (await api.data(MINE, token=visitor.token))["me"]["completedRoutes"]
+    assert len(mine) == 1 and mine[0]["route"]["completionCount"] == 1
