@@ -28,6 +28,8 @@ from models import (
     Region,
     RegionalSetting,
     Review,
+    RouteStop,
+    ScienceRoute,
     User,
 )
 from models.enums import (
@@ -43,7 +45,7 @@ from models.enums import (
 from services.commendations import notice_end, serial_for
 from services.organizations import create_national_admin, supervising_association
 from services.recommendations import target_key
-from services.regions import get_region
+from services.regions import get_region, seats
 
 DEMO_PASSWORD = "Kepuri2026"  # noqa: S105 (published in the README: demo data only)
 
@@ -145,6 +147,7 @@ async def seed_demo(progress: Callable[[int, int], None] | None = None) -> list[
     await seed_activities(current)
     done(3)
     await seed_school_activities(current, school, visitors)
+    await seed_route(current)
     done(4)
     await seed_season_end(school, museum, sichuan_reviewer)
     done(5)
@@ -408,6 +411,7 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
                 province_code=county.province_code,
                 prefecture_code=county.prefecture_code,
                 address=None if form is ActivityForm.ONLINE else f"{county.name}科普路{n + 1}号",
+                **_place_near(county.code, rng, form),
                 online_url=None
                 if form is ActivityForm.OFFLINE
                 else f"https://live.example.cn/{n + 1}",
@@ -457,6 +461,52 @@ async def seed_activities(campaign: Campaign, count: int = 300) -> int:
     return len(created)
 
 
+async def seed_route(campaign: Campaign) -> ScienceRoute | None:
+    """Chengdu's science route of the season: three of its public activities with a place."""
+    if await ScienceRoute.exists(name=ROUTE_NAME):
+        return None
+    stops = (
+        await Activity.filter(
+            campaign=campaign,
+            prefecture_code="510100",
+            status=ActivityStatus.APPROVED,
+            show_on_cloud=True,
+            latitude__isnull=False,
+        )
+        .order_by("starts_at", "id")
+        .limit(3)
+    )
+    if len(stops) < 2:
+        return None
+    route = await ScienceRoute.create(
+        region_id="510100",
+        province_code="510000",
+        prefecture_code="510100",
+        name=ROUTE_NAME,
+        description="走进成都的科普场馆和校园，在每一站扫码打卡，完成路线。",
+        valid_from=campaign.starts_on,
+        valid_until=campaign.ends_on,
+    )
+    await RouteStop.bulk_create(
+        [RouteStop(route=route, activity=a, position=i) for i, a in enumerate(stops, 1)]
+    )
+    return route
+
+
+ROUTE_NAME = "【演示】成都科普月打卡路线"
+
+
+def _place_near(code: str, rng: random.Random, form: ActivityForm) -> dict[str, Any]:
+    """A place within a few kilometres of the seat of the activity's county (none online)."""
+    seat = dict(seats()).get(code)
+    if seat is None or form is ActivityForm.ONLINE:
+        return {}
+    return {
+        "latitude": seat.latitude + rng.uniform(-0.03, 0.03),
+        "longitude": seat.longitude + rng.uniform(-0.03, 0.03),
+    }
+
+
 async def _filed(
     campaign: Campaign,
     unit: Organization,
@@ -481,6 +531,7 @@ async def _filed(
         address=unit.address,
         supervisor=supervisor,
         host_units=[unit.name],
+        **_place_near(region.code, random.Random(title), ActivityForm.OFFLINE),  # noqa: S311
         **fields,
     )
 

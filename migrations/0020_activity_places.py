@@ -23,6 +23,6 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='Activity',
-            index=Index(fields=['latitude', 'longitude'], name='act_place'),
+            index=Index(fields=['status', 'latitude', 'longitude'], name='act_place'),
         ),
     ]

@@ -96,8 +96,8 @@ class Activity(Model):
             Index(fields=["supervisor_id", "status", "submitted_at", "id"], name="act_review"),
             Index(fields=["escalated_to_id", "status", "submitted_at", "id"], name="act_escalated"),
             Index(fields=["status", "submitted_at"], name="act_pending_since"),
-            # activities near a point: a latitude range, then the longitudes within it
-            Index(fields=["latitude", "longitude"], name="act_place"),
+            # approved activities near a point: a latitude range, then the longitudes within it
+            Index(fields=["status", "latitude", "longitude"], name="act_place"),
         ]
 
     @property

@@ -75,6 +75,20 @@ _SHOWN = sql.Prepared(lambda pk: Activity.filter(id=pk).select_related(*SHOWN))
 """One activity with what its page shows (the busiest request after the lists)."""
 
 
+_PAGES: dict[int, sql.Prepared[Activity]] = {}
+
+
+async def listed_by_id(ids: list[int]) -> list[Activity]:
+    """Activities by id with what a list shows, by a query built once for each page size."""
+    if not ids:
+        return []
+    if len(ids) not in _PAGES:
+        _PAGES[len(ids)] = sql.Prepared(
+            lambda *keys: Activity.filter(id__in=keys).select_related(*LISTED), len(ids)
+        )
+    return await _PAGES[len(ids)].rows(*ids)
+
+
 @strawberry.type
 class ActivitiesQuery:
     @strawberry.field(description="Approved activities shown on the cloud site, in time order.")
@@ -124,12 +138,7 @@ class ActivitiesQuery:
             mark = places.Near(*decode_cursor(after, (distance, exact_int)))
             found = [n for n in found if n > mark]
         page = found[:size]
-        rows = {
-            a.id: a
-            for a in await Activity.filter(id__in=[n.activity_id for n in page]).select_related(
-                *LISTED
-            )
-        }
+        rows = {a.id: a for a in await listed_by_id([n.activity_id for n in page])}
         await with_relations(list(rows.values()), info)
         edges = [
             Edge(

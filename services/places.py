@@ -14,6 +14,7 @@ from typing import Any
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from infra import sql
 from infra.clock import CHINA
 from infra.errors import Collector
 from infra.geo import CoordinateSystem, Point, box_around, distance_km, from_wgs84
@@ -47,6 +48,19 @@ def check_search(center: Point, radius_km: float) -> None:
     errors.raise_if_any()
 
 
+# the box from the index (status, latitude, longitude), then what is public: written once
+_BOX = sql.Statement(
+    """
+    SELECT id, latitude, longitude FROM activities
+    WHERE status = :status AND latitude >= :south AND latitude <= :north
+      AND longitude >= :west AND longitude <= :east
+      AND show_on_cloud = :shown AND deleted_at IS NULL
+      AND starts_at >= :after AND starts_at < :before
+    """
+)
+_EVER = (datetime(1900, 1, 1, tzinfo=CHINA), datetime(2200, 1, 1, tzinfo=CHINA))
+
+
 async def near(
     center: Point,
     radius_km: float,
@@ -57,21 +71,22 @@ async def near(
     distances by id), each with its distance."""
     check_search(center, radius_km)
     box = box_around(center, radius_km)
-    query = _public().filter(
-        latitude__gte=box.south,
-        latitude__lte=box.north,
-        longitude__gte=box.west,
-        longitude__lte=box.east,
+    stamp = Activity._meta.fields_map["starts_at"].to_db_value
+    rows = await _BOX.rows(
+        status=ActivityStatus.APPROVED.value,
+        shown=True,
+        south=box.south,
+        north=box.north,
+        west=box.west,
+        east=box.east,
+        after=stamp(starts_after or _EVER[0], Activity),
+        before=stamp(starts_before or _EVER[1], Activity),
     )
-    if starts_after is not None:
-        query = query.filter(starts_at__gte=starts_after)
-    if starts_before is not None:
-        query = query.filter(starts_at__lt=starts_before)
     found = []
-    for pk, latitude, longitude in await query.values_list("id", "latitude", "longitude"):
-        distance = distance_km(center, Point(latitude, longitude))
+    for row in rows:
+        distance = distance_km(center, Point(row["latitude"], row["longitude"]))
         if distance <= radius_km:
-            found.append(Near(distance, pk))
+            found.append(Near(distance, row["id"]))
     found.sort()
     return found
 

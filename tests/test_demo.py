@@ -18,15 +18,16 @@ from models import (
     PhaseWindow,
     User,
 )
-from models.enums import ActivityStatus, Phase
+from models.enums import ActivityForm, ActivityStatus, Phase
 from schema.ids import to_global_id
 from services.campaigns import campaign_of_year, windows_for
-from services.regions import get_region
+from services.regions import get_region, in_region
 from tests.conftest import Api
 from tests.factories import sign_in
 
 SEASON_2020 = """{ commendations(year: 2020) { totalCount
   edges { node { holderName certificate { serial } } } } }"""
+ROUTES = '{ routes(regionCode: "510000") { edges { node { name stops { title } } } } }'
 VERIFY = "query($serial: String!) { verifyCertificate(serial: $serial) { valid holderName } }"
 
 
@@ -146,3 +147,12 @@ async def test_the_demo_tells_one_story(api: Api):
     assert under_way.starts_at < now() < under_way.ends_at
     shown = await api.data(COMMENTS, {"id": to_global_id("Activity", under_way.id)})
     assert shown["comments"]["totalCount"] == shown["activity"]["engagement"]["comments"] == 3
+    # offline activities are on the map (each in its county, as filing checks), and Chengdu
+    # has a science route through some of them
+    placed = await approved.exclude(form=ActivityForm.ONLINE).prefetch_related("region")
+    assert placed and all(a.location is not None for a in placed)
+    for activity in placed[:30]:
+        assert activity.location is not None and in_region(activity.location, activity.region)
+    assert await Activity.filter(form=ActivityForm.ONLINE, latitude__isnull=False).count() == 0
+    routes = (await api.data(ROUTES))["routes"]["edges"]
+    assert [len(r["node"]["stops"]) for r in routes] == [3]
