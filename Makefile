@@ -92,6 +92,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.fanout --backend servers
 	$(BIN)/python -m bench.browse --backend embedded
 	$(BIN)/python -m bench.browse --backend servers
+	$(BIN)/python -m bench.near --backend embedded
+	$(BIN)/python -m bench.near --backend servers
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
