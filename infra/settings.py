@@ -107,7 +107,8 @@ class Settings:
     fraud_burst_floor: int = 200  # check-ins from one source that any activity's size explains
     fraud_new_account_hours: int = 24  # an account this young is new
     fraud_new_accounts: int = 20  # new accounts checking in from one address within the window
-    fraud_travel_minutes: int = 30  # check-ins in two cities closer in time than this
+    fraud_travel_minutes: int = 30  # check-ins far apart closer in time than this
+    fraud_far_km: float = 50.0  # "far apart" (in two cities, where an activity has no place)
     fraud_cohort_minutes: int = 10  # accounts created this close together are one cohort
     fraud_cohort_size: int = 20  # a cohort's likes or ratings of one activity within the window
     image_max_pixels: int = 50_000_000

@@ -4,6 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from infra.geo import Point
 from models.accounts import User
 from models.enums import InvitationStatus, MemberRole, OrganizationKind, RegionLevel
 from models.fields import UtcDatetimeField
@@ -31,6 +32,12 @@ class Region(Model):
 class Organization(Model):
     """A unit (单位): a filing unit or a supervising body, placed in the supervision tree."""
 
+    @property
+    def location(self) -> Point | None:
+        if self.latitude is None or self.longitude is None:
+            return None
+        return Point(self.latitude, self.longitude)
+
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=100)
     kind = fields.CharEnumField(OrganizationKind, max_length=32)
@@ -45,6 +52,9 @@ class Organization(Model):
     contact_name = fields.CharField(max_length=50, default="", db_default="")
     contact_phone = fields.CharField(max_length=32, default="", db_default="")
     address = fields.CharField(max_length=200, default="", db_default="")
+    # a venue's default place (WGS-84): its offline activities take it unless they give theirs
+    latitude = fields.FloatField(null=True)
+    longitude = fields.FloatField(null=True)
     intro = fields.TextField(null=True)
     created_at = UtcDatetimeField(auto_now_add=True)
     updated_at = UtcDatetimeField(auto_now=True)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import strawberry
+from strawberry import UNSET
 from strawberry.types import Info
 
 from infra.errors import ServiceError
+from infra.geo import Point
 from models import Invitation
 from models.enums import OrganizationKind as Kind
 from resolvers.common import attempt, caller, signed_in
@@ -23,7 +27,7 @@ from schema.organizations import (
 )
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated, bad_argument
-from schema.types import MemberRole, OrganizationKind, RegionType
+from schema.types import LocationInput, MemberRole, OrganizationKind, RegionType
 from services import organizations
 from services.regions import children_of, get_region
 
@@ -59,6 +63,13 @@ class OrganizationsQuery:
         return await keyset_connection(query, first=first, after=after)
 
 
+def _place(given: LocationInput | None) -> Point | Literal["keep"] | None:
+    """A profile's place as given: absent keeps the one there, null takes it away."""
+    if given is UNSET:
+        return "keep"
+    return given.point() if given is not None else None
+
+
 @strawberry.type
 class OrganizationsMutation:
     @strawberry.mutation(
@@ -80,6 +91,7 @@ class OrganizationsMutation:
             contact_phone=input.contact_phone,
             address=input.address,
             intro=input.intro,
+            location=_place(input.location),
         )
         org, errors = await attempt(
             OrganizationError,

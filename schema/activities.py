@@ -16,7 +16,7 @@ from strawberry.types import Info
 from tortoise.models import Model
 
 from infra import qr
-from infra.geo import CoordinateSystem, Point, from_wgs84, to_wgs84
+from infra.geo import CoordinateSystem
 from models import Activity, ActivityMedia, Review
 from models.enums import ActivityForm, ActivityStatus, MediaKind, Phase, ReviewDecision
 from schema.campaigns import CampaignType, JointActionType
@@ -25,7 +25,15 @@ from schema.ids import parse_global_id, to_global_id
 from schema.node import Node
 from schema.organizations import OrganizationType
 from schema.selections import PerNode, asks_for
-from schema.types import Error, OkPayload, OrganizationKind, RegionType
+from schema.types import (
+    Error,
+    LocationInput,
+    LocationType,
+    OkPayload,
+    OrganizationKind,
+    RegionType,
+    located,
+)
 from services import activities
 from services.errors import ActivityErrorCode
 from services.regions import get_regions
@@ -363,35 +371,6 @@ def _given(input: ActivityInput | ActivityUpdateInput) -> dict[str, Any]:
 class NearbyActivity:
     distance_km: float = strawberry.field(description="From the point searched, in km.")
     activity: ActivityType
-
-
-@strawberry.input(description="A point on the map, in the system of the map it was taken from.")
-class LocationInput:
-    latitude: float
-    longitude: float
-    coordinate_system: CoordinateSystem = CoordinateSystem.WGS84
-
-    def point(self) -> Point:
-        given = Point(self.latitude, self.longitude)
-        return to_wgs84(given, self.coordinate_system) if given.is_valid() else given
-
-
-@strawberry.type(name="Location")
-class LocationType:
-    latitude: float
-    longitude: float
-    coordinate_system: CoordinateSystem
-
-
-def located(point: Point | None, system: CoordinateSystem) -> LocationType | None:
-    if point is None:
-        return None
-    shown = from_wgs84(point, system)
-    return LocationType(
-        latitude=round(shown.latitude, 7),
-        longitude=round(shown.longitude, 7),
-        coordinate_system=system,
-    )
 
 
 @strawberry.input

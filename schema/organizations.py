@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry import UNSET
 from strawberry.types import Info
 
+from infra.geo import CoordinateSystem
 from models import Invitation, Membership, Organization
 from models.enums import (
     InvitationStatus,
@@ -18,7 +20,7 @@ from models.enums import (
 from schema.context import Context
 from schema.ids import to_global_id
 from schema.node import Node
-from schema.types import Error, OkPayload, RegionType
+from schema.types import Error, LocationInput, LocationType, OkPayload, RegionType, located
 from services.errors import OrganizationErrorCode
 from services.rules import can_view_private
 
@@ -46,6 +48,11 @@ class UnitProfileInput:
     contact_phone: str
     address: str
     intro: str | None = None
+    location: LocationInput | None = strawberry.field(
+        default=UNSET,
+        description="A venue's default place: its offline activities take it unless they give "
+        "their own (absent: unchanged; null: none).",
+    )
 
 
 @strawberry.type
@@ -116,6 +123,14 @@ class OrganizationType(Node):
     @strawberry.field
     def intro(self, root: strawberry.Parent[Organization]) -> str | None:
         return root.intro
+
+    @strawberry.field(description="Its default place (venues), in the system asked for.")
+    def location(
+        self,
+        root: strawberry.Parent[Organization],
+        coordinate_system: CoordinateSystem = CoordinateSystem.WGS84,
+    ) -> LocationType | None:
+        return located(root.location, coordinate_system)
 
 
 async def _sees_unit(organization: Organization, info: Info[Context, None]) -> bool:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin
 import strawberry
 
 from infra.errors import ServiceError
-from infra.geo import CoordinateSystem
+from infra.geo import CoordinateSystem, Point, from_wgs84, to_wgs84
 from models import Region
 from models.enums import (
     FlagStatus,
@@ -93,3 +93,32 @@ class RegionType:
     @strawberry.field
     def parent_code(self, root: strawberry.Parent[Region]) -> str | None:
         return root.parent_code
+
+
+@strawberry.input(description="A point on the map, in the system of the map it was taken from.")
+class LocationInput:
+    latitude: float
+    longitude: float
+    coordinate_system: CoordinateSystem = CoordinateSystem.WGS84
+
+    def point(self) -> Point:
+        given = Point(self.latitude, self.longitude)
+        return to_wgs84(given, self.coordinate_system) if given.is_valid() else given
+
+
+@strawberry.type(name="Location")
+class LocationType:
+    latitude: float
+    longitude: float
+    coordinate_system: CoordinateSystem
+
+
+def located(point: Point | None, system: CoordinateSystem) -> LocationType | None:
+    if point is None:
+        return None
+    shown = from_wgs84(point, system)
+    return LocationType(
+        latitude=round(shown.latitude, 7),
+        longitude=round(shown.longitude, 7),
+        coordinate_system=system,
+    )

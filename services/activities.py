@@ -51,7 +51,7 @@ from services.campaigns import (
 from services.errors import ActivityErrorCode
 from services.events import DomainEvent, EventKind, emit, transaction
 from services.permissions import Grant
-from services.regions import check_region, get_region, in_china, in_region, subtree
+from services.regions import check_place, check_region, get_region, in_region, subtree
 from services.rules import (
     REVIEWING_ROLES,
     association_covers,
@@ -237,7 +237,10 @@ async def _validate(campaign: Campaign, form: FilingForm, unit_id: int) -> dict[
     )
 
     region = await check_region(errors, form.region_code)
-    values.update(_place(errors, form.location if offline else None, region))
+    if offline:
+        values.update(await _place(errors, form.location, region, unit_id))
+    else:
+        values.update(latitude=None, longitude=None)
     if region is not None:
         values.update(
             region_id=region.code,
@@ -250,21 +253,20 @@ async def _validate(campaign: Campaign, form: FilingForm, unit_id: int) -> dict[
     return values
 
 
-def _place(errors: Collector, point: Point | None, region: Region | None) -> dict[str, Any]:
-    """Where an offline or hybrid activity takes place: in China, and in its region as far as
-    the divisions' seats tell (services/regions.py says how exact that is)."""
+async def _place(
+    errors: Collector, point: Point | None, region: Region | None, unit_id: int
+) -> dict[str, Any]:
+    """Where an offline or hybrid activity takes place (services/regions.py says how exactly it
+    is checked); when the form gives none, the filing unit's default place, if it lies in the
+    activity's region (a venue hosting its own activities)."""
+    if point is None and region is not None:
+        default = await Organization.filter(id=unit_id).values_list("latitude", "longitude")
+        if default and None not in default[0]:
+            place = Point(*default[0])
+            point = place if in_region(place, region) else None
+    check_place(errors, point, region)
     if point is None:
         return {"latitude": None, "longitude": None}
-    if not point.is_valid():
-        errors.add(ActivityErrorCode.INVALID_LOCATION, "经纬度无效", "location")
-    elif not in_china(point):
-        errors.add(ActivityErrorCode.LOCATION_OUTSIDE_CHINA, "活动位置不在中国境内", "location")
-    elif region is not None and not in_region(point, region):
-        errors.add(
-            ActivityErrorCode.LOCATION_OUTSIDE_REGION,
-            f"活动位置不在{region.name}，请核对地图上的位置或所在地区",
-            "location",
-        )
     return {"latitude": point.latitude, "longitude": point.longitude}
 
 

@@ -40,6 +40,7 @@ from tortoise.queryset import QuerySet
 from infra import sql
 from infra.clock import now
 from infra.errors import Collector, PermissionDenied, ServiceError
+from infra.geo import Point, distance_km
 from infra.settings import Settings
 from models import (
     Activity,
@@ -74,6 +75,7 @@ class Limits:
     new_account_age: timedelta = timedelta(hours=24)
     new_accounts: int = 20
     travel: timedelta = timedelta(minutes=30)
+    far_km: float = 50.0
     cohort_span: timedelta = timedelta(minutes=10)
     cohort_size: int = 20
 
@@ -85,6 +87,7 @@ class Limits:
             new_account_age=timedelta(hours=settings.fraud_new_account_hours),
             new_accounts=settings.fraud_new_accounts,
             travel=timedelta(minutes=settings.fraud_travel_minutes),
+            far_km=settings.fraud_far_km,
             cohort_span=timedelta(minutes=settings.fraud_cohort_minutes),
             cohort_size=settings.fraud_cohort_size,
         )
@@ -104,6 +107,7 @@ class Seen:
     address: str | None = None
     place: str | None = None  # the activity's city (prefecture code); None when online
     expected: int = 0  # the activity's expected participants (0: not given)
+    point: Point | None = None  # where the activity takes place, when its filer gave it
 
 
 @dataclass(frozen=True)
@@ -208,23 +212,30 @@ def new_accounts_one_address(check_ins: Sequence[Seen], limits: Limits) -> list[
 
 
 def far_apart(check_ins: Sequence[Seen], limits: Limits) -> list[Finding]:
-    """One account checking in at activities in two cities within minutes: the later check-in
-    of each such pair (the earlier may well be real)."""
+    """One account checking in at two places far apart within minutes: the later check-in of
+    each such pair (the earlier may well be real). Far: more than `far_km` apart where both
+    activities have a place, else in two different cities."""
     findings = []
     for rows in _grouped(
         check_ins, lambda r: r.user_id if r.kind == CHECK_IN and r.place else None
     ).values():
         for before, after in pairwise(rows):
-            if before.place != after.place and after.at - before.at <= limits.travel:
-                gap = max(1, int((after.at - before.at).total_seconds() // 60))
-                findings.append(
-                    Finding(
-                        FraudRule.FAR_APART,
-                        f"同一账号{gap}分钟内先后在两个城市的活动打卡",
-                        (after,),
-                    )
-                )
+            if after.at - before.at > limits.travel or not _far(before, after, limits):
+                continue
+            gap = max(1, int((after.at - before.at).total_seconds() // 60))
+            if before.point is not None and after.point is not None:
+                km = distance_km(before.point, after.point)
+                reason = f"同一账号{gap}分钟内先后在相距{km:.0f}公里的两个活动打卡"
+            else:
+                reason = f"同一账号{gap}分钟内先后在两个城市的活动打卡"
+            findings.append(Finding(FraudRule.FAR_APART, reason, (after,)))
     return findings
+
+
+def _far(a: Seen, b: Seen, limits: Limits) -> bool:
+    if a.point is not None and b.point is not None:
+        return distance_km(a.point, b.point) > limits.far_km
+    return a.place != b.place
 
 
 def account_cohort(records: Sequence[Seen], limits: Limits) -> list[Finding]:
@@ -289,6 +300,8 @@ _COMMON = (
     "activity__prefecture_code",
     "activity__form",
     "activity__expected_participants",
+    "activity__latitude",
+    "activity__longitude",
 )
 
 
@@ -309,6 +322,9 @@ async def _seen(kind: str, query: QuerySet[Any]) -> list[Seen]:
             if row["activity__form"] == ActivityForm.ONLINE
             else row["activity__prefecture_code"],
             expected=row["activity__expected_participants"] or 0,
+            point=None
+            if row["activity__latitude"] is None
+            else Point(row["activity__latitude"], row["activity__longitude"]),
         )
         for row in rows
         if row.get("liked", True)  # an unlike takes nothing: nothing to flag

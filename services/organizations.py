@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from infra.clock import now
 from infra.errors import Collector, PermissionDenied, ServiceError
+from infra.geo import Point
 from infra.passwords import hash_password
 from models import Invitation, Membership, Organization, Region, User
 from models.enums import (
@@ -25,7 +26,7 @@ from services.content import PUBLIC, publishes
 from services.errors import OrganizationErrorCode
 from services.events import transaction
 from services.permissions import Grant, can_manage_members, is_national_admin
-from services.regions import check_region, get_region, subtree
+from services.regions import check_place, check_region, get_region, subtree
 from services.runtime import Runtime
 from services.validation import (
     check_contact_phone,
@@ -60,6 +61,8 @@ class UnitProfile:
     contact_phone: str
     address: str
     intro: str | None = None
+    # WGS-84: a venue's default place for its activities; "keep" leaves it as it is
+    location: Point | Literal["keep"] | None = "keep"
 
 
 async def _validate_profile(profile: UnitProfile) -> tuple[dict[str, Any], Region]:
@@ -83,6 +86,13 @@ async def _validate_profile(profile: UnitProfile) -> tuple[dict[str, Any], Regio
         or None,
     }
     region = await check_region(errors, profile.region_code)
+    place = profile.location
+    if place != "keep":
+        check_place(errors, place, region)
+        fields.update(
+            latitude=place.latitude if place else None,
+            longitude=place.longitude if place else None,
+        )
     errors.raise_if_any()
     assert region is not None
     return fields, region

@@ -224,3 +224,20 @@ def contains(region: Region, code: str) -> bool:
 def in_region(point: Point, region: Region) -> bool:
     """Whether `point` lies in `region`, as far as the seats tell (see the module's text)."""
     return any(contains(region, code) for _, code in nearest_seats(point))
+
+
+def check_place(errors: Collector, point: Point | None, region: Region | None) -> None:
+    """A place given for something in `region`: in China, and in the region as far as the
+    seats tell (see the module's text)."""
+    if point is None:
+        return
+    if not point.is_valid():
+        errors.add(CommonErrorCode.INVALID_LOCATION, "经纬度无效", "location")
+    elif not in_china(point):
+        errors.add(CommonErrorCode.LOCATION_OUTSIDE_CHINA, "位置不在中国境内", "location")
+    elif region is not None and not in_region(point, region):
+        errors.add(
+            CommonErrorCode.LOCATION_OUTSIDE_REGION,
+            f"位置不在{region.name}，请核对地图上的位置或所在地区",
+            "location",
+        )

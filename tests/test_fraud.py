@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra.clock import now
+from infra.geo import Point
 from models import ActivityStats, AuditLog, EngagementFlag, HeadCount, Notification
 from models.enums import FlagStatus, FraudRule, MemberRole, NotificationKind, OrganizationKind
 from schema.ids import to_global_id
@@ -113,6 +114,23 @@ def test_one_account_in_two_cities_within_minutes_flags_the_later_check_in():
     assert "20分钟" in found[0].reason
     assert fraud.far_apart([chengdu, later], LIMITS) == []
     assert fraud.far_apart([chengdu, same_city, online], LIMITS) == []
+
+
+def test_by_their_places_check_ins_are_far_apart_beyond_the_distance_whatever_the_city():
+    here = Point(30.60, 104.10)
+    near = Point(30.60 + 0.18, 104.10)  # 20 km north, in another district's city code
+    far = Point(30.60 + 0.72, 104.10)  # 80 km north, in the same city code
+
+    first = seen(1, user_id=5, at=T0, point=here)
+    close = seen(
+        2, user_id=5, activity_id=2, place="510600", point=near, at=T0 + timedelta(minutes=10)
+    )
+    away = seen(3, user_id=5, activity_id=3, point=far, at=T0 + timedelta(minutes=10))
+
+    assert fraud.far_apart([first, close], LIMITS) == []
+    found = fraud.far_apart([first, away], LIMITS)
+    assert [r.id for f in found for r in f.records] == [3]
+    assert "相距80公里" in found[0].reason
 
 
 def test_likes_and_ratings_of_accounts_made_together_are_a_cohort():

@@ -290,3 +290,44 @@ async def test_the_map_page_shows_the_points_and_the_list_with_no_other_server(
     assert pins == 6 and len(items) == 6
     assert items[0].startswith("1") and "0.5公里" in items[0]
     assert all(url.startswith(served) for url in asked)  # no tiles, fonts or scripts elsewhere
+
+
+VENUE = """mutation($input: UnitProfileInput!) { saveUnitProfile(input: $input) {
+  organization { location(coordinateSystem: GCJ02) { latitude longitude } }
+  errors { field code } } }"""
+
+
+def venue_profile(**more) -> dict:
+    return {
+        "name": "成都市锦江区实验小学",
+        "kind": "SCHOOL",
+        "regionCode": "510104",
+        "contactName": "填报员",
+        "contactPhone": "13911110001",
+        "address": "锦江区科普路1号",
+        **more,
+    }
+
+
+async def test_a_venue_keeps_a_default_place_its_offline_activities_take(api: Api, filer):
+    place = moved(JINJIANG, -0.8, 0.4)
+    saved = await api.data(
+        VENUE, {"input": venue_profile(location=location(place, GCJ))}, token=filer.token
+    )
+    elsewhere = await api.data(
+        VENUE, {"input": venue_profile(location=location(BEIJING))}, token=filer.token
+    )
+    kept = await api.data(VENUE, {"input": venue_profile()}, token=filer.token)
+
+    shown = saved["saveUnitProfile"]["organization"]["location"]
+    assert distance_km(Point(shown["latitude"], shown["longitude"]), from_wgs84(place, GCJ)) < 0.001
+    assert elsewhere["saveUnitProfile"]["errors"] == [
+        {"field": "location", "code": "LOCATION_OUTSIDE_REGION"}
+    ]
+    assert kept["saveUnitProfile"]["organization"]["location"] == shown  # absent: unchanged
+
+    made = await file(api, filer)  # no location of its own
+    wgs = made["activity"]["wgs"]
+    assert distance_km(Point(wgs["latitude"], wgs["longitude"]), place) * 1000 < 1.0
+    elsewhere_activity = await file(api, filer, regionCode="510105")  # another district
+    assert elsewhere_activity["errors"] == [] and elsewhere_activity["activity"]["wgs"] is None
