@@ -27,7 +27,6 @@ from starlette.responses import JSONResponse, Response
 from infra import bus, sql
 from infra.clock import today
 from infra.geo import CoordinateSystem, Point
-from infra.ids import encode_cursor
 from kepuri import pages
 from schema.pagination import decode_cursor, exact_int, iso_datetime
 from services import places, regions
@@ -90,18 +89,13 @@ async def region_geojson(request: Request) -> Response:
     if body is None:
         with sql.reads_from(sql.PRIMARY):  # kept for the version: a lagging replica may not have it
             page = await places.region_map(region, *dates, after, system, settings.public_base_url)
-        collection: dict[str, object] = {
-            "type": "FeatureCollection",
-            "features": page.features,
-            "region": {"code": region.code, "name": region.name},
-            "coordinateSystem": system.value,
-        }
+        collection = page.collection(region, system)
         if page.after is not None:
             query = {
                 "from": dates[0].isoformat(),
                 "to": dates[1].isoformat(),
                 "coordinateSystem": system.value,
-                "after": encode_cursor(list(page.after)),
+                "after": collection["nextCursor"],
             }
             collection["next"] = f"{request.url.path}?{urlencode(query)}"
         body = orjson.dumps(collection)

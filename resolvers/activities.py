@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import cast
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from infra import sql
@@ -49,8 +50,9 @@ from schema.pagination import (
     keyset_connection,
     page_size,
 )
-from schema.permissions import IsAuthenticated
+from schema.permissions import IsAuthenticated, bad_argument
 from services import activities, content, places
+from services.regions import get_region
 
 
 def as_upload(value: object) -> Upload | None:
@@ -158,6 +160,36 @@ class ActivitiesQuery:
             ),
             fixed_count=total,
         )
+
+    @strawberry.field(
+        description="A region's public activities with a place that start between two China "
+        "dates (at most 31 days), as a GeoJSON FeatureCollection of points, 1,000 a page "
+        "(`nextCursor` for the next): what /map/<regionCode>.geojson serves."
+    )
+    async def region_map(
+        self,
+        info: Info[Context, None],
+        region_code: str,
+        first_day: date,
+        last_day: date,
+        coordinate_system: CoordinateSystem = CoordinateSystem.WGS84,
+        after: str | None = None,
+    ) -> JSON:
+        region = await get_region(region_code)
+        if region is None:
+            raise bad_argument("行政区划代码无效", "INVALID_REGION")
+        if not 0 <= (last_day - first_day).days < places.MAP_DAYS:
+            raise bad_argument(f"日期范围须为1至{places.MAP_DAYS}天", "INVALID_TIME")
+        mark = tuple(decode_cursor(after, (iso_datetime, exact_int))) if after else None
+        page = await places.region_map(
+            region,
+            first_day,
+            last_day,
+            mark,
+            coordinate_system,
+            info.context.runtime.settings.public_base_url,
+        )
+        return cast(JSON, page.collection(region, coordinate_system))
 
     @strawberry.field(description="One activity, if the caller may see it.")
     async def activity(self, info: Info[Context, None], id: strawberry.ID) -> ActivityType | None:

@@ -29,6 +29,7 @@ PUBLIC_FIELDS = frozenset(
         "activities",
         "activity",
         "activityByQrToken",
+        "regionMap",
         "campaign",
         "regions",
         "supervisingUnits",

@@ -18,7 +18,7 @@ from infra import sql
 from infra.clock import CHINA
 from infra.errors import Collector
 from infra.geo import CoordinateSystem, Point, box_around, distance_km, from_wgs84
-from infra.ids import to_global_id
+from infra.ids import encode_cursor, to_global_id
 from models import Activity, Region
 from models.enums import ActivityStatus
 from services.errors import ActivityErrorCode
@@ -99,6 +99,19 @@ MAP_DAYS = 31  # the longest date range of a map
 class MapPage:
     features: list[dict[str, Any]]
     after: tuple[datetime, int] | None  # where the next page starts, if there is one
+
+    def collection(self, region: Region, system: CoordinateSystem) -> dict[str, Any]:
+        """The page as a GeoJSON FeatureCollection (with members of its own: the region, the
+        coordinate system, and `nextCursor` when there is more)."""
+        collection: dict[str, Any] = {
+            "type": "FeatureCollection",
+            "features": self.features,
+            "region": {"code": region.code, "name": region.name},
+            "coordinateSystem": system.value,
+        }
+        if self.after is not None:
+            collection["nextCursor"] = encode_cursor(list(self.after))
+        return collection
 
 
 async def region_map(

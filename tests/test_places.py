@@ -253,6 +253,26 @@ async def test_a_regions_map_is_geojson_cached_exactly_and_paged(api: Api, sprea
     assert len({t for p in pages for t in p}) == 5
 
 
+REGION_MAP = """query($r: String!, $a: Date!, $b: Date!, $after: String) {
+  regionMap(regionCode: $r, firstDay: $a, lastDay: $b, after: $after) }"""
+
+
+async def test_the_region_map_is_a_graphql_field_too(api: Api, spread, monkeypatch):
+    days = {"r": "510100", "a": "2026-09-20", "b": "2026-09-20"}
+    whole = (await api.data(REGION_MAP, days))["regionMap"]
+    served = (await geojson(api, "510100", **{"from": "2026-09-20", "to": "2026-09-20"})).json()
+    monkeypatch.setattr(places, "MAP_PAGE", 4)
+    await changed(PUBLIC)  # anonymous answers are cached until public content changes
+    first = (await api.data(REGION_MAP, days))["regionMap"]
+    rest = (await api.data(REGION_MAP, {**days, "after": first["nextCursor"]}))["regionMap"]
+    wide = await api.post(REGION_MAP, {**days, "b": "2026-12-20"})
+
+    FeatureCollection.model_validate(whole)
+    assert whole["features"] == served["features"] and len(whole["features"]) == 6
+    assert first["features"] + rest["features"] == whole["features"] and "nextCursor" not in rest
+    assert wide["errors"][0]["extensions"]["code"] == "INVALID_TIME"
+
+
 async def test_a_map_outside_china_or_with_bad_dates_is_refused(api: Api, spread):
     assert (await geojson(api, "999999")).status_code == 404
     assert (
