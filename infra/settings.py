@@ -101,6 +101,7 @@ class Settings:
     s3_region: str = "us-east-1"
     s3_path_style: bool = False  # bucket in the path (MinIO) rather than in the host name
     media_presign_seconds: int = 0  # 0: the API sends files; else presigned links this long
+    booking_offer_hours: int = 12  # how long a freed place waits for the next on the list
     check_in_clock_tolerance_minutes: int = 10  # a check-in device's clock may be this far off
     # the fraud rules (services/fraud.py)
     fraud_window_minutes: int = 10  # "within a short time"

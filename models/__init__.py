@@ -2,6 +2,7 @@
 
 from models.accounts import AuditLog, Session, User, VerificationCode
 from models.activities import Activity, ActivityMedia, ActivityStats, Review
+from models.bookings import Booking, BookingSlot
 from models.campaigns import Campaign, JointAction, PhaseWindow, RegionalSetting
 from models.commendations import (
     Commendation,
@@ -38,6 +39,8 @@ __all__ = [
     "ActivityStats",
     "ApiClient",
     "AuditLog",
+    "Booking",
+    "BookingSlot",
     "Campaign",
     "CheckIn",
     "CheckInDevice",

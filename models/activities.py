@@ -58,6 +58,7 @@ class Activity(Model):
     sub_theme = fields.CharField(max_length=200, null=True)
     show_on_cloud = fields.BooleanField(default=True, db_default=True)
     expected_participants = fields.IntField(null=True)
+    booking_required = fields.BooleanField(default=False, db_default=False)
     poster = fields.CharField(max_length=200, null=True)
     status = fields.CharEnumField(ActivityStatus, max_length=20, default=ActivityStatus.DRAFT)
     submitted_at = UtcDatetimeField(null=True)

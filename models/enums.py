@@ -103,6 +103,8 @@ class NotificationKind(StrEnum):
     ENGAGEMENT_FLAGGED = "ENGAGEMENT_FLAGGED"
     ENGAGEMENT_RESOLVED = "ENGAGEMENT_RESOLVED"
     ROUTE_COMPLETED = "ROUTE_COMPLETED"
+    BOOKING_OFFERED = "BOOKING_OFFERED"
+    BOOKING_REMINDER = "BOOKING_REMINDER"
 
 
 class DeliveryStatus(StrEnum):
@@ -163,3 +165,11 @@ class FlagStatus(StrEnum):
     PENDING = "PENDING"  # out of the counts until a reviewer decides
     CONFIRMED = "CONFIRMED"  # fraud: out for good
     DISMISSED = "DISMISSED"  # back in the counts
+
+
+class BookingStatus(StrEnum):
+    BOOKED = "BOOKED"  # holds a place
+    WAITING = "WAITING"  # on the waiting list
+    OFFERED = "OFFERED"  # a freed place is held for them until a deadline
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"  # an offer not taken in time

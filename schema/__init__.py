@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 
 from resolvers.accounts import AccountsMutation, AccountsQuery
 from resolvers.activities import ActivitiesMutation, ActivitiesQuery
+from resolvers.bookings import BookingsMutation, BookingsQuery
 from resolvers.campaigns import CampaignsMutation, CampaignsQuery
 from resolvers.commendations import CommendationsMutation, CommendationsQuery
 from resolvers.documents import DocumentsMutation, DocumentsQuery, DocumentsSubscription
@@ -58,6 +59,7 @@ class Query(
     CampaignsQuery,
     ActivitiesQuery,
     RoutesQuery,
+    BookingsQuery,
     EngagementQuery,
     DeviceQuery,
     FraudQuery,
@@ -77,6 +79,7 @@ class Mutation(
     CampaignsMutation,
     ActivitiesMutation,
     RoutesMutation,
+    BookingsMutation,
     EngagementMutation,
     DeviceMutation,
     FraudMutation,

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.types import Info
 
 from infra.clock import today
-from models import Favorite, Like, User
+from models import Booking, Favorite, Like, User
 from schema.context import Context
 from schema.ids import to_global_id
 from schema.node import Node
@@ -26,6 +26,7 @@ from services.rules import can_view
 
 if TYPE_CHECKING:
     from schema.activities import ActivityType
+    from schema.bookings import BookingType
     from schema.engagement import CheckInCodeType
     from schema.routes import RouteCompletionType
 
@@ -145,6 +146,14 @@ class UserType(Node):
         if info.context.user is None or info.context.user.id != root.id:
             return []
         return await routes.completed_by(root.id)  # type: ignore[return-value]
+
+    @strawberry.field(description="The person's bookings, newest first (own account only).")
+    async def bookings(
+        self, root: strawberry.Parent[User], info: Info[Context, None]
+    ) -> list[Annotated[BookingType, strawberry.lazy("schema.bookings")]]:
+        if info.context.user is None or info.context.user.id != root.id:
+            return []
+        return await Booking.filter(user_id=root.id).order_by("-id")  # type: ignore[return-value]
 
     @strawberry.field(description="Activities the person checked in to (own account only).")
     async def participated_activities(

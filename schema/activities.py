@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import UNSET
@@ -34,10 +34,13 @@ from schema.types import (
     RegionType,
     located,
 )
-from services import activities
+from services import activities, bookings
 from services.errors import ActivityErrorCode
 from services.regions import get_regions
 from services.rules import can_view, is_insider
+
+if TYPE_CHECKING:
+    from schema.bookings import BookingSlotType
 
 for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
     strawberry.enum(_enum)
@@ -163,6 +166,7 @@ class ActivityType(Node):
     sub_theme: str | None
     show_on_cloud: bool
     expected_participants: int | None
+    booking_required: bool = strawberry.field(description="Whether people book a place first.")
     submitted_at: datetime | None
     reviewed_at: datetime | None
     supplemented_at: datetime | None
@@ -262,6 +266,14 @@ class ActivityType(Node):
         coordinate_system: CoordinateSystem = CoordinateSystem.WGS84,
     ) -> LocationType | None:
         return located(root.location, coordinate_system)
+
+    @strawberry.field(description="Its booking slots and their places (when it needs booking).")
+    async def booking_slots(
+        self, root: strawberry.Parent[Activity]
+    ) -> list[Annotated[BookingSlotType, strawberry.lazy("schema.bookings")]]:
+        if not root.booking_required:
+            return []
+        return (await bookings.slots_of([root.id]))[root.id]  # type: ignore[return-value]
 
     @strawberry.field(description="Review history: for the unit, its supervisors, national staff.")
     async def reviews(

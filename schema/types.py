@@ -13,6 +13,7 @@ from infra.errors import ServiceError
 from infra.geo import CoordinateSystem, Point, from_wgs84, to_wgs84
 from models import Region
 from models.enums import (
+    BookingStatus,
     FlagStatus,
     FraudRule,
     InvitationStatus,
@@ -44,6 +45,7 @@ for _enum in (
     FraudRule,
     FlagStatus,
     CoordinateSystem,
+    BookingStatus,
 ):
     strawberry.enum(_enum)
 

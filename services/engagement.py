@@ -26,7 +26,7 @@ from infra.clock import CHINA, local_date, now, today
 from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Activity, CheckIn, Comment, CommentModeration, Favorite, Like, Rating, User
 from models.enums import ActivityStatus
-from services import audit, fraud, routes
+from services import audit, bookings, fraud, routes
 from services.content import COMMENTS, publishes
 from services.counters import Counters, Counts
 from services.errors import EngagementErrorCode
@@ -47,7 +47,7 @@ async def _limit(rt: Runtime, user: User, ip: str | None) -> None:
     )
 
 
-_CHECKED = ("id", "status", "starts_at", "ends_at", "qr_token")
+_CHECKED = ("id", "status", "starts_at", "ends_at", "qr_token", "booking_required")
 
 
 async def _read_engagement_columns(activity_ids: list[int]) -> list[Activity | None]:
@@ -175,6 +175,8 @@ async def check_in(
         )
     counts = await counters.record(row)
     await routes.checked_in([(user.id, activity.id, row.day)])
+    if activity.booking_required:
+        await bookings.attended(user.id, activity.id)
     return row, counts
 
 

@@ -26,6 +26,7 @@ from kepuri.queue import QUEUE_NAME
 from kepuri.redis import limits_storage_options, limits_storage_uri
 from services import (
     activities,
+    bookings,
     commendations,
     documents,
     escalation,
@@ -145,6 +146,17 @@ async def scan_engagement(ctx: dict[str, Any]) -> int:
     return made
 
 
+async def expire_booking_offers(ctx: dict[str, Any]) -> int:
+    """Places offered from the waiting list and not taken in time pass on (cron)."""
+    settings: Settings = ctx["settings"]
+    return await bookings.expire_offers(settings.booking_offer_hours)
+
+
+async def remind_bookings(ctx: dict[str, Any]) -> int:
+    """Remind people with a place tomorrow, once each (cron)."""
+    return await bookings.remind_tomorrow()
+
+
 def _pool(ctx: dict[str, Any]) -> ProcessPoolExecutor:
     """The worker's pool (each job gets a copy of the worker's ctx: a pool made in a job would
     be made again for every job, two new processes per document)."""
@@ -250,6 +262,8 @@ FUNCTIONS: list[Any] = [
     render_qr,
     flush_engagement,
     scan_engagement,
+    expire_booking_offers,
+    remind_bookings,
     func(render_document, timeout=1800),  # all certificates of a year in one job
     deliver_notification,
     announce_commendations,
@@ -262,6 +276,8 @@ CRON_JOBS = [
     cron(purge_expired, minute={17}, unique=True, run_at_startup=False),
     cron(flush_engagement, second={0, 30}, unique=True, run_at_startup=True, timeout=300),
     cron(scan_engagement, second={15}, unique=True, timeout=300),
+    cron(expire_booking_offers, second={40}, unique=True, timeout=300),
+    cron(remind_bookings, minute={3}, unique=True, timeout=1800),
     cron(remind_deadlines, minute=set(range(0, 60, 5)), unique=True, timeout=1800),
     cron(review_sweep, minute={7, 22, 37, 52}, unique=True, timeout=1800),
     cron(requeue_documents, second={45}, unique=True, timeout=60),
