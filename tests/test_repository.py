@@ -8,7 +8,7 @@ import sys
 
 import yaml
 
-from infra.settings import documented_variables
+from infra.settings import documented_variables, load_settings
 from kepuri.cli import HANDLERS
 from tests.conftest import ROOT
 
@@ -187,3 +187,22 @@ def test_imports_go_only_downwards():
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Settings tests change in place (tests/conftest.py's `settings`); no one sets them from outside.
+NOT_FROM_THE_ENVIRONMENT = {
+    "verification_code_max_attempts",
+    "verification_code_ttl",
+    "webhook_retry_scale",
+}
+
+
+def test_every_setting_is_read_from_the_environment():
+    """A setting the code has but no variable sets is a README line that does nothing."""
+    from dataclasses import fields
+
+    from infra.settings import _ENV, Settings
+
+    read = {attr for attr, _ in _ENV.values()}
+    assert {f.name for f in fields(Settings)} - read == NOT_FROM_THE_ENVIRONMENT
+    assert load_settings({"FRAUD_FAR_KM": "80", "BOOKING_OFFER_HOURS": "6"}).fraud_far_km == 80
