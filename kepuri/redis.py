@@ -17,11 +17,15 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import redis.asyncio as aioredis
+import redis.exceptions
 import structlog
 from arq.connections import RedisSettings
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from infra.settings import Settings
 
@@ -149,6 +153,17 @@ def sentinel_target(settings: Settings) -> SentinelTarget | None:
 SENTINEL_TIMEOUT = 1.0  # seconds to wait for a sentinel's answer before asking the next one
 
 
+def _failover_retry() -> dict[str, Any]:
+    """Through Sentinel, a command that meets a connection to a primary that is gone is tried
+    again on a new connection (to the primary Sentinel names now), a few times over about a
+    second, rather than failing the request: after a failover every pooled connection fails once.
+    """
+    return {
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 4),
+        "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+    }
+
+
 def redis_client(settings: Settings) -> aioredis.Redis:
     target = sentinel_target(settings)
     if target is None:
@@ -157,7 +172,11 @@ def redis_client(settings: Settings) -> aioredis.Redis:
 
     sentinel = Sentinel(target.sentinels, sentinel_kwargs={"socket_timeout": SENTINEL_TIMEOUT})
     return sentinel.master_for(
-        target.service, db=target.db, password=target.password, decode_responses=False
+        target.service,
+        db=target.db,
+        password=target.password,
+        decode_responses=False,
+        **_failover_retry(),
     )
 
 
@@ -197,7 +216,7 @@ def limits_storage_options(settings: Settings) -> dict[str, object]:
     if target is None:
         return {}
     # counts are read from the primary: a replica's may lag behind the hits just counted
-    options: dict[str, object] = {"db": target.db, "use_replicas": False}
+    options: dict[str, object] = {"db": target.db, "use_replicas": False, **_failover_retry()}
     if target.password:
         options["password"] = target.password
     return options
