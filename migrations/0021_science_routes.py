@@ -8,7 +8,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    """Science routes (科普路线), their stops and completions; a notification kind for a
+    """Science routes (科普路线), their stops (activities or venues) and completions; a notification kind for a
     completed route (the column's description only: the state alone, see 0019)."""
 
     dependencies = [('models', '0020_activity_places')]
@@ -50,10 +50,11 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('route', fields.ForeignKeyField('models.ScienceRoute', source_field='route_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
-                ('activity', fields.ForeignKeyField('models.Activity', source_field='activity_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('activity', fields.ForeignKeyField('models.Activity', source_field='activity_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('venue', fields.ForeignKeyField('models.Organization', source_field='venue_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
                 ('position', fields.SmallIntField()),
             ],
-            options={'table': 'route_stops', 'app': 'models', 'unique_together': (('route', 'position'), ('route', 'activity')), 'indexes': [Index(fields=['activity_id'], name='route_stops_activity')], 'pk_attr': 'id', 'table_description': 'The n-th stop of a route: an activity.'},
+            options={'table': 'route_stops', 'app': 'models', 'unique_together': (('route', 'position'), ('route', 'activity'), ('route', 'venue')), 'indexes': [Index(fields=['activity_id'], name='route_stops_activity'), Index(fields=['venue_id'], name='route_stops_venue')], 'pk_attr': 'id', 'table_description': 'The n-th stop of a route: an activity, or a venue (a unit that hosts often), visited by'},
             bases=['Model'],
         ),
         AlterFieldState(

@@ -8,7 +8,7 @@ from tortoise.models import Model
 from models.accounts import User
 from models.activities import Activity
 from models.fields import UtcDatetimeField
-from models.organizations import Region
+from models.organizations import Organization, Region
 
 
 class ScienceRoute(Model):
@@ -44,24 +44,32 @@ class ScienceRoute(Model):
 
 
 class RouteStop(Model):
-    """The n-th stop of a route: an activity."""
+    """The n-th stop of a route: an activity, or a venue (a unit that hosts often), visited by
+    checking in at any of its public activities."""
 
     id = fields.IntField(primary_key=True)
     route: fields.ForeignKeyRelation[ScienceRoute] = fields.ForeignKeyField(
         "models.ScienceRoute", related_name=False, on_delete=fields.CASCADE
     )
-    activity: fields.ForeignKeyRelation[Activity] = fields.ForeignKeyField(
-        "models.Activity", related_name=False, on_delete=fields.CASCADE
+    activity: fields.ForeignKeyNullableRelation[Activity] = fields.ForeignKeyField(
+        "models.Activity", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    venue: fields.ForeignKeyNullableRelation[Organization] = fields.ForeignKeyField(
+        "models.Organization", related_name=False, null=True, on_delete=fields.CASCADE
     )
     position = fields.SmallIntField()
 
     route_id: int
-    activity_id: int
+    activity_id: int | None
+    venue_id: int | None
 
     class Meta:
         table = "route_stops"
-        unique_together = (("route", "position"), ("route", "activity"))
-        indexes = [Index(fields=["activity_id"], name="route_stops_activity")]
+        unique_together = (("route", "position"), ("route", "activity"), ("route", "venue"))
+        indexes = [
+            Index(fields=["activity_id"], name="route_stops_activity"),
+            Index(fields=["venue_id"], name="route_stops_venue"),
+        ]
 
 
 class RouteCompletion(Model):

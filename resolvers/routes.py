@@ -9,11 +9,19 @@ from models import ScienceRoute
 from resolvers.common import attempt, signed_in
 from schema.activities import ActivityError
 from schema.context import Context
-from schema.ids import parse_global_id
+from schema.ids import decode_global_id, parse_global_id
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated
 from schema.routes import RouteInput, RoutePayload, ScienceRouteType
 from services import routes
+
+
+def _stop(value: strawberry.ID) -> routes.Stop:
+    """A stop's ID: an activity's, or a unit's (a venue)."""
+    decoded = decode_global_id(value)
+    if decoded is not None and decoded[0] == "Organization":
+        return (routes.VENUE, decoded[1])
+    return (routes.ACTIVITY, parse_global_id(value, "Activity", "stops"))
 
 
 @strawberry.type
@@ -42,12 +50,11 @@ class RoutesMutation:
         user, grants = await signed_in(info)
 
         async def publish() -> ScienceRoute:
-            ids = [parse_global_id(a, "Activity", "activityIds") for a in input.activity_ids]
             form = routes.RouteForm(
                 input.region_code,
                 input.name,
                 input.description,
-                ids,
+                [_stop(value) for value in input.stops],
                 input.valid_from,
                 input.valid_until,
             )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from models import RouteCompletion, ScienceRoute
-from schema.activities import ActivityError, ActivityType, visible
+from schema.activities import ActivityError, visible
 from schema.context import Context
 from schema.ids import to_global_id
 from schema.node import Node
@@ -40,14 +41,20 @@ class ScienceRouteType(Node):
     async def region(self, root: strawberry.Parent[ScienceRoute]) -> RegionType:
         return await get_region(root.region_id)  # type: ignore[return-value]
 
-    @strawberry.field(description="Its stops in order (those the caller may see).")
+    @strawberry.field(
+        description="Its stops in order: activities (those the caller may see) and venues."
+    )
     async def stops(
         self, root: strawberry.Parent[ScienceRoute], info: Info[Context, None]
-    ) -> list[ActivityType]:
-        ids = (await routes.stops_of([root.id]))[root.id]
-        rows = await info.context.loaders.activity.load_many(ids)
-        shown = [await visible(row, info) for row in rows]
-        return [row for row in shown if row is not None]  # type: ignore[misc]
+    ) -> list[Node]:
+        loaders = info.context.loaders
+        shown: list[Any] = []
+        for kind, pk in (await routes.stops_of([root.id]))[root.id]:
+            if kind == routes.VENUE:
+                shown.append(await loaders.organization.load(pk))
+            else:
+                shown.append(await visible(await loaders.activity.load(pk), info))
+        return [stop for stop in shown if stop is not None]
 
 
 @strawberry.type(name="RouteCompletion")
@@ -64,7 +71,9 @@ class RouteInput:
     region_code: str = strawberry.field(description="The publishing association's region.")
     name: str
     description: str
-    activity_ids: list[strawberry.ID] = strawberry.field(description="The stops, in order.")
+    stops: list[strawberry.ID] = strawberry.field(
+        description="The stops in order: IDs of activities, or of units (venues)."
+    )
     valid_from: date
     valid_until: date
 

@@ -241,7 +241,7 @@ async def upload(
     counted = await _tallies(counters, device, tallies, activities, tolerance, moment)
     accepted = [r.check_in for r in results if r is not None and r.check_in is not None]
     await counters.record_all(CheckIn, accepted)
-    await routes.checked_in((row.user_id, row.activity_id, row.day) for row in accepted)
+    await routes.checked_in((row.user_id, activities[row.activity_id], row.day) for row in accepted)
     for row in accepted:
         if activities[row.activity_id].booking_required:
             await bookings.attended(row.user_id, row.activity_id)

@@ -47,7 +47,15 @@ async def _limit(rt: Runtime, user: User, ip: str | None) -> None:
     )
 
 
-_CHECKED = ("id", "status", "starts_at", "ends_at", "qr_token", "booking_required")
+_CHECKED = (
+    "id",
+    "organization_id",
+    "status",
+    "starts_at",
+    "ends_at",
+    "qr_token",
+    "booking_required",
+)
 
 
 async def _read_engagement_columns(activity_ids: list[int]) -> list[Activity | None]:
@@ -174,7 +182,7 @@ async def check_in(
             EngagementErrorCode.ALREADY_CHECKED_IN, "您今天已在此活动打卡", "activityId"
         )
     counts = await counters.record(row)
-    await routes.checked_in([(user.id, activity.id, row.day)])
+    await routes.checked_in([(user.id, activity, row.day)])
     if activity.booking_required:
         await bookings.attended(user.id, activity.id)
     return row, counts

@@ -1,5 +1,6 @@
 """Science routes (科普路线): a city's or a province's association publishes an ordered set of
-public activities in its region, open for some days; a person who checks in at every stop on
+stops in its region, open for some days: public activities, or venues (units that host often,
+visited by checking in at any of their activities); a person who checks in at every stop on
 those days (online or on a venue's device) completes the route once, is told so, and counts in
 the route's completions.
 
@@ -26,11 +27,21 @@ from tortoise.queryset import QuerySet
 from infra import sql
 from infra.clock import now, today
 from infra.errors import Collector, PermissionDenied
-from models import Activity, CheckIn, RouteCompletion, RouteStop, ScienceRoute, User
+from models import (
+    Activity,
+    CheckIn,
+    Organization,
+    Region,
+    RouteCompletion,
+    RouteStop,
+    ScienceRoute,
+    User,
+)
 from models.enums import NotificationKind
 from services import audit, notifications
 from services.errors import ActivityErrorCode
 from services.events import transaction
+from services.organizations import SELF_REGISTERED_KINDS
 from services.permissions import Grant
 from services.regions import check_region, contains, get_region, subtree
 from services.rules import is_public, manages_region
@@ -41,12 +52,16 @@ MAX_DAYS = 366
 STOPS_SECONDS = 5.0
 
 
+ACTIVITY, VENUE = "activity", "venue"
+Stop = tuple[str, int]  # (ACTIVITY, its id) or (VENUE, the unit's id)
+
+
 @dataclass(frozen=True)
 class RouteForm:
     region_code: str
     name: str
     description: str
-    activity_ids: Sequence[int]
+    stops: Sequence[Stop]
     valid_from: date
     valid_until: date
 
@@ -62,15 +77,13 @@ async def publish(user: User, grants: list[Grant], form: RouteForm) -> ScienceRo
     description = check_text(
         errors, form.description, "description", "路线介绍", max_length=2000, multiline=True
     )
-    wanted = list(form.activity_ids)
+    wanted = list(form.stops)
     if not MIN_STOPS <= len(wanted) <= MAX_STOPS:
         errors.add(
-            ActivityErrorCode.TOO_MANY_ITEMS,
-            f"一条路线须有{MIN_STOPS}至{MAX_STOPS}个站点",
-            "activityIds",
+            ActivityErrorCode.TOO_MANY_ITEMS, f"一条路线须有{MIN_STOPS}至{MAX_STOPS}个站点", "stops"
         )
     elif len(set(wanted)) != len(wanted):
-        errors.add(ActivityErrorCode.INVALID, "同一活动不能重复作为站点", "activityIds")
+        errors.add(ActivityErrorCode.INVALID, "同一站点不能重复", "stops")
     if not 0 <= (form.valid_until - form.valid_from).days < MAX_DAYS:
         errors.add(
             ActivityErrorCode.INVALID_TIME,
@@ -79,17 +92,7 @@ async def publish(user: User, grants: list[Grant], form: RouteForm) -> ScienceRo
         )
     errors.raise_if_any()
     assert region is not None
-    found = {a.id: a for a in await Activity.filter(id__in=wanted)}
-    for pk in wanted:
-        activity = found.get(pk)
-        if activity is None or not is_public(activity):
-            errors.add(ActivityErrorCode.NOT_APPROVED, "站点须为已公开的活动", "activityIds")
-            break
-        if not contains(region, activity.region_id):
-            errors.add(
-                ActivityErrorCode.INVALID_REGION, f"站点须在{region.name}范围内", "activityIds"
-            )
-            break
+    await _check_stops(errors, region, wanted)
     errors.raise_if_any()
     async with transaction():
         route = await ScienceRoute.create(
@@ -103,11 +106,42 @@ async def publish(user: User, grants: list[Grant], form: RouteForm) -> ScienceRo
             published_by=user,
         )
         await RouteStop.bulk_create(
-            [RouteStop(route=route, activity_id=pk, position=i) for i, pk in enumerate(wanted, 1)]
+            [
+                RouteStop(route=route, position=i, **{f"{kind}_id": pk})
+                for i, (kind, pk) in enumerate(wanted, 1)
+            ]
         )
-        await audit.record("route_published", actor=user, target=route, stops=wanted)
+        await audit.record(
+            "route_published", actor=user, target=route, stops=[f"{k}:{pk}" for k, pk in wanted]
+        )
     _stops.clear()
     return route
+
+
+async def _check_stops(errors: Collector, region: Region, wanted: list[Stop]) -> None:
+    """Each stop a public activity, or a unit that files activities (a venue), in the region."""
+    activities = {
+        a.id: a for a in await Activity.filter(id__in=[pk for k, pk in wanted if k == ACTIVITY])
+    }
+    venues = {
+        o.id: o for o in await Organization.filter(id__in=[pk for k, pk in wanted if k == VENUE])
+    }
+    for kind, pk in wanted:
+        if kind == ACTIVITY:
+            activity = activities.get(pk)
+            if activity is None or not is_public(activity):
+                errors.add(ActivityErrorCode.NOT_APPROVED, "站点须为已公开的活动", "stops")
+                return
+            place = activity.region_id
+        else:
+            venue = venues.get(pk)
+            if venue is None or venue.kind not in SELF_REGISTERED_KINDS:
+                errors.add(ActivityErrorCode.INVALID, "站点须为活动或举办活动的单位", "stops")
+                return
+            place = venue.region_id
+        if not contains(region, place):
+            errors.add(ActivityErrorCode.INVALID_REGION, f"站点须在{region.name}范围内", "stops")
+            return
 
 
 async def of_region(code: str) -> QuerySet[ScienceRoute]:
@@ -118,15 +152,15 @@ async def of_region(code: str) -> QuerySet[ScienceRoute]:
     return ScienceRoute.filter(subtree(region))
 
 
-async def stops_of(route_ids: Sequence[int]) -> dict[int, list[int]]:
-    """Each route's activities, in order."""
-    stops: dict[int, list[int]] = {pk: [] for pk in route_ids}
-    for route_id, activity_id in (
+async def stops_of(route_ids: Sequence[int]) -> dict[int, list[Stop]]:
+    """Each route's stops, in order."""
+    stops: dict[int, list[Stop]] = {pk: [] for pk in route_ids}
+    for route_id, activity_id, venue_id in (
         await RouteStop.filter(route_id__in=route_ids)
         .order_by("route_id", "position")
-        .values_list("route_id", "activity_id")
+        .values_list("route_id", "activity_id", "venue_id")
     ):
-        stops[route_id].append(activity_id)
+        stops[route_id].append((ACTIVITY, activity_id) if activity_id else (VENUE, venue_id))
     return stops
 
 
@@ -139,60 +173,70 @@ class _Open:
     name: str
     valid_from: date
     valid_until: date
-    stops: tuple[int, ...]
+    stops: tuple[Stop, ...]
 
 
 class _Stops:
     """The open routes by each of their stops, read again every few seconds."""
 
     def __init__(self) -> None:
-        self.by_activity: dict[int, list[_Open]] = {}
+        self.by_stop: dict[Stop, list[_Open]] = {}
         self.read_at = -STOPS_SECONDS
 
     def clear(self) -> None:
         self.read_at = -STOPS_SECONDS
 
-    async def get(self) -> dict[int, list[_Open]]:
+    async def get(self) -> dict[Stop, list[_Open]]:
         if time.monotonic() - self.read_at < STOPS_SECONDS:
-            return self.by_activity
+            return self.by_stop
         self.read_at = time.monotonic()
         routes = await ScienceRoute.filter(valid_until__gte=today()).values_list(
             "id", "name", "valid_from", "valid_until"
         )
         stops = await stops_of([r[0] for r in routes])
-        by_activity: dict[int, list[_Open]] = {}
+        by_stop: dict[Stop, list[_Open]] = {}
         for pk, name, first, last in routes:
             route = _Open(pk, name, first, last, tuple(stops[pk]))
-            for activity_id in route.stops:
-                by_activity.setdefault(activity_id, []).append(route)
-        self.by_activity = by_activity
-        return by_activity
+            for stop in route.stops:
+                by_stop.setdefault(stop, []).append(route)
+        self.by_stop = by_stop
+        return by_stop
 
 
 _stops = _Stops()
 
 
-async def checked_in(visits: Iterable[tuple[int, int, date]]) -> int:
+async def checked_in(visits: Iterable[tuple[int, Activity, date]]) -> int:
     """After check-ins were written ((person, activity, China day) each): complete the routes
     they finish. Returns how many completions were made."""
-    by_activity = await _stops.get()
+    by_stop = await _stops.get()
     made = 0
-    for user_id, activity_id, day in visits:
-        for route in by_activity.get(activity_id, ()):
+    for user_id, activity, day in visits:
+        routes = [
+            *by_stop.get((ACTIVITY, activity.id), ()),
+            *by_stop.get((VENUE, activity.organization_id), ()),
+        ]
+        for route in routes:
             if route.valid_from <= day <= route.valid_until:
                 made += await _complete(route, user_id)
     return made
 
 
 async def _complete(route: _Open, user_id: int) -> int:
-    visited = set(
-        await CheckIn.filter(
-            user_id=user_id,
-            activity_id__in=route.stops,
-            day__gte=route.valid_from,
-            day__lte=route.valid_until,
-        ).values_list("activity_id", flat=True)
-    )
+    days = {"user_id": user_id, "day__gte": route.valid_from, "day__lte": route.valid_until}
+    activities = [pk for kind, pk in route.stops if kind == ACTIVITY]
+    venues = [pk for kind, pk in route.stops if kind == VENUE]
+    visited: set[Stop] = set()
+    if activities:
+        found = await CheckIn.filter(**days, activity_id__in=activities).values_list(
+            "activity_id", flat=True
+        )
+        visited |= {(ACTIVITY, int(pk)) for pk in found}  # type: ignore[call-overload]
+    if venues:
+        found = await CheckIn.filter(**days, activity__organization_id__in=venues).values_list(
+            "activity__organization_id", flat=True
+        )
+        visited |= {(VENUE, int(pk)) for pk in found}  # type: ignore[call-overload]
     if len(visited) < len(route.stops):
         return 0
     stamp = RouteCompletion._meta.fields_map["completed_at"].to_db_value

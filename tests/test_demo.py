@@ -27,7 +27,7 @@ from tests.factories import sign_in
 
 SEASON_2020 = """{ commendations(year: 2020) { totalCount
   edges { node { holderName certificate { serial } } } } }"""
-ROUTES = '{ routes(regionCode: "510000") { edges { node { name stops { title } } } } }'
+ROUTES = '{ routes(regionCode: "510000") { edges { node { name stops { id } } } } }'
 VERIFY = "query($serial: String!) { verifyCertificate(serial: $serial) { valid holderName } }"
 
 

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from models import CheckInDevice, Notification, RouteCompletion
+from models import Campaign, CheckInDevice, Notification, RouteCompletion
 from models.enums import ActivityStatus, MemberRole, NotificationKind, OrganizationKind
 from schema.ids import decode_global_id, to_global_id
 from services import checkin_codes
@@ -17,10 +17,11 @@ from services.sessions import token_hash
 from tests.conftest import Api, china, set_now
 from tests.factories import association, filing_unit, make_activity, make_campaign, member, person
 
-PUBLISH = """mutation($i: RouteInput!) { publishRoute(input: $i) {
-  route { id name completionCount stops { title } region { code } } errors { field code } } }"""
-ROUTES = """query($r: String!) { routes(regionCode: $r) { totalCount
-  edges { node { name completionCount stops { title } } } } }"""
+STOPS = "stops { ... on Activity { title } ... on Organization { name } }"
+PUBLISH = f"""mutation($i: RouteInput!) {{ publishRoute(input: $i) {{
+  route {{ id name completionCount {STOPS} region {{ code }} }} errors {{ field code }} }} }}"""
+ROUTES = f"""query($r: String!) {{ routes(regionCode: $r) {{ totalCount
+  edges {{ node {{ name completionCount {STOPS} }} }} }} }}"""
 CHECK_IN = """mutation($a: ID!, $n: String!) { checkIn(activityId: $a, clientNonce: $n)
   { errors { code } } }"""
 MINE = "{ me { completedRoutes { completedAt route { name completionCount } } } }"
@@ -52,12 +53,12 @@ async def city(api: Api):
     }
 
 
-def route_input(activity_ids: list[str], **more) -> dict:
+def route_input(stops: list[str], **more) -> dict:
     return {
         "regionCode": "510100",
         "name": "成都科技馆一日游",
         "description": "三站打卡，完成即得路线徽章。",
-        "activityIds": activity_ids,
+        "stops": stops,
         "validFrom": "2026-09-19",
         "validUntil": "2026-09-21",
         **more,
@@ -175,3 +176,20 @@ async def test_stops_scanned_offline_complete_the_route_too(api: Api, city, base
     assert [r["status"] for r in done["uploadCheckIns"]["results"]] == ["ACCEPTED"] * 2
     mine = (await api.data(MINE, token=visitor.token))["me"]["completedRoutes"]
     assert len(mine) == 1 and mine[0]["route"]["completionCount"] == 1
+
+
+async def test_a_venue_is_a_stop_visited_at_any_of_its_activities(api: Api, city):
+    campaign = await Campaign.get()
+    museum, _ = await filing_unit(api, "13911114444", "510105", "成都科技馆")
+    exhibit = await make_activity(museum, campaign, title="机器人展", ends_at="2026-09-21 17:00")
+    venue = to_global_id("Organization", museum.id)
+    made = await publish(api, city["admin"].token, [city["stops"][0], venue])
+    route = made["data"]["publishRoute"]["route"]
+    assert [s.get("title") or s.get("name") for s in route["stops"]] == ["第1站", "成都科技馆"]
+    visitor = await person(api, "13966663001", "游客")
+
+    await check_in(api, visitor.token, city["stops"][0], "venue-0001")
+    await check_in(api, visitor.token, to_global_id("Activity", exhibit.id), "venue-0002")
+
+    mine = (await api.data(MINE, token=visitor.token))["me"]["completedRoutes"]
+    assert [m["route"]["completionCount"] for m in mine] == [1]
