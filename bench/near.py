@@ -26,6 +26,7 @@ import sys
 import time
 from typing import Any
 
+from bench.documents import this_years_school
 from bench.setup import bench_environment
 
 ROUNDS = 3
@@ -35,28 +36,16 @@ PAGE = 20
 async def seed(count: int) -> list[tuple[float, float]]:
     """`count` approved activities near county seats; returns the seats (latitude, longitude)."""
     from infra.clock import now
-    from models import Activity, Campaign, Organization
+    from models import Activity, Organization
     from models.enums import ActivityForm, ActivityStatus, OrganizationKind
     from services.regions import get_region, seats
 
     rng = random.Random(20260920)
     places = [(code, p) for code, p in seats() if not code.startswith(("71", "81", "82"))]
     moment = now()
-    campaign = await Campaign.create(
-        year=moment.year, name="压测", theme="压测", starts_on=moment.date(), ends_on=moment.date()
-    )
+    campaign, unit = await this_years_school("压测学校")
     province = await Organization.filter(kind=OrganizationKind.PROVINCIAL_ASSOCIATION).first()
     assert province is not None
-    unit = await Organization.create(
-        name="压测学校",
-        kind=OrganizationKind.SCHOOL,
-        region_id="510104",
-        province_code="510000",
-        prefecture_code="510100",
-        contact_name="压测",
-        contact_phone="13800000000",
-        address="压测路",
-    )
     batch: list[Activity] = []
     for i in range(count):
         code, seat = rng.choice(places)
