@@ -154,8 +154,8 @@ async def region_page(request: Request) -> Response:
         next=(first + timedelta(days=7)).isoformat(),
         pins=pins,
         seats=await _seats_within(points, project),
-        total=len(page.features) + (1 if page.after else 0),
-        more=len(page.features) > PAGE_PINS or page.after is not None,
+        total=len(page.features),
+        complete=page.after is None,  # else more than one answer of the GeoJSON holds
         shown=len(pins),
         width=MAP_WIDTH,
         height=project.height,

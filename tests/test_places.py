@@ -302,11 +302,13 @@ async def test_the_map_page_shows_the_points_and_the_list_with_no_other_server(
         pins = await page.locator("svg circle.pin").count()
         items = await page.locator("main ul li").all_inner_texts()
         heading = await page.locator("h1").inner_text()
+        summary = await page.locator("p.days").inner_text()
         await page.screenshot(path=str(tmp_path / "map.png"), full_page=True)
         unknown = await page.goto(f"{served}/map/999999")
         assert unknown is not None and unknown.status == 404
 
     assert heading == "成都市科普地图"
+    assert summary == "2026-09-18 至 2026-09-24 · 6 个线下活动"
     assert pins == 6 and len(items) == 6
     assert items[0].startswith("1") and "0.5公里" in items[0]
     assert all(url.startswith(served) for url in asked)  # no tiles, fonts or scripts elsewhere
