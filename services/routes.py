@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
@@ -50,6 +50,7 @@ from services.validation import check_text
 MIN_STOPS, MAX_STOPS = 2, 20
 MAX_DAYS = 366
 STOPS_SECONDS = 5.0
+LATE_DAYS = 7
 
 
 ACTIVITY, VENUE = "activity", "venue"
@@ -190,7 +191,9 @@ class _Stops:
         if time.monotonic() - self.read_at < STOPS_SECONDS:
             return self.by_stop
         self.read_at = time.monotonic()
-        routes = await ScienceRoute.filter(valid_until__gte=today()).values_list(
+        # routes ended lately too: a device's scans of their last days may arrive after them
+        recent = today() - timedelta(days=LATE_DAYS)
+        routes = await ScienceRoute.filter(valid_until__gte=recent).values_list(
             "id", "name", "valid_from", "valid_until"
         )
         stops = await stops_of([r[0] for r in routes])
@@ -204,6 +207,11 @@ class _Stops:
 
 
 _stops = _Stops()
+
+
+def forget_all() -> None:
+    """Read the routes again at the next check-in (tests empty the tables between them)."""
+    _stops.clear()
 
 
 async def checked_in(visits: Iterable[tuple[int, Activity, date]]) -> int:

@@ -40,7 +40,7 @@ from infra.settings import Settings
 from kepuri.app import configure_process, create_app
 from kepuri.db import migrate, normalize_db_url
 from models import Organization
-from services import engagement
+from services import engagement, routes
 from services.organizations import sync_reference_organizations
 from services.regions import sync_regions
 
@@ -265,6 +265,7 @@ async def clean(app: Starlette, base_settings: Settings) -> AsyncIterator[None]:
     app.state.settings = base_settings
     clock.set_offset(base_settings.clock_offset)
     engagement.forget_all()
+    routes.forget_all()
     app.state.runtime.sessions.clear()
     app.state.recent_changes.clear()  # ids start again in an emptied SQLite table
     yield
