@@ -16,6 +16,7 @@ from schema.bookings import (
 from schema.context import Context
 from schema.engagement import EngagementError
 from schema.ids import parse_global_id
+from schema.pagination import Connection, exact_int, iso_datetime, keyset_connection
 from schema.permissions import IsAuthenticated
 from services import bookings
 
@@ -27,15 +28,26 @@ def _activity(value: strawberry.ID) -> int:
 @strawberry.type
 class BookingsQuery:
     @strawberry.field(
-        description="An activity's bookings, by slot and in order (its unit, its reviewers "
-        "and national staff)."
+        description="An activity's bookings, by slot and in the order they came (its unit, "
+        "its reviewers and national staff)."
     )
     async def activity_bookings(
-        self, info: Info[Context, None], activity_id: strawberry.ID
-    ) -> list[BookingType]:
+        self,
+        info: Info[Context, None],
+        activity_id: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[BookingType]:
         _, grants = await signed_in(info)
-        found = await answer(lambda: bookings.of_activity(grants, _activity(activity_id)))
-        return found  # type: ignore[return-value]
+        query = await answer(lambda: bookings.of_activity(grants, _activity(activity_id)))
+        return await keyset_connection(
+            query,
+            first=first,
+            after=after,
+            keys=("slot_id", "queued_at", "id"),
+            parsers=(exact_int, iso_datetime, exact_int),
+            related=("slot",),
+        )
 
 
 @strawberry.type

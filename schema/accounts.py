@@ -153,7 +153,8 @@ class UserType(Node):
     ) -> list[Annotated[BookingType, strawberry.lazy("schema.bookings")]]:
         if info.context.user is None or info.context.user.id != root.id:
             return []
-        return await Booking.filter(user_id=root.id).order_by("-id")  # type: ignore[return-value]
+        mine = Booking.filter(user_id=root.id).select_related("slot").order_by("-id")
+        return await mine  # type: ignore[return-value]
 
     @strawberry.field(description="Activities the person checked in to (own account only).")
     async def participated_activities(

@@ -50,11 +50,11 @@ class BookingType:
 
     @strawberry.field
     async def slot(self, root: strawberry.Parent[Booking]) -> BookingSlotType:
-        return await BookingSlot.get(id=root.slot_id)  # type: ignore[return-value]
+        return await _slot_of(root)  # type: ignore[return-value]
 
     @strawberry.field(description="Booked, never checked in, and the slot is over.")
     async def no_show(self, root: strawberry.Parent[Booking]) -> bool:
-        return bookings.no_show(root, await BookingSlot.get(id=root.slot_id))
+        return bookings.no_show(root, await _slot_of(root))
 
     @strawberry.field(description="The person (for the activity's unit and its reviewers).")
     async def person(
@@ -65,6 +65,14 @@ class BookingType:
     @strawberry.field(description="The activity's ID.")
     def activity_id(self, root: strawberry.Parent[Booking]) -> strawberry.ID:
         return strawberry.ID(to_global_id("Activity", root.activity_id))
+
+
+async def _slot_of(booking: Booking) -> BookingSlot:
+    """The booking's slot: joined in by the lists, else read."""
+    joined = booking.__dict__.get("_slot")
+    if isinstance(joined, BookingSlot):
+        return joined
+    return await BookingSlot.get(id=booking.slot_id)
 
 
 @strawberry.input

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 
 from infra.clock import CHINA, now, today
 from infra.errors import Collector, ServiceError
@@ -288,12 +289,12 @@ async def attended(user_id: int, activity_id: int) -> None:
     ).update(attended_at=now())
 
 
-async def of_activity(grants: list[Grant], activity_id: int) -> list[Booking]:
-    """An activity's bookings for its unit, its reviewers and national staff, in order."""
+async def of_activity(grants: list[Grant], activity_id: int) -> QuerySet[Booking]:
+    """An activity's bookings for its unit, its reviewers and national staff."""
     activity = await Activity.get_or_none(id=activity_id)
     if activity is None or not can_view(grants, activity) or not is_insider(grants, activity):
         raise _missing()
-    return await Booking.filter(activity_id=activity.id).order_by("slot_id", "queued_at", "id")
+    return Booking.filter(activity_id=activity.id)
 
 
 def no_show(booking: Booking, slot: BookingSlot) -> bool:

@@ -22,8 +22,8 @@ CONFIGURE = """mutation($a: ID!, $s: [BookingSlotInput!]!) { configureBooking(ac
 BOOK = """mutation($a: ID!) { book(activityId: $a) {
   booking { id status offeredUntil } errors { code } } }"""
 CANCEL = """mutation($id: ID!) { cancelBooking(id: $id) { booking { status } errors { code } } }"""
-LIST = """query($a: ID!) { activityBookings(activityId: $a) { status attendedAt noShow
-  person { name } } }"""
+LIST = """query($a: ID!) { activityBookings(activityId: $a) { edges { node { status attendedAt
+  noShow person { name } } } } }"""
 CHECK_IN = """mutation($a: ID!, $n: String!) { checkIn(activityId: $a, clientNonce: $n)
   { errors { code } } }"""
 
@@ -154,7 +154,8 @@ async def test_cancelling_is_refused_once_begun_and_check_ins_mark_attendance(ap
     late = await api.data(CANCEL, {"id": booking["booking"]["id"]}, token=came.token)
     checked = await api.data(CHECK_IN, {"a": lab["id"], "n": "lab-0001"}, token=came.token)
     set_now(china("2026-09-20 18:00"))
-    listed = (await api.data(LIST, {"a": lab["id"]}, token=lab["filer"].token))["activityBookings"]
+    answer = await api.data(LIST, {"a": lab["id"]}, token=lab["filer"].token)
+    listed = [e["node"] for e in answer["activityBookings"]["edges"]]
     stranger = await api.post(LIST, {"a": lab["id"]}, token=came.token)
 
     assert late["cancelBooking"]["errors"] == [{"code": "BOOKING_CLOSED"}]
