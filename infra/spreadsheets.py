@@ -35,6 +35,16 @@ SCHEDULE_COLUMNS = [
 HEADER_ROW = 3  # the title, the line under it, then the headers
 
 
+BOOKING_COLUMNS = [
+    Column("序号", 6),
+    Column("姓名", 14),
+    Column("手机号", 15),
+    Column("状态", 10),
+    Column("预约时间", 17, date=True),
+    Column("签到时间", 17, date=True),
+]
+
+
 def write_workbook(
     sheets: list[tuple[str, list[list[Any]]]], columns: list[Column], title: str, note: str
 ) -> bytes:

@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from kepuri.db import AlterFieldState
-from models.enums import BookingStatus, NotificationKind
+from models.enums import DocumentKind, BookingStatus, NotificationKind
 from models.fields import UtcDatetimeField
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -9,8 +9,8 @@ from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     """Booking (预约): activities that need it, their slots with places, bookings with a waiting
-    list, and two notification kinds (only the column's description changes: the state alone,
-    as in 0019)."""
+    list, two notification kinds and a document kind (only the columns' descriptions change:
+    the state alone, as in 0019)."""
 
     dependencies = [('models', '0022_venue_places')]
 
@@ -55,5 +55,10 @@ class Migration(migrations.Migration):
             model_name='Notification',
             name='kind',
             field=fields.CharEnumField(description='ACTIVITY_APPROVED: ACTIVITY_APPROVED\nACTIVITY_REJECTED: ACTIVITY_REJECTED\nDOCUMENT_READY: DOCUMENT_READY\nDEADLINE_REMINDER: DEADLINE_REMINDER\nREVIEW_REMINDER: REVIEW_REMINDER\nREVIEW_ESCALATED: REVIEW_ESCALATED\nRECOMMENDED: RECOMMENDED\nCOMMENDED: COMMENDED\nCERTIFICATE_READY: CERTIFICATE_READY\nINVITED: INVITED\nENGAGEMENT_FLAGGED: ENGAGEMENT_FLAGGED\nENGAGEMENT_RESOLVED: ENGAGEMENT_RESOLVED\nROUTE_COMPLETED: ROUTE_COMPLETED\nBOOKING_OFFERED: BOOKING_OFFERED\nBOOKING_REMINDER: BOOKING_REMINDER', enum_type=NotificationKind, max_length=24),
+        ),
+        AlterFieldState(
+            model_name='Document',
+            name='kind',
+            field=fields.CharEnumField(description='ACTIVITY_SUMMARY: ACTIVITY_SUMMARY\nSUMMARY_REPORT: SUMMARY_REPORT\nACTIVITY_SCHEDULE: ACTIVITY_SCHEDULE\nCERTIFICATES: CERTIFICATES\nBOOKING_LIST: BOOKING_LIST', enum_type=DocumentKind, max_length=24),
         ),
     ]

@@ -80,6 +80,7 @@ class DocumentKind(StrEnum):
     SUMMARY_REPORT = "SUMMARY_REPORT"
     ACTIVITY_SCHEDULE = "ACTIVITY_SCHEDULE"
     CERTIFICATES = "CERTIFICATES"
+    BOOKING_LIST = "BOOKING_LIST"
 
 
 class DocumentStatus(StrEnum):

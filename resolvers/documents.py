@@ -135,6 +135,24 @@ class DocumentsMutation:
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
+        description="An activity's bookings (预约名单) as .xlsx, a sheet per slot: its unit, its "
+        "reviewers and national staff.",
+    )
+    async def request_booking_list(
+        self, info: Info[Context, None], activity_id: strawberry.ID
+    ) -> DocumentPayload:
+        user, grants = await signed_in(info)
+        rt = info.context.runtime
+
+        async def request() -> Document:
+            pk = parse_global_id(activity_id, "Activity", "activityId")
+            return await documents.request_booking_list(rt, user, grants, pk)
+
+        document, errors = await attempt(DocumentError, request)
+        return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="The key-activity schedule (重点活动安排表) as .xlsx: national staff for any "
         "filter, association staff for their region (regionCode required).",
     )

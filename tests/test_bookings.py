@@ -6,6 +6,7 @@ reminders the day before, once."""
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import timedelta
 
 import pytest
@@ -183,3 +184,44 @@ async def test_people_with_a_place_are_reminded_the_day_before_once(api: Api, la
         "recipient_id", "title"
     )
     assert reminded == [(booked.user.id, "明天的活动提醒：实验室开放日")]
+
+
+EXPORT = """mutation($a: ID!) { requestBookingList(activityId: $a) {
+  document { id } errors { code } } }"""
+
+
+async def test_the_unit_exports_its_booking_list_as_a_spreadsheet(
+    api: Api, lab, app, base_settings
+):
+    from openpyxl import load_workbook
+
+    from tests.conftest import run_worker
+    from tests.test_documents import DOCUMENT, fetch
+
+    await configure(api, lab, 1)
+    came, waiting = await people(api, 2)
+    await book(api, lab, came)
+    await book(api, lab, waiting)
+    set_now(china("2026-09-20 10:00"))
+    await api.data(CHECK_IN, {"a": lab["id"], "n": "lab-0009"}, token=came.token)
+
+    requested = (await api.data(EXPORT, {"a": lab["id"]}, token=lab["filer"].token))[
+        "requestBookingList"
+    ]
+    refused = (await api.data(EXPORT, {"a": lab["id"]}, token=came.token))["requestBookingList"]
+    await run_worker(app, base_settings)
+    ready = (
+        await api.data(DOCUMENT, {"id": requested["document"]["id"]}, token=lab["filer"].token)
+    )["document"]
+    book_ = load_workbook(io.BytesIO((await fetch(api, ready["downloadUrl"])).content))
+
+    assert refused["errors"] == [{"code": "NOT_FOUND"}]
+    assert book_.sheetnames == ["09月20日 09.00-17.00"]
+    rows = [[c.value for c in row] for row in book_.active.iter_rows()]
+    assert rows[0][0] == "《实验室开放日》预约名单（09月20日 09.00-17.00）"
+    assert rows[2] == ["序号", "姓名", "手机号", "状态", "预约时间", "签到时间"]
+    assert [r[:4] for r in rows[3:]] == [
+        [1, "观众0", "139****0000", "已签到"],
+        [2, "观众1", "139****0001", "候补"],
+    ]
+    assert rows[3][5] is not None and rows[4][5] is None
