@@ -38,9 +38,17 @@ class Point:
         )
 
 
+def _offset(given: prcoords.Coords) -> bool:
+    """Whether Chinese maps offset the point at all (none outside China: prcoords would
+    return it as it is, and warn)."""
+    return bool(prcoords.sanity_in_china_p(given))
+
+
 def to_wgs84(point: Point, system: CoordinateSystem) -> Point:
     """A point given in `system`, in WGS-84."""
     given = prcoords.Coords(point.latitude, point.longitude)
+    if not _offset(given):
+        return point
     if system is CoordinateSystem.GCJ02:
         given = prcoords.gcj_wgs_bored(given)
     elif system is CoordinateSystem.BD09:
@@ -51,6 +59,8 @@ def to_wgs84(point: Point, system: CoordinateSystem) -> Point:
 def from_wgs84(point: Point, system: CoordinateSystem) -> Point:
     """A WGS-84 point, in `system`."""
     given = prcoords.Coords(point.latitude, point.longitude)
+    if not _offset(given):
+        return point
     if system is CoordinateSystem.GCJ02:
         given = prcoords.wgs_gcj(given)
     elif system is CoordinateSystem.BD09:

@@ -13,6 +13,8 @@ from infra.errors import PermissionDenied, ServiceError
 from models import (
     Activity,
     ApiClient,
+    Booking,
+    BookingSlot,
     Campaign,
     CheckIn,
     CheckInDevice,
@@ -37,7 +39,7 @@ from schema.permissions import bad_argument
 from services import commendations, documents, engagement, fraud, recommendations, webhooks
 from services.activities import FILING_ROLES
 from services.permissions import can_manage_members, is_national_staff
-from services.rules import member_org_ids
+from services.rules import can_view, is_insider, member_org_ids
 
 Finder = Callable[[Info[Context, None], int], Awaitable[Any]]
 
@@ -135,6 +137,30 @@ async def _flag(info: Info[Context, None], pk: int) -> Any:
     return flag if seen else None
 
 
+async def _booking(info: Info[Context, None], pk: int) -> Any:
+    """The person's own, and (as activityBookings lists them) its activity's insiders'."""
+    booking = await Booking.get_or_none(id=pk)
+    user = info.context.user
+    if booking is None or user is None:
+        return None
+    if booking.user_id == user.id:
+        return booking
+    activity = await Activity.get_or_none(id=booking.activity_id)
+    grants = await info.context.grants()
+    insider = activity is not None and can_view(grants, activity) and is_insider(grants, activity)
+    return booking if insider else None
+
+
+async def _slot(info: Info[Context, None], pk: int) -> Any:
+    """As the activity's bookingSlots show it: to whoever may see the activity."""
+    slot = await BookingSlot.get_or_none(id=pk)
+    if slot is None:
+        return None
+    activity = await Activity.get_or_none(id=slot.activity_id)
+    seen = activity is not None and can_view(await info.context.grants(), activity)
+    return slot if seen else None
+
+
 async def _webhook(info: Info[Context, None], pk: int) -> Any:
     try:
         return await webhooks.owned_webhook(
@@ -154,6 +180,8 @@ async def _delivery(info: Info[Context, None], pk: int) -> Any:
 FINDERS: dict[str, Finder] = {
     "Activity": _activity,
     "ApiClient": _api_client,
+    "Booking": _booking,
+    "BookingSlot": _slot,
     "Campaign": lambda info, pk: _public(Campaign, pk),
     "CheckIn": lambda info, pk: _own(CheckIn, "user_id", info, pk),
     "CheckInDevice": _device,

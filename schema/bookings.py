@@ -13,11 +13,12 @@ from schema.accounts import UserType
 from schema.context import Context
 from schema.engagement import EngagementError
 from schema.ids import to_global_id
+from schema.node import Node
 from services import bookings
 
 
 @strawberry.type(name="BookingSlot", description="A time slot of an activity that needs booking.")
-class BookingSlotType:
+class BookingSlotType(Node):
     starts_at: datetime
     ends_at: datetime
     capacity: int
@@ -36,7 +37,7 @@ class BookingSlotType:
 
 
 @strawberry.type(name="Booking")
-class BookingType:
+class BookingType(Node):
     status: BookingStatus
     queued_at: datetime
     offered_until: datetime | None = strawberry.field(

@@ -11,6 +11,8 @@ import strawberry
 from models import (
     Activity,
     ApiClient,
+    Booking,
+    BookingSlot,
     Campaign,
     CheckIn,
     CheckInDevice,
@@ -34,6 +36,8 @@ from models import (
 MODELS: dict[str, type[Any]] = {
     "Activity": Activity,
     "ApiClient": ApiClient,
+    "Booking": Booking,
+    "BookingSlot": BookingSlot,
     "Campaign": Campaign,
     "CheckIn": CheckIn,
     "CheckInDevice": CheckInDevice,

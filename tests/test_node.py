@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from models import (
+    Booking,
+    BookingSlot,
     Campaign,
     CheckIn,
     CheckInDevice,
@@ -72,6 +74,25 @@ async def _device(api: Api, scene: Scene) -> None:
     await CheckInDevice.create(organization_id=school[1], name="大篷车平板", token_hash="0" * 64)
 
 
+async def _booking(api: Api, scene: Scene) -> None:
+    activity, person = decode_global_id(scene["public"]), decode_global_id(scene["public_user"])
+    assert activity is not None and person is not None
+    slot = await BookingSlot.create(
+        activity_id=activity[1],
+        starts_at=china("2026-09-20 09:00"),
+        ends_at=china("2026-09-20 12:00"),
+        capacity=5,
+        booked=1,
+    )
+    await Booking.create(
+        slot=slot,
+        activity_id=activity[1],
+        user_id=person[1],
+        status="BOOKED",
+        queued_at=china("2026-09-10 09:00"),
+    )
+
+
 async def _route(api: Api, scene: Scene) -> None:
     activity = decode_global_id(scene["public"])
     assert activity is not None
@@ -128,6 +149,13 @@ CASES: dict[str, Case] = {
         _flag,
         own=("{ engagementFlags(first: 50) { edges { node { id } } } }", None),
     ),
+    # the person's own, and the activity's unit, reviewers and staff (as activityBookings lists)
+    "Booking": Case(
+        _newest(Booking, "Booking"),
+        _booking,
+        seen_by=frozenset({"public", "filer", "reviewer", "staff", "association_admin"}),
+    ),
+    "BookingSlot": Case(_newest(BookingSlot, "BookingSlot"), _booking, seen_by=EVERYONE),
     "ScienceRoute": Case(_newest(ScienceRoute, "ScienceRoute"), _route, seen_by=EVERYONE),
     "Comment": Case(
         _newest(Comment, "Comment"),
