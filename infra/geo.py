@@ -10,8 +10,10 @@ Distances are great-circle (haversine) on the mean earth radius.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import prcoords
 
@@ -29,6 +31,13 @@ class Point:
     latitude: float
     longitude: float
 
+    @classmethod
+    def at(cls, latitude: float | None, longitude: float | None) -> Point | None:
+        """The point of two stored columns; None where a place was not given."""
+        if latitude is None or longitude is None:
+            return None
+        return cls(latitude, longitude)
+
     def is_valid(self) -> bool:
         return (
             math.isfinite(self.latitude)
@@ -38,34 +47,33 @@ class Point:
         )
 
 
-def _offset(given: prcoords.Coords) -> bool:
-    """Whether Chinese maps offset the point at all (none outside China: prcoords would
-    return it as it is, and warn)."""
-    return bool(prcoords.sanity_in_china_p(given))
+# prcoords' conversions of each system to WGS-84 and back
+_TO_WGS84 = {
+    CoordinateSystem.GCJ02: prcoords.gcj_wgs_bored,
+    CoordinateSystem.BD09: prcoords.bd_wgs_bored,
+}
+_FROM_WGS84 = {CoordinateSystem.GCJ02: prcoords.wgs_gcj, CoordinateSystem.BD09: prcoords.wgs_bd}
+
+
+def _converted(point: Point, convert: Callable[[Any], Any] | None) -> Point:
+    """`point` through one of prcoords' conversions; as it is where there is none (WGS-84), and
+    where Chinese maps offset nothing: outside China, or not a point on the earth at all
+    (prcoords would return those as they are, and warn)."""
+    given = prcoords.Coords(point.latitude, point.longitude)
+    if convert is None or not prcoords.sanity_in_china_p(given):
+        return point
+    moved = convert(given)
+    return Point(moved.lat, moved.lon)
 
 
 def to_wgs84(point: Point, system: CoordinateSystem) -> Point:
     """A point given in `system`, in WGS-84."""
-    given = prcoords.Coords(point.latitude, point.longitude)
-    if not _offset(given):
-        return point
-    if system is CoordinateSystem.GCJ02:
-        given = prcoords.gcj_wgs_bored(given)
-    elif system is CoordinateSystem.BD09:
-        given = prcoords.bd_wgs_bored(given)
-    return Point(given.lat, given.lon)
+    return _converted(point, _TO_WGS84.get(system))
 
 
 def from_wgs84(point: Point, system: CoordinateSystem) -> Point:
     """A WGS-84 point, in `system`."""
-    given = prcoords.Coords(point.latitude, point.longitude)
-    if not _offset(given):
-        return point
-    if system is CoordinateSystem.GCJ02:
-        given = prcoords.wgs_gcj(given)
-    elif system is CoordinateSystem.BD09:
-        given = prcoords.wgs_bd(given)
-    return Point(given.lat, given.lon)
+    return _converted(point, _FROM_WGS84.get(system))
 
 
 def distance_km(a: Point, b: Point) -> float:

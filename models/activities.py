@@ -103,9 +103,7 @@ class Activity(Model):
 
     @property
     def location(self) -> Point | None:
-        if self.latitude is None or self.longitude is None:
-            return None
-        return Point(self.latitude, self.longitude)
+        return Point.at(self.latitude, self.longitude)
 
 
 class ActivityMedia(Model):

@@ -34,9 +34,7 @@ class Organization(Model):
 
     @property
     def location(self) -> Point | None:
-        if self.latitude is None or self.longitude is None:
-            return None
-        return Point(self.latitude, self.longitude)
+        return Point.at(self.latitude, self.longitude)
 
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=100)

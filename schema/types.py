@@ -104,8 +104,7 @@ class LocationInput:
     coordinate_system: CoordinateSystem = CoordinateSystem.WGS84
 
     def point(self) -> Point:
-        given = Point(self.latitude, self.longitude)
-        return to_wgs84(given, self.coordinate_system) if given.is_valid() else given
+        return to_wgs84(Point(self.latitude, self.longitude), self.coordinate_system)
 
 
 @strawberry.type(name="Location")

