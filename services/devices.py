@@ -28,10 +28,10 @@ from infra.clock import CHINA, now
 from infra.errors import Collector, PermissionDenied, ServiceError
 from models import Activity, CheckIn, CheckInDevice, HeadCount, User
 from models.enums import ActivityStatus
-from services import audit, bookings, checkin_codes, routes
+from services import audit, checkin_codes
 from services.activities import FILING_ROLES
 from services.counters import Counters
-from services.engagement import NewCheckIn, check_in_window, insert_check_ins
+from services.engagement import NewCheckIn, check_in_window, checked_in, insert_check_ins
 from services.errors import EngagementErrorCode
 from services.permissions import Grant
 from services.rules import member_org_ids
@@ -241,10 +241,7 @@ async def upload(
     counted = await _tallies(counters, device, tallies, activities, tolerance, moment)
     accepted = [r.check_in for r in results if r is not None and r.check_in is not None]
     await counters.record_all(CheckIn, accepted)
-    await routes.checked_in((row.user_id, activities[row.activity_id], row.day) for row in accepted)
-    for row in accepted:
-        if activities[row.activity_id].booking_required:
-            await bookings.attended(row.user_id, row.activity_id)
+    await checked_in([(row.user_id, activities[row.activity_id], row.day) for row in accepted])
     device.last_upload_at = moment
     await device.save(update_fields=["last_upload_at"])
     return [r for r in results if r is not None], counted

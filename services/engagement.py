@@ -182,10 +182,18 @@ async def check_in(
             EngagementErrorCode.ALREADY_CHECKED_IN, "您今天已在此活动打卡", "activityId"
         )
     counts = await counters.record(row)
-    await routes.checked_in([(user.id, activity, row.day)])
-    if activity.booking_required:
-        await bookings.attended(user.id, activity.id)
+    await checked_in([(user.id, activity, row.day)])
     return row, counts
+
+
+async def checked_in(visits: Sequence[tuple[int, Activity, date]]) -> None:
+    """What follows check-ins once written ((person, activity, China day) each), online or
+    from a device: the science routes they complete, the bookings they attend (an activity
+    read with the columns engagement reads, its unit and whether it needs booking)."""
+    await routes.checked_in(visits)
+    for user_id, activity, _ in visits:
+        if activity.booking_required:
+            await bookings.attended(user_id, activity.id)
 
 
 _CHECK_IN_COLUMNS = (
