@@ -36,10 +36,18 @@ from schema.context import Context
 from schema.ids import decode_global_id
 from schema.node import MODELS, Node
 from schema.permissions import bad_argument
-from services import commendations, documents, engagement, fraud, recommendations, webhooks
+from services import (
+    bookings,
+    commendations,
+    documents,
+    engagement,
+    fraud,
+    recommendations,
+    webhooks,
+)
 from services.activities import FILING_ROLES
 from services.permissions import can_manage_members, is_national_staff
-from services.rules import can_view, is_insider, member_org_ids
+from services.rules import can_view, member_org_ids
 
 Finder = Callable[[Info[Context, None], int], Awaitable[Any]]
 
@@ -146,9 +154,8 @@ async def _booking(info: Info[Context, None], pk: int) -> Any:
     if booking.user_id == user.id:
         return booking
     activity = await Activity.get_or_none(id=booking.activity_id)
-    grants = await info.context.grants()
-    insider = activity is not None and can_view(grants, activity) and is_insider(grants, activity)
-    return booking if insider else None
+    seen = activity is not None and bookings.sees_list(await info.context.grants(), activity)
+    return booking if seen else None
 
 
 async def _slot(info: Info[Context, None], pk: int) -> Any:

@@ -23,6 +23,7 @@ from services import checkin_codes, engagement, routes
 from services.errors import AccountErrorCode
 from services.permissions import is_national_staff
 from services.rules import can_view
+from services.validation import mask_phone
 
 if TYPE_CHECKING:
     from schema.activities import ActivityType
@@ -92,10 +93,6 @@ class UpdateProfilePayload:
     errors: list[AccountError] = strawberry.field(default_factory=list)
 
 
-def _mask_phone(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}"
-
-
 @strawberry.type(name="User")
 class UserType(Node):
     name: str
@@ -108,7 +105,7 @@ class UserType(Node):
     async def phone(self, root: strawberry.Parent[User], info: Info[Context, None]) -> str:
         if await _sees_person(root, info):
             return root.phone
-        return _mask_phone(root.phone)
+        return mask_phone(root.phone)
 
     @strawberry.field(description="Only the person and national staff see it.")
     async def email(self, root: strawberry.Parent[User], info: Info[Context, None]) -> str | None:

@@ -23,7 +23,7 @@ from tortoise.queryset import QuerySet
 
 from infra.clock import CHINA, now, today
 from infra.errors import Collector, ServiceError
-from models import Activity, Booking, BookingSlot, Notification, User
+from models import Activity, Booking, BookingSlot, User
 from models.enums import BookingStatus, MemberRole, NotificationKind
 from services import audit, notifications
 from services.errors import EngagementErrorCode
@@ -264,22 +264,15 @@ async def remind_tomorrow() -> int:
             address=activity.address or activity.online_url or "",
         )
         for booking_id, user_id in people:
-            before = await notifications_sent(user_id, f"booking-reminder:{booking_id}")
-            await notifications.notify(
+            sent += await notifications.notify(
                 [user_id],
                 NotificationKind.BOOKING_REMINDER,
-                f"booking-reminder:{booking_id}",
+                f"booking-reminder:{booking_id}",  # once: the key is unique per person
                 title,
                 body,
                 sms=True,
             )
-            sent += int(not before)
     return sent
-
-
-async def notifications_sent(user_id: int, key: str) -> bool:
-
-    return await Notification.exists(recipient_id=user_id, key=key)
 
 
 async def attended(user_id: int, activity_id: int) -> None:
@@ -289,10 +282,16 @@ async def attended(user_id: int, activity_id: int) -> None:
     ).update(attended_at=now())
 
 
+def sees_list(grants: list[Grant], activity: Activity) -> bool:
+    """Who sees an activity's bookings (and exports them): its unit, its reviewers and national
+    staff, while they may see the activity."""
+    return can_view(grants, activity) and is_insider(grants, activity)
+
+
 async def of_activity(grants: list[Grant], activity_id: int) -> QuerySet[Booking]:
-    """An activity's bookings for its unit, its reviewers and national staff."""
+    """An activity's bookings, for those who see its list."""
     activity = await Activity.get_or_none(id=activity_id)
-    if activity is None or not can_view(grants, activity) or not is_insider(grants, activity):
+    if activity is None or not sees_list(grants, activity):
         raise _missing()
     return Booking.filter(activity_id=activity.id)
 

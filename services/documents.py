@@ -47,7 +47,7 @@ from models.enums import (
     OrganizationKind,
     RegionLevel,
 )
-from services import audit, certificates, notifications, reports
+from services import audit, bookings, certificates, notifications, reports
 from services.activities import ActivityFilter, filtered
 from services.campaigns import campaign_for
 from services.counters import Counters
@@ -56,6 +56,7 @@ from services.permissions import Grant, is_national_staff, require_national_staf
 from services.regions import get_region
 from services.rules import can_view, is_insider, member_org_ids, oversees_region
 from services.runtime import Runtime
+from services.validation import mask_phone
 
 KEEP_FOR = timedelta(days=7)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -138,8 +139,8 @@ async def request_booking_list(
 ) -> Document:
     """An activity's bookings (预约名单) as .xlsx, a sheet per slot: its unit, its reviewers
     and national staff."""
-    activity = await Activity.get_or_none(id=activity_id, deleted_at=None)
-    if activity is None or not is_insider(grants, activity):
+    activity = await Activity.get_or_none(id=activity_id)
+    if activity is None or not bookings.sees_list(grants, activity):
         raise ServiceError.of(DocumentErrorCode.NOT_FOUND, "活动不存在", "activityId")
     held = Booking.filter(activity_id=activity.id)
     latest = await held.order_by("-updated_at").first().values_list("updated_at", flat=True)
@@ -174,30 +175,28 @@ async def _booking_rows(activity: Activity) -> list[tuple[str, list[list[Any]]]]
     masked phone, the status (attended and no-shows told apart) and China's wall-clock times."""
     sheets = []
     for slot in await BookingSlot.filter(activity_id=activity.id).order_by("starts_at"):
-        rows = await (
-            Booking.filter(slot_id=slot.id)
-            .order_by("queued_at", "id")
-            .values("status", "queued_at", "attended_at", "user__name", "user__phone")
-        )
         start, end = slot.starts_at.astimezone(CHINA), slot.ends_at.astimezone(CHINA)
         name = f"{start:%m月%d日 %H.%M}-{end:%H.%M}"  # a sheet's name may hold no ":"
         lines = []
-        for n, row in enumerate(rows, 1):
-            status = BookingStatus(row["status"])
-            label = BOOKING_LABELS[status]
-            if status is BookingStatus.BOOKED and row["attended_at"] is not None:
+        for n, booking in enumerate(
+            await Booking.filter(slot_id=slot.id)
+            .order_by("queued_at", "id")
+            .select_related("user"),
+            1,
+        ):
+            label = BOOKING_LABELS[booking.status]
+            if booking.status is BookingStatus.BOOKED and booking.attended_at is not None:
                 label = "已签到"
-            elif status is BookingStatus.BOOKED and now() > slot.ends_at:
+            elif bookings.no_show(booking, slot):
                 label = "未到场"
-            phone = row["user__phone"] or ""
             lines.append(
                 [
                     n,
-                    row["user__name"],
-                    f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else phone,
+                    booking.user.name,
+                    mask_phone(booking.user.phone),
                     label,
-                    _wall_clock(row["queued_at"]),
-                    _wall_clock(row["attended_at"]) if row["attended_at"] else None,
+                    _wall_clock(booking.queued_at),
+                    _wall_clock(booking.attended_at) if booking.attended_at else None,
                 ]
             )
         sheets.append((name, lines))

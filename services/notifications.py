@@ -48,8 +48,9 @@ async def notify(
     body: str,
     *,
     sms: bool = False,
-) -> None:
-    """Store one notification per recipient (once per key) and deliver it after the commit."""
+) -> int:
+    """Store one notification per recipient (once per key) and deliver it after the commit;
+    how many were new."""
     created: list[int] = []
     for user_id in dict.fromkeys(recipients):
         try:
@@ -69,6 +70,7 @@ async def notify(
         await queue_deliveries(created)
 
     await later(deliver)
+    return len(created)
 
 
 async def queue_deliveries(ids: Iterable[int]) -> None:

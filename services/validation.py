@@ -29,6 +29,11 @@ def normalize_phone(raw: str) -> str:
     return phone
 
 
+def mask_phone(phone: str) -> str:
+    """A phone number as shown to others: its middle four digits hidden (138****5678)."""
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
 def check_mobile(errors: Collector, raw: str, field: str = "phone") -> str:
     phone = normalize_phone(raw)
     if not MOBILE.match(phone):
