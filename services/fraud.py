@@ -322,9 +322,7 @@ async def _seen(kind: str, query: QuerySet[Any]) -> list[Seen]:
             if row["activity__form"] == ActivityForm.ONLINE
             else row["activity__prefecture_code"],
             expected=row["activity__expected_participants"] or 0,
-            point=None
-            if row["activity__latitude"] is None
-            else Point(row["activity__latitude"], row["activity__longitude"]),
+            point=Point.at(row["activity__latitude"], row["activity__longitude"]),
         )
         for row in rows
         if row.get("liked", True)  # an unlike takes nothing: nothing to flag
@@ -381,18 +379,6 @@ async def _batch(kind: str, after: int, limits: Limits) -> tuple[list[Seen], lis
 # ---------------------------------------------------------------- flags
 
 
-@dataclass
-class Amounts:
-    check_ins: int = 0
-    offline_check_ins: int = 0
-    likes: int = 0
-    rating_sum: int = 0
-    rating_count: int = 0
-
-    def values(self, sign: int) -> dict[str, int]:
-        return {name: sign * getattr(self, name) for name in ADJUSTED}
-
-
 async def _latest(kind: str, pairs: set[tuple[int, int]]) -> dict[tuple[int, int], Any]:
     """The latest row of each (activity, person) sequence of likes or ratings."""
     model = Like if kind == LIKE else Rating
@@ -428,17 +414,17 @@ async def _records(found: Finding) -> dict[tuple[str, int], tuple[Seen, Any]]:
     return records
 
 
-def _amount(kind: str, seen: Seen, row: Any, into: Amounts) -> None:
-    """What a flagged record adds to the counts: a check-in one (offline too, from a device); a
-    person's like sequence its state (1 or 0); their ratings the latest score, once."""
+def _amount(kind: str, seen: Seen, row: Any, into: dict[str, int]) -> None:
+    """What a flagged record adds to the counts (ADJUSTED): a check-in one (offline too, from a
+    device); a person's like sequence its state (1 or 0); their ratings the latest score, once."""
     if kind == CHECK_IN:
-        into.check_ins += 1
-        into.offline_check_ins += 1 if seen.device_id is not None else 0
+        into["check_ins"] += 1
+        into["offline_check_ins"] += 1 if seen.device_id is not None else 0
     elif kind == LIKE:
-        into.likes += 1 if row.liked else 0
+        into["likes"] += 1 if row.liked else 0
     else:
-        into.rating_sum += row.score
-        into.rating_count += 1
+        into["rating_sum"] += row.score
+        into["rating_count"] += 1
 
 
 class _NothingNew(Exception):
@@ -467,13 +453,11 @@ async def _flag(counters: Counters, found: Finding, activity_id: int) -> Engagem
             )
             if not inserted:
                 raise _NothingNew
-            amounts = Amounts()
+            amounts = dict.fromkeys(ADJUSTED, 0)
             for row in inserted:
                 key = (row["kind"], int(row["record_id"]))
                 _amount(key[0], *records[key], amounts)
-            for name, value in amounts.values(1).items():
-                setattr(flag, name, value)
-            await flag.save(update_fields=list(ADJUSTED))
+            await flag.update_from_dict(amounts).save(update_fields=list(ADJUSTED))
             await _adjust(counters, flag, -1)
             await audit.record(
                 "engagement_flagged",
