@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 
 from infra import bus, sql
 from infra.clock import today
+from infra.errors import ServiceError
 from infra.geo import CoordinateSystem, Point
 from kepuri import pages
 from schema.pagination import decode_cursor, exact_int, iso_datetime
@@ -49,8 +50,10 @@ def _dates(request: Request) -> tuple[date, date] | str:
         )
     except ValueError:
         return "from 和 to 须为日期（YYYY-MM-DD）"
-    if last < first or (last - first).days >= places.MAP_DAYS:
-        return f"日期范围须为1至{places.MAP_DAYS}天"
+    try:
+        places.check_days(first, last)
+    except ServiceError as error:
+        return error.errors[0].message
     return first, last
 
 

@@ -132,8 +132,7 @@ class ActivitiesQuery:
         after: str | None = None,
     ) -> Connection[NearbyActivity]:
         size = page_size(first)
-        given = Point(latitude, longitude)
-        center = to_wgs84(given, coordinate_system) if given.is_valid() else given
+        center = to_wgs84(Point(latitude, longitude), coordinate_system)
         found = await answer(lambda: places.near(center, radius_km, starts_after, starts_before))
         total = len(found)
         if after is not None:
@@ -178,16 +177,16 @@ class ActivitiesQuery:
         region = await get_region(region_code)
         if region is None:
             raise bad_argument("行政区划代码无效", "INVALID_REGION")
-        if not 0 <= (last_day - first_day).days < places.MAP_DAYS:
-            raise bad_argument(f"日期范围须为1至{places.MAP_DAYS}天", "INVALID_TIME")
         mark = tuple(decode_cursor(after, (iso_datetime, exact_int))) if after else None
-        page = await places.region_map(
-            region,
-            first_day,
-            last_day,
-            mark,
-            coordinate_system,
-            info.context.runtime.settings.public_base_url,
+        page = await answer(
+            lambda: places.region_map(
+                region,
+                first_day,
+                last_day,
+                mark,
+                coordinate_system,
+                info.context.runtime.settings.public_base_url,
+            )
         )
         return cast(JSON, page.collection(region, coordinate_system))
 

@@ -260,10 +260,9 @@ async def _place(
     is checked); when the form gives none, the filing unit's default place, if it lies in the
     activity's region (a venue hosting its own activities)."""
     if point is None and region is not None:
-        default = await Organization.filter(id=unit_id).values_list("latitude", "longitude")
-        if default and None not in default[0]:
-            place = Point(*default[0])
-            point = place if in_region(place, region) else None
+        found = await Organization.filter(id=unit_id).values_list("latitude", "longitude")
+        place = Point.at(*found[0]) if found else None
+        point = place if place is not None and in_region(place, region) else None
     check_place(errors, point, region)
     if point is None:
         return {"latitude": None, "longitude": None}
@@ -750,11 +749,15 @@ class ActivityFilter:
         )
 
 
+def public() -> QuerySet[Activity]:
+    """What the public sees: approved activities shown on the cloud site, not deleted (one of
+    them: `rules.is_public`)."""
+    return Activity.filter(status=ActivityStatus.APPROVED, show_on_cloud=True, deleted_at=None)
+
+
 async def public_activities(flt: ActivityFilter) -> QuerySet[Activity]:
     """Approved activities shown on the cloud site, filtered (indexed columns only)."""
-    return await filtered(
-        Activity.filter(status=ActivityStatus.APPROVED, show_on_cloud=True, deleted_at=None), flt
-    )
+    return await filtered(public(), flt)
 
 
 async def filtered(query: QuerySet[Activity], flt: ActivityFilter) -> QuerySet[Activity]:

@@ -12,15 +12,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
 
 from infra import sql
 from infra.clock import CHINA
-from infra.errors import Collector
+from infra.errors import Collector, ServiceError
 from infra.geo import CoordinateSystem, Point, box_around, distance_km, from_wgs84
 from infra.ids import encode_cursor, to_global_id
 from models import Activity, Region
 from models.enums import ActivityStatus
+from services.activities import public
 from services.errors import ActivityErrorCode
 from services.regions import subtree
 
@@ -31,10 +31,6 @@ MAX_RADIUS_KM = 50.0
 class Near:
     distance_km: float
     activity_id: int
-
-
-def _public() -> QuerySet[Activity]:
-    return Activity.filter(status=ActivityStatus.APPROVED, show_on_cloud=True, deleted_at=None)
 
 
 def check_search(center: Point, radius_km: float) -> None:
@@ -114,6 +110,13 @@ class MapPage:
         return collection
 
 
+def check_days(first_day: date, last_day: date) -> None:
+    if not 0 <= (last_day - first_day).days < MAP_DAYS:
+        raise ServiceError.of(
+            ActivityErrorCode.INVALID_TIME, f"日期范围须为1至{MAP_DAYS}天", "lastDay"
+        )
+
+
 async def region_map(
     region: Region,
     first_day: date,
@@ -127,7 +130,8 @@ async def region_map(
     the coordinates of Chinese maps instead), a page of them."""
     starts = datetime.combine(first_day, time(), CHINA)
     ends = datetime.combine(last_day + timedelta(days=1), time(), CHINA)
-    query = _public().filter(
+    check_days(first_day, last_day)
+    query = public().filter(
         subtree(region), starts_at__gte=starts, starts_at__lt=ends, latitude__isnull=False
     )
     if after is not None:
