@@ -48,13 +48,21 @@ class ScienceRouteType(Node):
         self, root: strawberry.Parent[ScienceRoute], info: Info[Context, None]
     ) -> list[Node]:
         loaders = info.context.loaders
-        shown: list[Any] = []
-        for kind, pk in (await routes.stops_of([root.id]))[root.id]:
-            if kind == routes.VENUE:
-                shown.append(await loaders.organization.load(pk))
-            else:
-                shown.append(await visible(await loaders.activity.load(pk), info))
-        return [stop for stop in shown if stop is not None]
+        stops = (await routes.stops_of([root.id]))[root.id]
+        # each kind in one load (a loader batches the keys asked for together)
+        venues = await loaders.organization.load_many(
+            [pk for kind, pk in stops if kind == routes.VENUE]
+        )
+        activities = await loaders.activity.load_many(
+            [pk for kind, pk in stops if kind == routes.ACTIVITY]
+        )
+        found: dict[routes.Stop, Any] = {
+            **{(routes.VENUE, v.id): v for v in venues if v is not None},
+            **{
+                (routes.ACTIVITY, a.id): await visible(a, info) for a in activities if a is not None
+            },
+        }
+        return [found[stop] for stop in stops if found.get(stop) is not None]
 
 
 @strawberry.type(name="RouteCompletion")
