@@ -76,6 +76,7 @@ class Settings:
     rate_limit_engage_address: str = "1000/minute"
     rate_limit_device_upload: str = "30/minute"  # uploads of one check-in device
     rate_limit_member_lookup: str = "30/hour"
+    rate_limit_volunteer_invite: str = "300/day"  # volunteers a unit registers by phone
     blocked_words: tuple[str, ...] = ()
 
     document_retry_seconds: float = 5.0
@@ -237,6 +238,7 @@ _ENV: dict[str, tuple[str, object]] = {
     "RATE_LIMIT_ENGAGE_ACCOUNT": ("rate_limit_engage_account", str),
     "RATE_LIMIT_ENGAGE_ADDRESS": ("rate_limit_engage_address", str),
     "RATE_LIMIT_MEMBER_LOOKUP": ("rate_limit_member_lookup", str),
+    "RATE_LIMIT_VOLUNTEER_INVITE": ("rate_limit_volunteer_invite", str),
     "RATE_LIMIT_DEVICE_UPLOAD": ("rate_limit_device_upload", str),
     "BLOCKED_WORDS": (
         "blocked_words",

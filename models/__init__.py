@@ -31,6 +31,7 @@ from models.operations import PersistedDocument
 from models.organizations import Invitation, Membership, Organization, Region
 from models.portals import ActivityChange, ApiClient, Webhook, WebhookAttempt, WebhookDelivery
 from models.routes import RouteCompletion, RouteStop, ScienceRoute
+from models.volunteers import Volunteer, VolunteerCorrection, VolunteerShift
 
 __all__ = [
     "Activity",
@@ -77,6 +78,9 @@ __all__ = [
     "Session",
     "User",
     "VerificationCode",
+    "Volunteer",
+    "VolunteerCorrection",
+    "VolunteerShift",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -22,6 +22,8 @@ class Campaign(Model):
     reminder_days: list[int] | None = fields.JSONField(null=True)
     # the weight of each evaluation indicator (by name); missing ones weigh 1
     indicator_weights: dict[str, float] | None = fields.JSONField(null=True)
+    # TECH_VOLUNTEERS scored by national staff rather than computed from volunteer records
+    volunteers_scored_by_hand = fields.BooleanField(default=False, db_default=False)
     created_at = UtcDatetimeField(auto_now_add=True)
 
     class Meta:

@@ -81,6 +81,7 @@ class DocumentKind(StrEnum):
     ACTIVITY_SCHEDULE = "ACTIVITY_SCHEDULE"
     CERTIFICATES = "CERTIFICATES"
     BOOKING_LIST = "BOOKING_LIST"
+    VOLUNTEER_RECORD = "VOLUNTEER_RECORD"
 
 
 class DocumentStatus(StrEnum):
@@ -106,6 +107,7 @@ class NotificationKind(StrEnum):
     ROUTE_COMPLETED = "ROUTE_COMPLETED"
     BOOKING_OFFERED = "BOOKING_OFFERED"
     BOOKING_REMINDER = "BOOKING_REMINDER"
+    VOLUNTEER_INVITED = "VOLUNTEER_INVITED"
 
 
 class DeliveryStatus(StrEnum):
@@ -174,3 +176,16 @@ class BookingStatus(StrEnum):
     OFFERED = "OFFERED"  # a freed place is held for them until a deadline
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"  # an offer not taken in time
+
+
+class VolunteerStatus(StrEnum):
+    INVITED = "INVITED"  # registered by the unit; the person has not said yes
+    CONFIRMED = "CONFIRMED"  # the person said yes, or checked in as the volunteer
+    DECLINED = "DECLINED"
+
+
+class ShiftSource(StrEnum):
+    """Where a volunteer's time on duty was taken."""
+
+    PAGE = "PAGE"  # checked in and out on the activity's page
+    DEVICE = "DEVICE"  # scanned by the unit's check-in device

@@ -320,6 +320,21 @@ class CommendationsMutation:
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
+        description="National staff choose whether TECH_VOLUNTEERS is scored by hand for a "
+        "year (byHand) or computed from volunteer records (the default).",
+    )
+    async def score_volunteers_by_hand(
+        self, info: Info[Context, None], year: int, by_hand: bool
+    ) -> CommendationOkPayload:
+        user, grants = await signed_in(info)
+        done, errors = await attempt(
+            CommendationError,
+            lambda: evaluation.score_volunteers_by_hand(user, grants, year, by_hand),
+        )
+        return CommendationOkPayload(ok=done is not None, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
         description="National staff put units and activities on the proposed list, published for "
         "public notice for the configured number of working days.",
     )

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from infra.errors import ServiceError
 from models import Document
 from models.enums import DocumentStatus
-from resolvers.common import attempt, signed_in
+from resolvers.common import attempt, caller, signed_in
 from schema.activities import ActivityFilter
 from schema.context import Context
 from schema.documents import (
@@ -147,6 +147,23 @@ class DocumentsMutation:
         async def request() -> Document:
             pk = parse_global_id(activity_id, "Activity", "activityId")
             return await documents.request_booking_list(rt, user, grants, pk)
+
+        document, errors = await attempt(DocumentError, request)
+        return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        permission_classes=[IsAuthenticated],
+        description="The caller's own record of science volunteering in a year (志愿服务记录) "
+        "as a PDF: the confirmed hours of each activity.",
+    )
+    async def request_volunteer_record(
+        self, info: Info[Context, None], year: int
+    ) -> DocumentPayload:
+        user = caller(info)
+        rt = info.context.runtime
+
+        async def request() -> Document:
+            return await documents.request_volunteer_record(rt, user, year)
 
         document, errors = await attempt(DocumentError, request)
         return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]

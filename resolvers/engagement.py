@@ -31,11 +31,12 @@ from schema.engagement import (
     ScanInput,
     UploadCheckInsPayload,
     UploadedScanType,
+    VolunteerScanInput,
 )
 from schema.ids import parse_global_id
 from schema.pagination import Connection, keyset_connection
 from schema.permissions import IsAuthenticated
-from services import devices, engagement, fraud
+from services import devices, engagement, fraud, volunteers
 
 
 def _activity_id(value: strawberry.ID) -> int:
@@ -288,6 +289,7 @@ class DeviceMutation:
         info: Info[Context, None],
         scans: list[ScanInput] | None = None,
         head_counts: list[HeadCountInput] | None = None,
+        volunteer_scans: list[VolunteerScanInput] | None = None,
     ) -> UploadCheckInsPayload:
         device = _device(info)
         rt = info.context.runtime
@@ -296,19 +298,30 @@ class DeviceMutation:
             devices.Tally(_pk_or_zero(h.activity_id), h.count, h.counted_at, h.client_nonce)
             for h in head_counts or []
         ]
-
-        async def upload() -> tuple[list[devices.ScanResult], list[devices.ScanResult]]:
-            await devices.admit_upload(rt, device)
-            return await devices.upload(
-                rt.live, device, wanted, rt.settings.secret_key, _tolerance(info), tallies
+        serving = [
+            volunteers.VolunteerScan(
+                _pk_or_zero(v.activity_id), v.code, v.direction, v.scanned_at, v.client_nonce
             )
+            for v in volunteer_scans or []
+        ]
+        secret = rt.settings.secret_key
+
+        async def upload() -> tuple[list[devices.ScanResult], ...]:
+            await devices.admit_upload(rt, device)
+            scanned, counted = await devices.upload(
+                rt.live, device, wanted, secret, _tolerance(info), tallies
+            )
+            served = await volunteers.device_scans(device, serving, secret, _tolerance(info))
+            return scanned, counted, served
 
         done, errors = await attempt(EngagementError, upload)
         if done is None:
             return UploadCheckInsPayload(errors=errors)
-        scanned, counted = done
+        scanned, counted, served = done
         return UploadCheckInsPayload(
-            results=[_uploaded(r) for r in scanned], head_counts=[_uploaded(r) for r in counted]
+            results=[_uploaded(r) for r in scanned],
+            head_counts=[_uploaded(r) for r in counted],
+            volunteer_scans=[_uploaded(r) for r in served],
         )
 
 

@@ -29,6 +29,7 @@ from models import (
     Organization,
     Recommendation,
     ScienceRoute,
+    Volunteer,
     WebhookDelivery,
 )
 from schema.activities import visible
@@ -43,6 +44,7 @@ from services import (
     engagement,
     fraud,
     recommendations,
+    volunteers,
     webhooks,
 )
 from services.activities import FILING_ROLES
@@ -168,6 +170,17 @@ async def _slot(info: Info[Context, None], pk: int) -> Any:
     return slot if seen else None
 
 
+async def _volunteer(info: Info[Context, None], pk: int) -> Any:
+    """The volunteer themselves, and whoever sees the unit's volunteerHours."""
+    volunteer = await Volunteer.get_or_none(id=pk)
+    if volunteer is None:
+        return None
+    seen = await volunteers.sees_volunteer(
+        info.context.user, await info.context.grants(), volunteer
+    )
+    return volunteer if seen else None
+
+
 async def _webhook(info: Info[Context, None], pk: int) -> Any:
     try:
         return await webhooks.owned_webhook(
@@ -204,6 +217,7 @@ FINDERS: dict[str, Finder] = {
     "Recommendation": _recommendation,
     "ScienceRoute": lambda info, pk: _public(ScienceRoute, pk),
     "User": _user,
+    "Volunteer": _volunteer,
     "Webhook": _webhook,
     "WebhookDelivery": _delivery,
 }

@@ -42,6 +42,7 @@ from resolvers.notifications import (
 from resolvers.organizations import OrganizationsMutation, OrganizationsQuery
 from resolvers.portals import PortalsMutation, PortalsQuery, PortalsSubscription
 from resolvers.routes import RoutesMutation, RoutesQuery
+from resolvers.volunteers import VolunteersMutation, VolunteersQuery
 from schema.context import Context
 from schema.cost import CostLimit
 from schema.error_codes import ErrorCodes, is_expected
@@ -60,6 +61,7 @@ class Query(
     ActivitiesQuery,
     RoutesQuery,
     BookingsQuery,
+    VolunteersQuery,
     EngagementQuery,
     DeviceQuery,
     FraudQuery,
@@ -80,6 +82,7 @@ class Mutation(
     ActivitiesMutation,
     RoutesMutation,
     BookingsMutation,
+    VolunteersMutation,
     EngagementMutation,
     DeviceMutation,
     FraudMutation,

@@ -19,7 +19,8 @@ from schema.organizations import MembershipType
 from schema.pagination import Connection, list_connection
 from schema.permissions import forbidden
 from schema.types import Error, OkPayload
-from services import checkin_codes, engagement, routes
+from schema.volunteers import VolunteerYearType
+from services import checkin_codes, engagement, routes, volunteers
 from services.errors import AccountErrorCode
 from services.permissions import is_national_staff
 from services.rules import can_view
@@ -152,6 +153,19 @@ class UserType(Node):
             return []
         mine = Booking.filter(user_id=root.id).select_related("slot").order_by("-id")
         return await mine  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="The person's volunteering by year, newest first, with confirmed hours "
+        "(own account only)."
+    )
+    async def volunteering(
+        self, root: strawberry.Parent[User], info: Info[Context, None]
+    ) -> list[Annotated[VolunteerYearType, strawberry.lazy("schema.volunteers")]]:
+
+        if info.context.user is None or info.context.user.id != root.id:
+            return []
+        found = await volunteers.volunteering(info.context.user)
+        return [VolunteerYearType.of(y) for y in found]
 
     @strawberry.field(description="Activities the person checked in to (own account only).")
     async def participated_activities(

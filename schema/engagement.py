@@ -22,6 +22,7 @@ from services import devices
 from services.devices import ScanStatus
 from services.engagement import check_in_window
 from services.errors import EngagementErrorCode
+from services.volunteers import Direction
 
 
 @strawberry.type(
@@ -178,6 +179,15 @@ class ScanInput:
 
 
 @strawberry.input
+class VolunteerScanInput:
+    activity_id: strawberry.ID
+    code: str = strawberry.field(description="The volunteer's check-in code, as scanned.")
+    direction: Direction
+    scanned_at: datetime = strawberry.field(description="The device's time of the scan.")
+    client_nonce: str = strawberry.field(description="The device's own id of the scan.")
+
+
+@strawberry.input
 class HeadCountInput:
     activity_id: strawberry.ID
     count: int = strawberry.field(description="Visitors without an account (现场人数).")
@@ -200,6 +210,9 @@ class UploadCheckInsPayload:
     )
     head_counts: list[UploadedScanType] = strawberry.field(
         default_factory=list, description="One per head count, in order."
+    )
+    volunteer_scans: list[UploadedScanType] = strawberry.field(
+        default_factory=list, description="One per volunteer scan, in order."
     )
     errors: list[EngagementError] = strawberry.field(default_factory=list)
 

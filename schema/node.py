@@ -28,6 +28,7 @@ from models import (
     Recommendation,
     ScienceRoute,
     User,
+    Volunteer,
     Webhook,
     WebhookDelivery,
 )
@@ -53,6 +54,7 @@ MODELS: dict[str, type[Any]] = {
     "Recommendation": Recommendation,
     "ScienceRoute": ScienceRoute,
     "User": User,
+    "Volunteer": Volunteer,
     "Webhook": Webhook,
     "WebhookDelivery": WebhookDelivery,
 }

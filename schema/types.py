@@ -20,10 +20,13 @@ from models.enums import (
     MemberRole,
     OrganizationKind,
     RegionLevel,
+    ShiftSource,
     VerificationPurpose,
+    VolunteerStatus,
 )
 from services import errors as codes
 from services.devices import ScanStatus
+from services.volunteers import Direction
 
 # The enums of models and services, registered as GraphQL enums (strawberry marks the classes).
 for _enum in (
@@ -41,13 +44,21 @@ for _enum in (
     codes.DocumentErrorCode,
     codes.NotificationErrorCode,
     codes.PortalErrorCode,
+    codes.VolunteerErrorCode,
     ScanStatus,
     FraudRule,
     FlagStatus,
     CoordinateSystem,
     BookingStatus,
+    VolunteerStatus,
+    ShiftSource,
 ):
     strawberry.enum(_enum)
+strawberry.enum(
+    Direction,
+    name="VolunteerScanDirection",
+    description="A volunteer's scan: beginning (IN) or ending (OUT) time on duty.",
+)
 
 Code = TypeVar("Code", bound=StrEnum)
 

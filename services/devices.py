@@ -122,7 +122,7 @@ class Bundle:
 
 async def bundle(device: CheckInDevice, secret: str, tolerance: timedelta) -> Bundle:
     """What a device needs to work offline."""
-    _usable(device)
+    require_usable(device)
     activities = await _public_activities(device).order_by("starts_at", "id")
     return Bundle(
         device=device,
@@ -140,7 +140,7 @@ def _public_activities(device: CheckInDevice) -> QuerySet[Activity]:
     )
 
 
-def _usable(device: CheckInDevice) -> None:
+def require_usable(device: CheckInDevice) -> None:
     if device.revoked_at is not None:
         raise ServiceError.of(EngagementErrorCode.DEVICE_REVOKED, "该打卡设备已停用")
 
@@ -202,7 +202,7 @@ async def upload(
 ) -> tuple[list[ScanResult], list[ScanResult]]:
     """Record a batch of offline scans and head counts; one result for each, in order.
     Uploading the same batch again changes nothing."""
-    _usable(device)
+    require_usable(device)
     if len(scans) + len(tallies) > MAX_SCANS:
         raise ServiceError.of(
             EngagementErrorCode.INVALID, f"每次最多上传{MAX_SCANS}条记录", "scans"
@@ -247,7 +247,7 @@ async def upload(
     return [r for r in results if r is not None], counted
 
 
-def _in_window(
+def in_window(
     activity: Activity, at: datetime, tolerance: timedelta, moment: datetime
 ) -> str | None:
     """Why a device's time `at` (of a scan, of a head count) is refused for an activity, or
@@ -281,7 +281,7 @@ async def _tallies(
             refusal = (EngagementErrorCode.INVALID, f"人数须为1至{MAX_HEAD_COUNT}")
         elif activity is None:
             refusal = (EngagementErrorCode.NOT_ON_DEVICE, "该设备未登记此活动，或活动已不公开")
-        elif why := _in_window(activity, tally.counted_at, tolerance, moment):
+        elif why := in_window(activity, tally.counted_at, tolerance, moment):
             refusal = (EngagementErrorCode.OUTSIDE_WINDOW, why)
         if refusal is not None:
             results.append(ScanResult(tally.client_nonce, ScanStatus.REFUSED, *refusal))
@@ -351,7 +351,7 @@ def _checked(
     if content is None:
         return _refused(scan, EngagementErrorCode.FORGED_CODE, "打卡码无效"), None
     scanned = scan.scanned_at
-    if why := _in_window(activity, scanned, tolerance, moment):
+    if why := in_window(activity, scanned, tolerance, moment):
         return _refused(scan, EngagementErrorCode.OUTSIDE_WINDOW, "扫码" + why), None
     days = {(scanned + shift).astimezone(CHINA).date() for shift in (-tolerance, tolerance)}
     if content.day not in days:  # yesterday's code (a screenshot kept)

@@ -47,7 +47,7 @@ from models.enums import (
     OrganizationKind,
     RegionLevel,
 )
-from services import audit, bookings, certificates, notifications, reports
+from services import audit, bookings, certificates, notifications, reports, volunteers
 from services.activities import ActivityFilter, filtered
 from services.campaigns import campaign_for
 from services.counters import Counters
@@ -97,6 +97,33 @@ async def request_activity_summary(
         filename=f"活动总结-{activity.title}.pdf",
         content_type="application/pdf",
         activity=activity,
+    )
+
+
+async def request_volunteer_record(rt: Runtime, user: User, year: int) -> Document:
+    """A person's own record of science volunteering in a year (志愿服务记录) as a PDF: the
+    confirmed hours of each activity, as the units recorded them. Only its person reads it."""
+    found = await volunteers.record_of_year(user, year)
+    if not found.records:
+        raise ServiceError.of(
+            DocumentErrorCode.NOTHING_TO_EXPORT, f"{year}年度没有已确认的志愿服务时长", "year"
+        )
+    inputs = {
+        "kind": "volunteering",
+        "template": 1,
+        "user": user.id,  # nobody else's request can ever match (and read) it
+        "name": user.name,
+        "year": year,
+        "records": sorted((r.id, r.minutes) for r in found.records),
+    }
+    return await _request(
+        rt,
+        user,
+        DocumentKind.VOLUNTEER_RECORD,
+        _digest(inputs),
+        filename=f"志愿服务记录-{year}.pdf",
+        content_type="application/pdf",
+        parameters={"user_id": user.id, "year": year},
     )
 
 
@@ -428,6 +455,47 @@ async def _activity_data(activity: Activity, counters: Counters, base_url: str) 
     }
 
 
+async def _volunteering_data(document: Document) -> dict[str, Any]:
+    """Plain data of a volunteer record: each activity's confirmed hours, as now recorded."""
+    person = await User.get(id=document.parameters["user_id"])
+    year = int(document.parameters["year"])
+    found = await volunteers.record_of_year(person, year)
+    units = {
+        o.id: o.name
+        for o in await Organization.filter(
+            id__in={r.activity.organization_id for r in found.records}
+        )
+    }
+    rows = []
+    for record in found.records:
+        activity = record.activity
+        start, end = activity.starts_at.astimezone(CHINA), activity.ends_at.astimezone(CHINA)
+        when = (
+            f"{start:%Y-%m-%d}" if start.date() == end.date() else f"{start:%m-%d} 至 {end:%m-%d}"
+        )
+        rows.append(
+            {
+                "title": activity.title,
+                "unit": units.get(activity.organization_id, ""),
+                "when": when,
+                "hours": f"{record.minutes / 60:.1f}",
+                "recorded": record.recorded_minutes is not None,
+            }
+        )
+    return {
+        "title": f"{year}年度科技志愿服务记录",
+        "label": f"{year}年全国科普日活动",
+        "name": person.name,
+        "phone": mask_phone(person.phone),
+        "year": year,
+        "rows": rows,
+        "activities": len(rows),
+        "hours": f"{found.minutes / 60:.1f}",
+        "serial": f"KPV-{year}-{document.id:08d}",
+        "issued": f"{now().astimezone(CHINA):%Y年%m月%d日}",
+    }
+
+
 async def _schedule_rows(flt: ActivityFilter) -> list[tuple[str, list[list[Any]]]]:
     """Rows of the schedule, one sheet per province (plain values, read in keyset batches):
     each row with its own filing unit and that unit's contact, its city and county, and its
@@ -574,6 +642,11 @@ async def render_document(
             f"导出时间：{made}（北京时间），手机号已隐去中间四位",
         )
         extension = "xlsx"
+    elif document.kind is DocumentKind.VOLUNTEER_RECORD:
+        html = pdf.render_html("volunteer_record.html", await _volunteering_data(document))
+        await progress(DocumentStatus.RUNNING, 40)
+        data = await loop.run_in_executor(pool, pdf.render_pdf, html)
+        extension = "pdf"
     else:
         activity = await Activity.get(id=document.activity_id)
         html = pdf.render_html(

@@ -14,7 +14,12 @@ Python), each on a 0..100 scale relative to the best body where it is a volume:
   a device's bare count of visitors vouches for less than a person's own check-in; as last
   written behind to `activity_stats`, so without engagement a fraud flag holds out).
 
-PUBLICITY and TECH_VOLUNTEERS are scored by national staff. The total is the weighted mean of the
+- TECH_VOLUNTEERS: 40 × volunteer hours / the most + 30 × volunteers / the most + 30 ×
+  activities with volunteers / the most, from the volunteer records of approved activities
+  (services/volunteers.py): only volunteers who confirmed count, each person once per body.
+  National staff may keep scoring it by hand for a campaign (`volunteers_scored_by_hand`).
+
+PUBLICITY is scored by national staff. The total is the weighted mean of the
 seven scores (the campaign's weights; 1 each by default; an unscored indicator counts 0); bodies
 are ranked by it (equal totals share a rank). Every computed score carries the inputs it came from.
 """
@@ -39,8 +44,16 @@ from models import (
     Organization,
     PhaseWindow,
     User,
+    Volunteer,
 )
-from models.enums import ActivityForm, ActivityStatus, Indicator, OrganizationKind, Phase
+from models.enums import (
+    ActivityForm,
+    ActivityStatus,
+    Indicator,
+    OrganizationKind,
+    Phase,
+    VolunteerStatus,
+)
 from services import audit
 from services.campaigns import campaign_for
 from services.errors import CommendationErrorCode
@@ -54,7 +67,17 @@ COMPUTED = (
     Indicator.ONLINE_ACTIVITIES,
     Indicator.INFORMATION_SERVICE,
     Indicator.PUBLIC_EVALUATION,
+    Indicator.TECH_VOLUNTEERS,
 )
+
+
+def computed(campaign: Campaign) -> tuple[Indicator, ...]:
+    """The indicators computed for a campaign (the others are scored by national staff)."""
+    if campaign.volunteers_scored_by_hand:
+        return tuple(i for i in COMPUTED if i is not Indicator.TECH_VOLUNTEERS)
+    return COMPUTED
+
+
 LABELS = {
     "units": "动员单位数（有活动通过审核的单位）",
     "approved": "审核通过的活动数",
@@ -74,6 +97,12 @@ LABELS = {
     "engagement": "打卡、点赞、评论、收藏及现场计数（半数）合计",
     "engagement_per_activity": "每个通过活动的平均互动数",
     "most_engagement_per_activity": "各单位中最高的每活动平均互动数",
+    "volunteers": "科技志愿者人数（已确认，按人计）",
+    "volunteer_hours": "志愿服务时长（小时）",
+    "activities_with_volunteers": "有志愿者服务的通过活动数",
+    "most_volunteers": "各单位中最多的志愿者人数",
+    "most_volunteer_hours": "各单位中最多的志愿服务时长（小时）",
+    "most_activities_with_volunteers": "各单位中最多的有志愿者活动数",
 }
 Key = tuple[str, Any]  # ("province", "510000") or ("society", 42)
 # what each count of `activity_stats` weighs in PUBLIC_EVALUATION's engagement (offline
@@ -208,6 +237,25 @@ async def _figures(campaign_id: int, bodies: list[Organization]) -> dict[Key, di
                 sum(weight * (row[n] or 0) for n, weight in ENGAGEMENT_WEIGHTS.items())
             )
 
+        for row in (
+            await Volunteer.filter(
+                _scoped(campaign_id, keys, "activity__"),
+                status=VolunteerStatus.CONFIRMED,
+                minutes__gt=0,
+            )
+            .annotate(
+                people=Count("phone", distinct=True),
+                served=Sum("minutes"),
+                served_at=Count("activity_id", distinct=True),
+            )
+            .group_by(stats_group)
+            .values(stats_group, "people", "served", "served_at")
+        ):
+            target = figures[(keys[0][0], row[stats_group])]
+            target["volunteers"] = float(row["people"] or 0)
+            target["volunteer_hours"] = round(float(row["served"] or 0) / 60, 2)
+            target["activities_with_volunteers"] = float(row["served_at"] or 0)
+
     for (kind, (supplement_by, summary_by)), keys in by_deadline.items():
         group = _group(keys)
         on_time = {
@@ -287,6 +335,24 @@ def _computed(raw: dict[str, float], most: dict[str, float]) -> list[Score]:
                 "most_engagement_per_activity": round(most["engagement_per_activity"], 2),
             },
         ),
+        Score(
+            Indicator.TECH_VOLUNTEERS,
+            40 * _share(raw.get("volunteer_hours", 0.0), most["volunteer_hours"])
+            + 30 * _share(raw.get("volunteers", 0.0), most["volunteers"])
+            + 30
+            * _share(
+                raw.get("activities_with_volunteers", 0.0), most["activities_with_volunteers"]
+            ),
+            True,
+            {
+                "volunteers": raw.get("volunteers", 0.0),
+                "volunteer_hours": raw.get("volunteer_hours", 0.0),
+                "activities_with_volunteers": raw.get("activities_with_volunteers", 0.0),
+                "most_volunteers": most["volunteers"],
+                "most_volunteer_hours": most["volunteer_hours"],
+                "most_activities_with_volunteers": most["activities_with_volunteers"],
+            },
+        ),
     ]
 
 
@@ -309,7 +375,15 @@ async def evaluate(grants: list[Grant], year: int) -> list[Entry]:
     raw = {body.id: figures.get(_key(body), {}) for body in bodies}
     most = {
         name: max((r.get(name, 0.0) for r in raw.values()), default=0.0)
-        for name in ("units", "approved", "joint", "online")
+        for name in (
+            "units",
+            "approved",
+            "joint",
+            "online",
+            "volunteers",
+            "volunteer_hours",
+            "activities_with_volunteers",
+        )
     }
     most["engagement_per_activity"] = max(
         (_share(r.get("engagement", 0.0), r.get("approved", 0.0)) for r in raw.values()),
@@ -322,9 +396,10 @@ async def evaluate(grants: list[Grant], year: int) -> list[Entry]:
     weights = weights_of(campaign)
     weight_sum = sum(weights.values()) or 1.0
     entries = []
+    by_hand = [i for i in Indicator if i not in computed(campaign)]
     for body in bodies:
         scores = {s.indicator: s for s in _computed(raw[body.id], most)}
-        for indicator in (Indicator.PUBLICITY, Indicator.TECH_VOLUNTEERS):
+        for indicator in by_hand:
             given = manual.get((body.id, indicator))
             scores[indicator] = Score(
                 indicator, given.score if given else None, False, note=given.note if given else None
@@ -355,8 +430,9 @@ async def score_indicator(
     note: str | None,
 ) -> IndicatorScore:
     require_national_staff(grants, "仅限主办单位工作人员评分")
+    campaign = await campaign_for(year)
     errors = Collector()
-    if indicator in COMPUTED:
+    if indicator in computed(campaign):
         errors.add(
             CommendationErrorCode.COMPUTED_INDICATOR,
             "该指标由平台数据计算，不能手工评分",
@@ -368,7 +444,6 @@ async def score_indicator(
         errors, note, "note", "评分说明", max_length=1000, required=False, multiline=True
     )
     errors.raise_if_any()
-    campaign = await campaign_for(year)
     body = await Organization.get_or_none(id=organization_id)
     if body is None or body.kind not in BODY_KINDS:
         raise ServiceError.of(
@@ -400,4 +475,17 @@ async def set_weights(
     campaign.indicator_weights = merged
     await campaign.save(update_fields=["indicator_weights"])
     await audit.record("indicator_weights_set", actor=user, target=campaign, weights=merged)
+    return campaign
+
+
+async def score_volunteers_by_hand(
+    user: User, grants: list[Grant], year: int, by_hand: bool
+) -> Campaign:
+    """Whether national staff keep scoring TECH_VOLUNTEERS by hand for a campaign, instead of
+    computing it from the volunteer records (scores given by hand are kept either way)."""
+    require_national_staff(grants, "仅限主办单位工作人员设置评分方式")
+    campaign = await campaign_for(year)
+    campaign.volunteers_scored_by_hand = by_hand
+    await campaign.save(update_fields=["volunteers_scored_by_hand"])
+    await audit.record("volunteer_scoring_set", actor=user, target=campaign, by_hand=by_hand)
     return campaign

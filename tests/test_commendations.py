@@ -391,7 +391,7 @@ async def test_a_season_from_recommendation_to_verified_certificates(
             "input": {
                 "year": 2026,
                 "organizationId": gid("Organization", s["beijing"].id),
-                "indicator": "TECH_VOLUNTEERS",
+                "indicator": "PUBLICITY",
                 "score": 120,
             }
         },
@@ -426,7 +426,8 @@ async def test_a_season_from_recommendation_to_verified_certificates(
         "note": "宣传报道丰富",
         "inputs": [],
     }
-    assert scores["TECH_VOLUNTEERS"]["score"] is None
+    assert scores["TECH_VOLUNTEERS"]["computed"] is True  # no volunteer records: 0
+    assert scores["TECH_VOLUNTEERS"]["score"] == 0.0
     capital_row = rows[s["beijing"].name]
     assert capital_row["rank"] == 2 and capital_row["total"] < first["total"]
     own_line = await api.data(EVALUATION, {"year": 2026}, token=s["sichuan_reviewer"].token)
@@ -696,13 +697,13 @@ async def test_weights_make_the_total(api: Api, season):
             "input": {
                 "year": 2026,
                 "organizationId": body,
-                "indicator": "TECH_VOLUNTEERS",
+                "indicator": "PUBLICITY",
                 "score": 90,
             }
         },
         token=staff,
     )
-    only = [{"indicator": i, "weight": 1 if i == "TECH_VOLUNTEERS" else 0} for i in INDICATORS]
+    only = [{"indicator": i, "weight": 1 if i == "PUBLICITY" else 0} for i in INDICATORS]
 
     set_weights = await api.data(WEIGHTS, {"weights": only}, token=staff)
 

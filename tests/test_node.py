@@ -28,6 +28,8 @@ from models import (
     Recommendation,
     RouteStop,
     ScienceRoute,
+    User,
+    Volunteer,
     Webhook,
     WebhookDelivery,
 )
@@ -108,6 +110,15 @@ async def _route(api: Api, scene: Scene) -> None:
     await RouteStop.create(route=route, activity_id=activity[1], position=1)
 
 
+async def _volunteer(api: Api, scene: Scene) -> None:
+    activity, person = decode_global_id(scene["public"]), decode_global_id(scene["public_user"])
+    assert activity is not None and person is not None
+    user = await User.get(id=person[1])
+    await Volunteer.create(
+        activity_id=activity[1], user_id=user.id, phone=user.phone, name="志愿者"
+    )
+
+
 async def _flag(api: Api, scene: Scene) -> None:
     activity = decode_global_id(scene["public"])
     assert activity is not None
@@ -156,6 +167,13 @@ CASES: dict[str, Case] = {
         seen_by=frozenset({"public", "filer", "reviewer", "staff", "association_admin"}),
     ),
     "BookingSlot": Case(_newest(BookingSlot, "BookingSlot"), _booking, seen_by=EVERYONE),
+    # the volunteer, and whoever sees the unit's volunteerHours (its members, the associations
+    # over it, national staff)
+    "Volunteer": Case(
+        _newest(Volunteer, "Volunteer"),
+        _volunteer,
+        seen_by=frozenset({"public", "filer", "reviewer", "staff", "association_admin"}),
+    ),
     "ScienceRoute": Case(_newest(ScienceRoute, "ScienceRoute"), _route, seen_by=EVERYONE),
     "Comment": Case(
         _newest(Comment, "Comment"),

@@ -34,6 +34,7 @@ from services import (
     maintenance,
     notifications,
     reminders,
+    volunteers,
     webhooks,
 )
 from services.counters import Counters
@@ -201,6 +202,17 @@ async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> boo
     return ok
 
 
+async def invite_volunteer(ctx: dict[str, Any], volunteer_id: int) -> bool:
+    """The SMS invitation of a volunteer registered by a phone without an account; retried
+    with backoff, sent once."""
+    settings: Settings = ctx["settings"]
+    final = ctx["job_try"] >= MAX_TRIES
+    ok = await volunteers.send_invitation(ctx["runtime"], volunteer_id, final_try=final)
+    if not ok and not final:
+        raise Retry(defer=settings.notification_retry_seconds * 2 ** (ctx["job_try"] - 1))
+    return ok
+
+
 async def announce_commendations(
     ctx: dict[str, Any], campaign_id: int, certificates: bool = False
 ) -> int:
@@ -266,6 +278,7 @@ FUNCTIONS: list[Any] = [
     remind_bookings,
     func(render_document, timeout=1800),  # all certificates of a year in one job
     deliver_notification,
+    invite_volunteer,
     announce_commendations,
     remind_deadlines,
     review_sweep,
