@@ -41,6 +41,7 @@ from services.rules import can_view, is_insider
 
 if TYPE_CHECKING:
     from schema.bookings import BookingSlotType
+    from schema.volunteers import VolunteerType
 
 for _enum in (Phase, ActivityForm, ActivityStatus, ReviewDecision, MediaKind):
     strawberry.enum(_enum)
@@ -140,6 +141,15 @@ class ActivityViewer:
     liked: bool
     favorited: bool
     rating: int | None
+    activity_id: strawberry.Private[int]
+
+    @strawberry.field(description="The person's registration as its volunteer, if any.")
+    async def volunteer(
+        self, info: Info[Context, None]
+    ) -> Annotated[VolunteerType, strawberry.lazy("schema.volunteers")] | None:
+        return await info.context.loaders.my_volunteering.load(  # type: ignore[return-value]
+            self.activity_id
+        )
 
 
 async def _insider(activity: Activity, info: Info[Context, None]) -> bool:
@@ -300,6 +310,7 @@ class ActivityType(Node):
         like = await loaders.my_like.load(root.id)
         favorite = await loaders.my_favorite.load(root.id)
         return ActivityViewer(
+            activity_id=root.id,
             checked_in=await loaders.my_check_in.load(root.id) is not None,
             liked=bool(like and like.liked),
             favorited=bool(favorite and favorite.favorite),

@@ -31,10 +31,12 @@ from models import (
     Review,
     Session,
     User,
+    Volunteer,
 )
 from models.enums import Phase
 from schema.persisted import Persisted
 from services import campaigns as campaign_rules
+from services import volunteers
 from services.counters import Counters
 from services.permissions import Grant, grants_of
 from services.portals import RecentChanges
@@ -150,8 +152,14 @@ class Loaders:
     """The request's DataLoaders, each made when the request first uses it (an activity's page
     uses a handful of the seventeen: making them all was a tenth of its cost)."""
 
-    def __init__(self, user_id: int | None = None, counters: Counters | None = None) -> None:
+    def __init__(
+        self,
+        user_id: int | None = None,
+        phone: str | None = None,
+        counters: Counters | None = None,
+    ) -> None:
         self.user_id = user_id
+        self.phone = phone
         self.counters = counters
 
     @cached_property
@@ -226,6 +234,24 @@ class Loaders:
     def my_rating(self) -> DataLoader[int, Rating | None]:
         return DataLoader(_viewer_marks(Rating, self.user_id))
 
+    @cached_property
+    def my_volunteering(self) -> DataLoader[int, Volunteer | None]:
+        """Per activity, the caller's registration as a volunteer there."""
+        user_id, phone = self.user_id, self.phone
+
+        async def load(activity_ids: list[int]) -> list[Volunteer | None]:
+            if user_id is None or phone is None:
+                return [None for _ in activity_ids]
+            rows = {
+                r.activity_id: r
+                for r in await Volunteer.filter(
+                    volunteers.of_account(user_id, phone), activity_id__in=set(activity_ids)
+                )
+            }
+            return [rows.get(i) for i in activity_ids]
+
+        return DataLoader(load)
+
     async def read_engagement(self, activity_ids: list[int]) -> dict[int, dict[str, int]]:
         """The live counts of activities (one Redis read)."""
         if self.counters is None:
@@ -258,7 +284,9 @@ class Context:
         """The request's DataLoaders, made on first use (most operations need none)."""
         if self._loaders is None:
             self._loaders = Loaders(
-                user_id=self.user.id if self.user else None, counters=self.runtime.counters
+                user_id=self.user.id if self.user else None,
+                phone=self.user.phone if self.user else None,
+                counters=self.runtime.counters,
             )
         return self._loaders
 

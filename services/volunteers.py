@@ -188,7 +188,11 @@ async def send_invitation(rt: Runtime, volunteer_id: int, *, final_try: bool) ->
 def of_person(user: User) -> Q:
     """A person's registrations: bound to their account, or made for their phone before it had
     one (not yet bound)."""
-    return Q(user_id=user.id) | Q(phone=user.phone, user_id=None)
+    return of_account(user.id, user.phone)
+
+
+def of_account(user_id: int, phone: str) -> Q:
+    return Q(user_id=user_id) | Q(phone=phone, user_id=None)
 
 
 async def _bind(volunteer: Volunteer, user: User) -> None:

@@ -169,3 +169,36 @@ def _png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (8, 6), "#1761c9").save(out, "PNG")
     return out.getvalue()
+
+
+async def test_a_registered_volunteer_checks_in_and_out_on_the_page(
+    served, api: Api, base_settings
+):
+    from models import Volunteer
+
+    campaign = await make_campaign()
+    unit, _ = await filing_unit(api)
+    happening = await make_activity(unit, campaign, title="科普志愿服务日")
+    set_now(china("2026-09-20 10:00"))
+    await Volunteer.create(activity=happening, phone="13955550002", name="志愿者")
+    async with chromium() as browser:
+        page = await (await browser.new_context(**PHONE)).new_page()
+        await page.goto(f"{served}/a/{happening.qr_token}")
+        await page.fill("#phone", "13955550002")
+        await page.click("#send-code")
+        await page.wait_for_selector("#message.ok")
+        await page.fill("#code", last_code(base_settings, "13955550002"))
+        await page.check("#agree")
+        await page.click("#sign-in")
+        await page.wait_for_selector("#volunteer-box", state="visible")
+        assert await page.text_content("#volunteer") == "志愿者签到"
+
+        await page.click("#volunteer")
+        await expect(page.locator("#volunteer")).to_have_text("志愿者签退")
+        set_now(china("2026-09-20 11:30"))
+        await page.click("#volunteer")
+        await expect(page.locator("#volunteer")).to_have_text("志愿者签到")
+        await expect(page.locator("#volunteer-hours")).to_contain_text("1.5 小时")
+
+    served_here = await Volunteer.get(phone="13955550002")
+    assert served_here.minutes == 90 and served_here.user_id is not None
