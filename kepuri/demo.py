@@ -31,6 +31,8 @@ from models import (
     RouteStop,
     ScienceRoute,
     User,
+    Volunteer,
+    VolunteerShift,
 )
 from models.enums import (
     ActivityForm,
@@ -41,6 +43,8 @@ from models.enums import (
     OrganizationKind,
     Phase,
     ReviewDecision,
+    ShiftSource,
+    VolunteerStatus,
 )
 from services.commendations import notice_end, serial_for
 from services.organizations import create_national_admin, supervising_association
@@ -611,7 +615,29 @@ async def seed_school_activities(
         reviewed_at=approved.reviewed_at,
         decision=ReviewDecision.APPROVE,
     )
+    await seed_volunteers(approved, visitors)
     return len(made)
+
+
+async def seed_volunteers(activity: Activity, visitors: list[User]) -> None:
+    """The school's volunteers at its activity under way: the public user confirmed, served
+    its first half hour and checked out; a teacher invited, who has not answered yet."""
+    helper, teacher = visitors[0], visitors[-1]
+    served = await Volunteer.create(
+        activity=activity,
+        user=helper,
+        phone=helper.phone,
+        name=helper.name,
+        status=VolunteerStatus.CONFIRMED,
+        minutes=30,
+    )
+    await VolunteerShift.create(
+        volunteer=served,
+        started_at=activity.starts_at,
+        ended_at=activity.starts_at + timedelta(minutes=30),
+        source=ShiftSource.PAGE,
+    )
+    await Volunteer.create(activity=activity, user=teacher, phone=teacher.phone, name=teacher.name)
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"

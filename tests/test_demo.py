@@ -17,6 +17,7 @@ from models import (
     Organization,
     PhaseWindow,
     User,
+    Volunteer,
 )
 from models.enums import ActivityForm, ActivityStatus, Phase
 from schema.ids import to_global_id
@@ -38,6 +39,7 @@ async def test_demo_data_is_complete_and_idempotent(api: Api):
         await Activity.all().count(),
         await PhaseWindow.all().count(),
         await Commendation.all().count(),
+        await Volunteer.all().count(),
     )
     await seed_demo()
 
@@ -46,7 +48,9 @@ async def test_demo_data_is_complete_and_idempotent(api: Api):
         await Activity.all().count(),
         await PhaseWindow.all().count(),
         await Commendation.all().count(),
+        await Volunteer.all().count(),
     ) == counts
+    assert counts[-1] == 2  # the school's volunteers at its activity under way
     # the end of the 2020 season: final lists whose serials verify
     final = (await api.data(SEASON_2020))["commendations"]
     assert final["totalCount"] == 3
