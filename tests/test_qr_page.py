@@ -50,13 +50,7 @@ async def test_a_phone_signs_in_checks_in_likes_and_comments(served, activity, b
         assert await page.text_content("#check-ins") == "0"
         assert await page.is_hidden("#act-box")
 
-        await page.fill("#phone", "13955550001")
-        await page.click("#send-code")
-        await page.wait_for_selector("#message.ok")
-        await page.fill("#code", last_code(base_settings, "13955550001"))
-        await page.check("#agree")
-        await page.click("#sign-in")
-        await page.wait_for_selector("#act-box", state="visible")
+        await _sign_in(page, base_settings)
 
         await page.click("#check-in")
         await expect(page.locator("#check-ins")).to_have_text("1")
@@ -184,12 +178,7 @@ async def test_a_registered_volunteer_checks_in_and_out_on_the_page(
     async with chromium() as browser:
         page = await (await browser.new_context(**PHONE)).new_page()
         await page.goto(f"{served}/a/{happening.qr_token}")
-        await page.fill("#phone", "13955550002")
-        await page.click("#send-code")
-        await page.wait_for_selector("#message.ok")
-        await page.fill("#code", last_code(base_settings, "13955550002"))
-        await page.check("#agree")
-        await page.click("#sign-in")
+        await _sign_in(page, base_settings, "13955550002")
         await page.wait_for_selector("#volunteer-box", state="visible")
         assert await page.text_content("#volunteer") == "志愿者签到"
 
