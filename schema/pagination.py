@@ -14,6 +14,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from infra import sql
 from infra.ids import encode_cursor
 from schema.inputs import MAX_KEY, moment
 from schema.permissions import bad_argument
@@ -129,7 +130,7 @@ async def keyset_connection(
     if after:
         page_query = page_query.filter(_after(keys, decode_cursor(after, parsers), descending))
     order = [f"-{k}" if descending else k for k in keys]
-    rows = await page_query.order_by(*order).limit(size + 1)
+    rows = await sql.models(page_query.order_by(*order).limit(size + 1))
     has_next = len(rows) > size
     rows = rows[:size]
     if prepare is not None:
