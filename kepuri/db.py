@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as run_migrations
 from tortoise.migrations.operations import AlterField
@@ -38,12 +39,32 @@ def prepare_sqlite_dir(db_url: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
 
+async def keep_session(connection: Any) -> None:
+    """How a pooled PostgreSQL connection is reset when given back, after asyncpg's own rollback
+    of a transaction left open: nothing more. asyncpg's default sends a statement on every
+    release (unlock advisory locks, close cursors, unlisten, RESET ALL): a second round trip for
+    each query outside a transaction. This project keeps no session state to undo: its advisory
+    locks are the transaction's (`pg_advisory_xact_lock`), it declares no cursors, listens to
+    nothing and sets no session variable (tests/test_replica.py holds a release to no
+    statement)."""
+
+
+def _connection(url: str) -> str | dict[str, Any]:
+    """A connection of the config: PostgreSQL's pool given back without the reset statement."""
+    url = normalize_db_url(url)
+    if not url.startswith("postgres://"):
+        return url
+    config: dict[str, Any] = expand_db_url(url)
+    config["credentials"]["reset"] = keep_session
+    return config
+
+
 def tortoise_config(db_url: str, replica_url: str = "") -> dict[str, Any]:
     """Tortoise's config: the primary as `default`, and a read replica (reads of public work are
     routed to it by infra.sql.ReadRouter) when one is given."""
-    connections = {"default": normalize_db_url(db_url)}
+    connections = {"default": _connection(db_url)}
     if replica_url:
-        connections["replica"] = normalize_db_url(replica_url)
+        connections["replica"] = _connection(replica_url)
     return {
         "connections": connections,
         **({"routers": ["infra.sql.ReadRouter"]} if replica_url else {}),

@@ -112,6 +112,45 @@ async def test_rows_become_the_same_models_the_short_way_as_tortoise_makes_them(
     assert sql._PLANS and None not in sql._PLANS.values()  # none left to Tortoise's executor
 
 
+async def test_a_read_on_postgresql_is_one_statement_the_pool_adding_none(
+    api: Api, many, settings, base_settings
+):
+    if not base_settings.db_url.startswith("postgres"):
+        pytest.skip("PostgreSQL's pool: SQLite's one connection is never reset")
+    settings(response_cache_seconds=0)
+    shown = await Activity.filter(title="活动000").first()
+    assert shown is not None
+    query, variables = client_operations()["Activity"], {"id": to_global_id("Activity", shown.id)}
+    await api.data(query, variables)
+    pool = connections.get("default")._pool
+    sent: list[str] = []
+
+    def log(record: Any) -> None:
+        sent.append(record.query)
+
+    pooled = [holder._con for holder in pool._holders if holder._con is not None]
+    for connection in pooled:
+        connection.add_query_logger(log)
+    try:
+        await api.data(query, variables)
+        # a transaction left open is still rolled back when its connection is given back
+        async with pool.acquire() as raw:
+            await raw.execute("BEGIN")
+            await raw.execute("UPDATE activities SET title = '改' WHERE id = $1", shown.id)
+    finally:
+        for connection in pooled:
+            connection.remove_query_logger(log)
+
+    # the activity's one statement, then the open transaction and asyncpg's rollback of it: no
+    # reset statement after either
+    assert sent[0].startswith("SELECT") and sent[1:] == [
+        "BEGIN",
+        "UPDATE activities SET title = '改' WHERE id = $1",
+        "ROLLBACK",
+    ]
+    assert (await Activity.get(id=shown.id)).title == "活动000"
+
+
 async def test_listing_100_costs_the_same_queries_as_listing_10(api: Api, many, settings):
     settings(response_cache_seconds=0)
     ten = await page_queries(api, 10)
