@@ -134,7 +134,7 @@ async def register(
     return volunteer
 
 
-async def _invitation(volunteer: Volunteer, activity: Activity) -> tuple[str, str]:
+async def _invitation(activity: Activity) -> tuple[str, str]:
     organization = await Organization.get(id=activity.organization_id)
     return notifications.render(
         NotificationKind.VOLUNTEER_INVITED,
@@ -146,7 +146,7 @@ async def _invitation(volunteer: Volunteer, activity: Activity) -> tuple[str, st
 
 async def _invite_notice(volunteer: Volunteer, activity: Activity) -> None:
     assert volunteer.user_id is not None
-    title, body = await _invitation(volunteer, activity)
+    title, body = await _invitation(activity)
     await notifications.notify(
         [volunteer.user_id],
         NotificationKind.VOLUNTEER_INVITED,
@@ -170,7 +170,7 @@ async def send_invitation(rt: Runtime, volunteer_id: int, *, final_try: bool) ->
         return True
     volunteer = await Volunteer.get(id=volunteer_id)
     activity = await Activity.get(id=volunteer.activity_id)
-    title, _ = await _invitation(volunteer, activity)
+    title, _ = await _invitation(activity)
     text = f"【全国科普日】{title}。注册全国科普日活动平台账号（本手机号）后即可确认。"
     try:
         await rt.sms.send(volunteer.phone, text)
