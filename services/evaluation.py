@@ -1,7 +1,7 @@
 """The evaluation of the organizing bodies (every provincial association and national society)
 on seven indicators, for a campaign.
 
-Five indicators are computed from the platform's data, by grouped SQL (no activity is loaded into
+Six indicators are computed from the platform's data, by grouped SQL (no activity is loaded into
 Python), each on a 0..100 scale relative to the best body where it is a volume:
 
 - SOCIAL_MOBILIZATION: 50 × units mobilized / the most + 50 × activities approved / the most;
