@@ -6,7 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from models import Booking, BookingSlot
-from resolvers.common import answer, attempt, caller, signed_in
+from resolvers.common import activity_pk, answer, attempt, caller, signed_in
 from schema.bookings import (
     BookingPayload,
     BookingSetupPayload,
@@ -19,10 +19,6 @@ from schema.ids import parse_global_id
 from schema.pagination import Connection, exact_int, iso_datetime, keyset_connection
 from schema.permissions import IsAuthenticated
 from services import bookings
-
-
-def _activity(value: strawberry.ID) -> int:
-    return parse_global_id(value, "Activity", "activityId")
 
 
 @strawberry.type
@@ -39,7 +35,7 @@ class BookingsQuery:
         after: str | None = None,
     ) -> Connection[BookingType]:
         _, grants = await signed_in(info)
-        query = await answer(lambda: bookings.of_activity(grants, _activity(activity_id)))
+        query = await answer(lambda: bookings.of_activity(grants, activity_pk(activity_id)))
         return await keyset_connection(
             query,
             first=first,
@@ -64,7 +60,7 @@ class BookingsMutation:
 
         async def configure() -> list[BookingSlot]:
             forms = [bookings.SlotForm(s.starts_at, s.ends_at, s.capacity) for s in slots]
-            return await bookings.configure(user, grants, _activity(activity_id), forms)
+            return await bookings.configure(user, grants, activity_pk(activity_id), forms)
 
         made, errors = await attempt(EngagementError, configure)
         return BookingSetupPayload(slots=made or [], errors=errors)  # type: ignore[arg-type]
@@ -84,7 +80,7 @@ class BookingsMutation:
 
         async def take() -> Booking:
             slot = parse_global_id(slot_id, "BookingSlot", "slotId") if slot_id else None
-            return await bookings.book(user, _activity(activity_id), slot)
+            return await bookings.book(user, activity_pk(activity_id), slot)
 
         booking, errors = await attempt(EngagementError, take)
         return BookingPayload(booking=booking, errors=errors)  # type: ignore[arg-type]

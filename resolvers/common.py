@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import strawberry
 from strawberry.types import Info
 
 from infra.errors import PermissionDenied, ServiceError
 from models import User
 from schema.context import Context
+from schema.ids import parse_global_id
 from schema.permissions import bad_argument, forbidden
 from schema.types import E, errors_of
 from services.permissions import Grant
@@ -50,3 +52,8 @@ def caller(info: Info[Context, None]) -> User:
 async def signed_in(info: Info[Context, None]) -> tuple[User, list[Grant]]:
     """The caller and their memberships (one query, once per request)."""
     return caller(info), await info.context.grants()
+
+
+def activity_pk(value: strawberry.ID) -> int:
+    """The activity an `activityId` argument names (a refusal naming the argument if none)."""
+    return parse_global_id(value, "Activity", "activityId")

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from infra.errors import ServiceError
 from models import Document
 from models.enums import DocumentStatus
-from resolvers.common import attempt, caller, signed_in
+from resolvers.common import activity_pk, attempt, caller, signed_in
 from schema.activities import ActivityFilter
 from schema.context import Context
 from schema.documents import (
@@ -86,9 +86,7 @@ class DocumentsMutation:
         rt = info.context.runtime
         document, errors = await attempt(
             DocumentError,
-            lambda: documents.request_activity_summary(
-                rt, user, grants, parse_global_id(activity_id, "Activity", "activityId")
-            ),
+            lambda: documents.request_activity_summary(rt, user, grants, activity_pk(activity_id)),
         )
         return DocumentPayload(document=document, errors=errors)  # type: ignore[arg-type]
 
@@ -145,7 +143,7 @@ class DocumentsMutation:
         rt = info.context.runtime
 
         async def request() -> Document:
-            pk = parse_global_id(activity_id, "Activity", "activityId")
+            pk = activity_pk(activity_id)
             return await documents.request_booking_list(rt, user, grants, pk)
 
         document, errors = await attempt(DocumentError, request)

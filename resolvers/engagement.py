@@ -11,7 +11,7 @@ from strawberry.types import Info
 from infra.errors import PermissionDenied, ServiceError
 from models import CheckInDevice, EngagementFlag
 from models.enums import FlagStatus
-from resolvers.common import attempt, caller, signed_in
+from resolvers.common import activity_pk, attempt, caller, signed_in
 from schema.activities import engagement_of, visible
 from schema.context import Context
 from schema.engagement import (
@@ -39,10 +39,6 @@ from schema.permissions import IsAuthenticated
 from services import devices, engagement, fraud, volunteers
 
 
-def _activity_id(value: strawberry.ID) -> int:
-    return parse_global_id(value, "Activity", "activityId")
-
-
 @strawberry.type
 class EngagementQuery:
     @strawberry.field(description="Visible comments of an activity, newest first.")
@@ -54,7 +50,7 @@ class EngagementQuery:
         after: str | None = None,
     ) -> Connection[CommentType]:
         try:
-            pk = _activity_id(activity_id)
+            pk = activity_pk(activity_id)
         except ServiceError:
             pk = 0
         # the comments of an activity nobody may see (withdrawn, deleted) are not shown either
@@ -88,7 +84,7 @@ class EngagementMutation:
                 rt,
                 rt.live,
                 user,
-                _activity_id(activity_id),
+                activity_pk(activity_id),
                 client_nonce,
                 qr_token,
                 info.context.client_ip,
@@ -108,7 +104,7 @@ class EngagementMutation:
 
         async def like() -> dict[str, int]:
             return await engagement.set_like(
-                rt, rt.live, user, _activity_id(activity_id), liked, info.context.client_ip
+                rt, rt.live, user, activity_pk(activity_id), liked, info.context.client_ip
             )
 
         return await _counted(like)
@@ -122,7 +118,7 @@ class EngagementMutation:
 
         async def mark() -> dict[str, int]:
             return await engagement.set_favorite(
-                rt, rt.live, user, _activity_id(activity_id), favorite, info.context.client_ip
+                rt, rt.live, user, activity_pk(activity_id), favorite, info.context.client_ip
             )
 
         return await _counted(mark)
@@ -146,7 +142,7 @@ class EngagementMutation:
                 rt,
                 rt.live,
                 user,
-                _activity_id(activity_id),
+                activity_pk(activity_id),
                 score,
                 feedback,
                 info.context.client_ip,
@@ -163,7 +159,7 @@ class EngagementMutation:
         comment, errors = await attempt(
             EngagementError,
             lambda: engagement.add_comment(
-                rt, rt.live, user, _activity_id(activity_id), body, info.context.client_ip
+                rt, rt.live, user, activity_pk(activity_id), body, info.context.client_ip
             ),
         )
         return CommentPayload(comment=comment, errors=errors)  # type: ignore[arg-type]
@@ -195,7 +191,7 @@ async def _counted(call: Callable[[], Awaitable[dict[str, int]]]) -> EngagementP
 
 def _pk_or_zero(value: strawberry.ID) -> int:
     try:
-        return _activity_id(value)
+        return activity_pk(value)
     except ServiceError:
         return 0  # refused as an activity the device does not have
 

@@ -7,16 +7,12 @@ import strawberry
 from strawberry.types import Info
 
 from models import Volunteer
-from resolvers.common import answer, attempt, caller, signed_in
+from resolvers.common import activity_pk, answer, attempt, caller, signed_in
 from schema.context import Context
 from schema.ids import parse_global_id
 from schema.permissions import IsAuthenticated
 from schema.volunteers import VolunteerError, VolunteerHoursType, VolunteerPayload
 from services import volunteers
-
-
-def _activity(value: strawberry.ID) -> int:
-    return parse_global_id(value, "Activity", "activityId")
 
 
 def _volunteer(value: strawberry.ID) -> int:
@@ -56,7 +52,9 @@ class VolunteersMutation:
         rt = info.context.runtime
 
         async def register() -> Volunteer:
-            return await volunteers.register(rt, user, grants, _activity(activity_id), phone, name)
+            return await volunteers.register(
+                rt, user, grants, activity_pk(activity_id), phone, name
+            )
 
         made, errors = await attempt(VolunteerError, register)
         return VolunteerPayload(volunteer=made, errors=errors)  # type: ignore[arg-type]
@@ -88,7 +86,7 @@ class VolunteersMutation:
         user = caller(info)
 
         async def begin() -> Volunteer:
-            return await volunteers.start(user, _activity(activity_id))
+            return await volunteers.start(user, activity_pk(activity_id))
 
         done, errors = await attempt(VolunteerError, begin)
         return VolunteerPayload(volunteer=done, errors=errors)  # type: ignore[arg-type]
@@ -104,7 +102,7 @@ class VolunteersMutation:
         user = caller(info)
 
         async def end() -> Volunteer:
-            return await volunteers.finish(user, _activity(activity_id))
+            return await volunteers.finish(user, activity_pk(activity_id))
 
         done, errors = await attempt(VolunteerError, end)
         return VolunteerPayload(volunteer=done, errors=errors)  # type: ignore[arg-type]
