@@ -204,39 +204,40 @@ def _columns_of(model: type[Model]) -> dict[str, tuple[str, int, Callable[[Any],
 
 
 def _plan(text: str, keys: tuple[str, ...], related: list[Any]) -> tuple[_Part, ...] | None:
-    """How the rows of a statement become models (None: a column this does not know)."""
-    if (text, keys) in _PLANS:
-        return _PLANS[(text, keys)]
+    """How the rows of a statement become models (None: left to Tortoise), worked out once."""
+    if (text, keys) not in _PLANS:
+        if len(_PLANS) > 1000:  # statements are few (one per shape of query): never grows much
+            _PLANS.clear()
+        _PLANS[(text, keys)] = _planned(keys, related)
+    return _PLANS[(text, keys)]
+
+
+def _planned(keys: tuple[str, ...], related: list[Any]) -> tuple[_Part, ...] | None:
+    """The parts of a row: the query's model, then each relation joined in (None: a column this
+    does not know, or a relation selected without its columns)."""
     parts: list[_Part] = []
     begin = 0
     for n, (model, width, *_, full_path) in enumerate(related):
+        if width == 0:  # Tortoise makes an empty model there: its way
+            return None
         *path, attr = full_path
         known = _columns_of(model)
-        columns = []
-        for position in range(begin, begin + width):
-            key = keys[position] if n == 0 else keys[position].split(".", 1)[1]
-            if key not in known or width == 0:
-                _PLANS[(text, keys)] = None
-                return None
-            columns.append((position, *known[key]))
+        positions = tuple(range(begin, begin + width))
+        names = [keys[p] if n == 0 else keys[p].split(".", 1)[1] for p in positions]
+        if any(name not in known for name in names):
+            return None
         parts.append(
             _Part(
                 model,
                 model._meta.db_pk_column not in model._meta.generated_db_fields,
                 tuple(path),
                 attr if n else None,
-                tuple(columns),
-                tuple(range(begin, begin + width)),
+                tuple((p, *known[name]) for p, name in zip(positions, names, strict=True)),
+                positions,
             )
         )
         begin += width
-    if begin != len(keys):
-        _PLANS[(text, keys)] = None
-        return None
-    if len(_PLANS) > 1000:  # statements are few (one per shape of query): never grows much
-        _PLANS.clear()
-    plan = _PLANS[(text, keys)] = tuple(parts)
-    return plan
+    return tuple(parts) if begin == len(keys) else None
 
 
 def _model(part: _Part, row: Sequence[Any]) -> Model:
