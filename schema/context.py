@@ -32,6 +32,8 @@ from models import (
     Session,
     User,
     Volunteer,
+    VolunteerCorrection,
+    VolunteerShift,
 )
 from models.enums import Phase
 from schema.persisted import Persisted
@@ -233,6 +235,14 @@ class Loaders:
     @cached_property
     def my_rating(self) -> DataLoader[int, Rating | None]:
         return DataLoader(_viewer_marks(Rating, self.user_id))
+
+    @cached_property
+    def shifts_of_volunteer(self) -> DataLoader[int, list[VolunteerShift]]:
+        return DataLoader(load_fn=_children(VolunteerShift, "volunteer_id", "started_at"))
+
+    @cached_property
+    def corrections_of_volunteer(self) -> DataLoader[int, list[VolunteerCorrection]]:
+        return DataLoader(load_fn=_children(VolunteerCorrection, "volunteer_id", "id"))
 
     @cached_property
     def my_volunteering(self) -> DataLoader[int, Volunteer | None]:

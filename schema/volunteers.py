@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.types import Info
 
-from models import Volunteer, VolunteerCorrection, VolunteerShift
+from models import Volunteer, VolunteerCorrection
 from models.enums import ShiftSource, VolunteerStatus
 from schema.context import Context
 from schema.ids import to_global_id
@@ -18,7 +18,7 @@ from schema.pagination import Connection, exact_int, keyset_connection
 from schema.types import Error
 from services.errors import VolunteerErrorCode
 from services.validation import mask_phone
-from services.volunteers import UnitHours, YearOfService, corrections_of
+from services.volunteers import UnitHours, YearOfService
 
 if TYPE_CHECKING:
     from schema.activities import ActivityType
@@ -112,15 +112,16 @@ class VolunteerType(Node):
         return found.title if found is not None else ""
 
     @strawberry.field(description="Time on duty, in order.")
-    async def shifts(self, root: strawberry.Parent[Volunteer]) -> list[VolunteerShiftType]:
-        found = await VolunteerShift.filter(volunteer_id=root.id).order_by("started_at", "id")
-        return found  # type: ignore[return-value]
+    async def shifts(
+        self, root: strawberry.Parent[Volunteer], info: Info[Context, None]
+    ) -> list[VolunteerShiftType]:
+        return await info.context.loaders.shifts_of_volunteer.load(root.id)  # type: ignore[return-value]
 
     @strawberry.field(description="The unit's records and corrections of the hours, in order.")
     async def corrections(
-        self, root: strawberry.Parent[Volunteer]
+        self, root: strawberry.Parent[Volunteer], info: Info[Context, None]
     ) -> list[VolunteerCorrectionType]:
-        return await corrections_of(root.id)  # type: ignore[return-value]
+        return await info.context.loaders.corrections_of_volunteer.load(root.id)  # type: ignore[return-value]
 
 
 @strawberry.type(name="VolunteerYear", description="A person's volunteering in one year.")

@@ -52,9 +52,8 @@ from models.enums import (
     Indicator,
     OrganizationKind,
     Phase,
-    VolunteerStatus,
 )
-from services import audit
+from services import audit, volunteers
 from services.campaigns import campaign_for
 from services.errors import CommendationErrorCode
 from services.permissions import Grant, is_national_staff, require_national_staff
@@ -238,23 +237,16 @@ async def _figures(campaign_id: int, bodies: list[Organization]) -> dict[Key, di
             )
 
         for row in (
-            await Volunteer.filter(
-                _scoped(campaign_id, keys, "activity__"),
-                status=VolunteerStatus.CONFIRMED,
-                minutes__gt=0,
-            )
-            .annotate(
-                people=Count("phone", distinct=True),
-                served=Sum("minutes"),
-                served_at=Count("activity_id", distinct=True),
+            await volunteers.counted_service(
+                Volunteer.filter(_scoped(campaign_id, keys, "activity__"))
             )
             .group_by(stats_group)
-            .values(stats_group, "people", "served", "served_at")
+            .values(stats_group, "people", "served", "activities")
         ):
             target = figures[(keys[0][0], row[stats_group])]
             target["volunteers"] = float(row["people"] or 0)
             target["volunteer_hours"] = round(float(row["served"] or 0) / 60, 2)
-            target["activities_with_volunteers"] = float(row["served_at"] or 0)
+            target["activities_with_volunteers"] = float(row["activities"] or 0)
 
     for (kind, (supplement_by, summary_by)), keys in by_deadline.items():
         group = _group(keys)

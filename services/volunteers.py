@@ -195,10 +195,28 @@ def of_account(user_id: int, phone: str) -> Q:
     return Q(user_id=user_id) | Q(phone=phone, user_id=None)
 
 
+def is_persons(volunteer: Volunteer, user: User) -> bool:
+    """`of_person` for a registration at hand."""
+    return volunteer.user_id == user.id or (
+        volunteer.user_id is None and volunteer.phone == user.phone
+    )
+
+
 async def _bind(volunteer: Volunteer, user: User) -> None:
     if volunteer.user_id is None:
         await Volunteer.filter(id=volunteer.id, user_id=None).update(user_id=user.id)
         volunteer.user_id = user.id
+
+
+async def _acting(volunteer: Volunteer, user: User, by: str) -> None:
+    """The person acts on their registration (checks in or out, on the page or at a device):
+    it becomes theirs, and acting on an invitation says yes to it."""
+    await _bind(volunteer, user)
+    if volunteer.status is VolunteerStatus.INVITED:
+        await Volunteer.filter(id=volunteer.id, status=VolunteerStatus.INVITED).update(
+            status=VolunteerStatus.CONFIRMED
+        )
+        await audit.record("volunteer_confirmed", actor=user, target=volunteer, by=by)
 
 
 async def answer(user: User, volunteer_id: int, accept: bool) -> Volunteer:
@@ -238,12 +256,7 @@ async def _serving(user: User, activity_id: int) -> tuple[Volunteer, Activity]:
         raise ServiceError.of(
             VolunteerErrorCode.DECLINED, "您已谢绝担任该活动的志愿者", "activityId"
         )
-    await _bind(volunteer, user)
-    if volunteer.status is VolunteerStatus.INVITED:
-        await Volunteer.filter(id=volunteer.id, status=VolunteerStatus.INVITED).update(
-            status=VolunteerStatus.CONFIRMED
-        )
-        await audit.record("volunteer_confirmed", actor=user, target=volunteer, by="check_in")
+    await _acting(volunteer, user, "check_in")
     return volunteer, activity
 
 
@@ -416,10 +429,6 @@ async def record_hours(
     return volunteer
 
 
-def corrections_of(volunteer_id: int) -> QuerySet[VolunteerCorrection]:
-    return VolunteerCorrection.filter(volunteer_id=volunteer_id).order_by("id")
-
-
 # ---------------------------------------------------------------- reading
 
 
@@ -431,15 +440,23 @@ def sees_hours(grants: list[Grant], organization: Organization) -> bool:
 
 async def sees_volunteer(user: User | None, grants: list[Grant], volunteer: Volunteer) -> bool:
     """The volunteer themselves, and whoever sees the hours of the activity's unit."""
-    if user is not None and (
-        volunteer.user_id == user.id
-        or (volunteer.user_id is None and volunteer.phone == user.phone)
-    ):
+    if user is not None and is_persons(volunteer, user):
         return True
     activity = await Activity.get_or_none(id=volunteer.activity_id, deleted_at=None)
     if activity is None:
         return False
     return sees_hours(grants, await Organization.get(id=activity.organization_id))
+
+
+def counted_service(records: QuerySet[Volunteer]) -> QuerySet[Volunteer]:
+    """What of volunteer records counts (in `volunteerHours` and the evaluation): confirmed
+    volunteers' hours. Per group: the people, each once (`people`), their minutes (`served`)
+    and the activities they served at (`activities`)."""
+    return records.filter(status=COUNTED, minutes__gt=0).annotate(
+        people=Count("phone", distinct=True),
+        served=Sum("minutes"),
+        activities=Count("activity_id", distinct=True),
+    )
 
 
 @dataclass(frozen=True)
@@ -468,12 +485,7 @@ async def unit_hours(grants: list[Grant], organization_id: int, year: int) -> Un
     )
     unit = "activity__organization_id"  # one group: the sums over the unit
     counted = (
-        await records.filter(status=COUNTED, minutes__gt=0)
-        .annotate(
-            people=Count("phone", distinct=True),
-            served=Sum("minutes"),
-            activities=Count("activity_id", distinct=True),
-        )
+        await counted_service(records)
         .group_by(unit)
         .first()
         .values("people", "served", "activities")
@@ -615,11 +627,7 @@ async def _device_scan(
     seen = "start_nonce" if scan.direction is Direction.IN else "end_nonce"
     if await VolunteerShift.filter(volunteer_id=volunteer.id, **{seen: nonce}).exists():
         return ScanResult(nonce, ScanStatus.DUPLICATE)
-    await _bind(volunteer, person)
-    if volunteer.status is VolunteerStatus.INVITED:
-        await Volunteer.filter(id=volunteer.id, status=VolunteerStatus.INVITED).update(
-            status=VolunteerStatus.CONFIRMED
-        )
+    await _acting(volunteer, person, "device")
     if scan.direction is Direction.IN:
         done = await _open(volunteer, scan.scanned_at, ShiftSource.DEVICE, device.id, nonce)
     else:
