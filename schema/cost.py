@@ -172,6 +172,28 @@ def operation_cost(
     return _Walk(schema, fragments, variables or {}).selections(operation.selection_set, root)
 
 
+def judge(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    limit: int,
+) -> tuple[int, GraphQLError | None]:
+    """The cost of an operation of a valid document, and the error refusing it over `limit`."""
+    cost = remembered_cost(schema, document, operation_name, variables)
+    if cost <= limit:
+        return cost, None
+    return cost, GraphQLError(
+        f"查询过于复杂：成本{cost}超过上限{limit}，请减少请求的条数（first）或字段",
+        extensions={"code": CODE, "cost": cost, "limit": limit},
+    )
+
+
+def report(cost: int, limit: int) -> dict[str, Any]:
+    """What every answer says of its cost, in `extensions`."""
+    return {"cost": {"requestedQueryCost": cost, "maximumAvailable": limit}}
+
+
 class CostLimit(SchemaExtension):
     """Refuses an operation over `budget(context)` before it runs; reports the cost. Like
     `inputs.VariableGuard`, it comes after ValidationCache, so that it judges only valid
@@ -185,29 +207,19 @@ class CostLimit(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if not context.pre_execution_errors and context.graphql_document is not None:
-            self._judge()
+            self.limit = self.budget(context.context)
+            self.cost, refused = judge(
+                context.schema._schema,
+                context.graphql_document,
+                context.operation_name,
+                context.variables,
+                self.limit,
+            )
+            if refused is not None:
+                context.pre_execution_errors = [refused]
         yield
 
-    def _judge(self) -> None:
-        context = self.execution_context
-        assert context.graphql_document is not None
-        self.limit = self.budget(context.context)
-        self.cost = remembered_cost(
-            context.schema._schema,
-            context.graphql_document,
-            context.operation_name,
-            context.variables,
-        )
-        if self.cost > self.limit:
-            context.pre_execution_errors = [
-                GraphQLError(
-                    f"查询过于复杂：成本{self.cost}超过上限{self.limit}，请减少请求的条数（first）"
-                    "或字段",
-                    extensions={"code": CODE, "cost": self.cost, "limit": self.limit},
-                )
-            ]
-
     def get_results(self) -> dict[str, Any]:
-        if self.cost is None:
+        if self.cost is None or self.limit is None:
             return {}
-        return {"cost": {"requestedQueryCost": self.cost, "maximumAvailable": self.limit}}
+        return report(self.cost, self.limit)

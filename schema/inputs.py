@@ -131,21 +131,24 @@ def _refusal(value: Any) -> str | None:
     return None
 
 
+def refused_variables(variables: dict[str, Any] | None) -> GraphQLError | None:
+    """The error refusing a request's variables, if one holds a NUL or nests too deeply."""
+    for name, value in (variables or {}).items():
+        reason = _refusal(value)
+        if reason:
+            return GraphQLError(f"变量${name}无效：{reason}", extensions={"code": BAD_USER_INPUT})
+    return None
+
+
 class VariableGuard(SchemaExtension):
-    """Refuses, as a validation error, variables that hold a NUL or nest too deeply. It comes
+    """Refuses, as a validation error, variables that `refused_variables` refuses. It comes
     after ValidationCache in the schema's extensions, whose hook has validated the document when
     this one runs (strawberry decides whether to execute before the hooks' ends)."""
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if not context.pre_execution_errors:
-            for name, value in (context.variables or {}).items():
-                reason = _refusal(value)
-                if reason:
-                    context.pre_execution_errors = [
-                        GraphQLError(
-                            f"变量${name}无效：{reason}", extensions={"code": BAD_USER_INPUT}
-                        )
-                    ]
-                    break
+            refused = refused_variables(context.variables)
+            if refused is not None:
+                context.pre_execution_errors = [refused]
         yield

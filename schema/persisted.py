@@ -69,6 +69,10 @@ class Persisted:
             text = row.body
         return text
 
+    def remembered(self, key: str) -> bool:
+        """Whether a registered document is in memory (a False means: ask `registered`)."""
+        return key in self._registered
+
     async def text(self, key: str) -> str | None:
         """A registered document, else one a client persisted."""
         found = await self.registered(key)

@@ -44,32 +44,34 @@ PUBLIC_FIELDS = frozenset(
 
 class CachePolicy(SchemaExtension):
     """Says, once a document is parsed and valid, for how long its answer to an anonymous caller
-    may be kept (the view reads it from the request's state): 0 for anything but a query of the
-    public root fields. Only a request the view would keep the answer of is judged (an anonymous
-    one, the cache on), and each document once."""
+    may be kept (`judge`)."""
 
     def on_validate(self) -> Iterator[None]:
         yield
         context = self.execution_context
-        request = getattr(context.context, "request", None)
-        state = getattr(request, "state", None)
-        document = context.graphql_document
-        if (
-            state is None
-            or not getattr(state, "cache_wanted", False)
-            or document is None
-            or context.query is None
-            or context.pre_execution_errors
-        ):
-            return
-        engagement = _judged(context.query, document, context.operation_name)
-        if engagement is not None:
-            settings = context.context.runtime.settings
-            state.cache_seconds = (
-                settings.response_cache_engagement_seconds
-                if engagement
-                else settings.response_cache_seconds
-            )
+        if context.graphql_document is not None and not context.pre_execution_errors:
+            judge(context.context, context.query, context.graphql_document, context.operation_name)
+
+
+def judge(
+    context: object, text: str | None, document: DocumentNode, operation_name: str | None
+) -> None:
+    """Put in the request's state for how long the answer of a valid document may be kept (the
+    view reads it): 0 for anything but a query of the public root fields. Only a request the
+    view would keep the answer of is judged (an anonymous one, the cache on), and each document
+    once."""
+    request = getattr(context, "request", None)
+    state = getattr(request, "state", None)
+    if state is None or not getattr(state, "cache_wanted", False) or text is None:
+        return
+    engagement = _judged(text, document, operation_name)
+    if engagement is not None:
+        settings = context.runtime.settings  # type: ignore[attr-defined]
+        state.cache_seconds = (
+            settings.response_cache_engagement_seconds
+            if engagement
+            else settings.response_cache_seconds
+        )
 
 
 _JUDGED: dict[tuple[str, str | None], bool | None] = {}
