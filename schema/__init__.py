@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
@@ -17,7 +18,8 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from resolvers.accounts import AccountsMutation, AccountsQuery
 from resolvers.activities import ActivitiesMutation, ActivitiesQuery
@@ -51,6 +53,7 @@ from schema.inputs import SCALAR_OVERRIDES, NoNulInLiterals, VariableGuard
 from schema.persisted import RegisteredOnly
 from schema.response_cache import CachePolicy
 from schema.sharing import SharedEventExecutor
+from schema.vetted import Vetted, Vetting
 
 
 @strawberry.type
@@ -115,6 +118,41 @@ class ParseCache(ParserCache):
 
 
 class Schema(strawberry.Schema):
+    vetted: Vetted  # the queries found valid, which run the short way (schema/vetted.py)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        if query is not None:
+            answered = await self.vetted.run(
+                self,
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+            if answered is not None:
+                return answered
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -147,6 +185,7 @@ def build_schema(
         signed_in = any(getattr(context, who, None) for who in ("user", "api_client"))
         return max_cost if signed_in else max_cost_anonymous
 
+    vetted = Vetted(budget, mask_errors)
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: ParseCache(maxsize=512),
         lambda: AddValidationRules(rules),
@@ -157,6 +196,7 @@ def build_schema(
         CachePolicy,
         lambda: CostLimit(budget),
         lambda: ErrorCodes(mask=mask_errors),
+        lambda: Vetting(vetted),  # last: every extension before has judged the document
     ]
     schema = Schema(
         query=Query,
@@ -167,6 +207,7 @@ def build_schema(
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=SharedEventExecutor,
     )
+    schema.vetted = vetted
     plain_fields(schema)
     return schema
 
