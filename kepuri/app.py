@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import random
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from pathlib import PurePosixPath
 from typing import Any
@@ -112,6 +112,7 @@ class TextFrames(ASGIWebSocketAdapter):
 PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "authorization")
 MAX_CACHED_BYTES = 256 * 1024  # a larger answer is not kept (a page of 100 is about 50 KB)
 MAX_JSON_NESTING = 32  # of a request body; variables nest 3 deep at most
+PLAIN_REQUEST = frozenset({"query", "variables", "operationName"})
 
 # strawberry's refusals of a request, in the words and codes of this API
 _REFUSALS = {
@@ -279,9 +280,47 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def _answer(self, request: Request) -> Response:
         try:
-            return await self.run(request)
+            return await self._known_query(request) or await self.run(request)
         except HTTPException as error:
             return refusal_response(error)
+
+    async def _known_query(self, request: Request) -> Response | None:
+        """The answer to a plain JSON POST of a query the schema has already found valid (the
+        public lists and pages, every client's registered queries: schema/vetted.py), without
+        the view's steps that cannot apply to it (an IDE page, a multipart form, a persisted
+        id, a batch, a stream). None for any other request: the view answers it."""
+        if (
+            request.method != "POST"
+            or request.headers.get("content-type") != "application/json"
+            or self._get_stream_transport_from_headers(request.headers)
+        ):
+            return None
+        try:
+            data = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(data, dict) or data.keys() - PLAIN_REQUEST:
+            return None
+        query, variables, name = data.get("query"), data.get("variables"), data.get("operationName")
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict | None)
+            or not isinstance(name, str | None)
+            or not self.schema.vetted.knows(query, name)  # type: ignore[attr-defined]
+            or nests_deeper_than(data, MAX_JSON_NESTING)
+        ):
+            return None
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, response=sub_response)
+        result = await self.execute_single(
+            request=request,
+            request_adapter=self.request_adapter_class(request),
+            sub_response=sub_response,
+            context=context,
+            root_value=None,  # as get_root_value gives
+            request_data=GraphQLRequestData(query, variables, name, None, "http"),
+        )
+        return self.create_response(await self.process_result(request, result), sub_response)
 
     async def _cache_key(self, request: Request) -> str | None:
         """The response cache's entry for an anonymous request (schema/response_cache.py)."""
@@ -470,7 +509,7 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex[:16]
+        request_id = f"{random.getrandbits(64):016x}"  # no secret: it finds the request's log
         started = time.perf_counter()
         status = 500
         response_started = False
