@@ -188,7 +188,7 @@ class _Part:
     positions: tuple[int, ...]
 
 
-_PLANS: dict[tuple[str, tuple[str, ...]], tuple[_Part, ...] | None] = {}
+_PLANS: dict[str, tuple[_Part, ...] | None] = {}
 
 
 def _columns_of(model: type[Model]) -> dict[str, tuple[str, int, Callable[[Any], Any] | None]]:
@@ -203,13 +203,14 @@ def _columns_of(model: type[Model]) -> dict[str, tuple[str, int, Callable[[Any],
     return found
 
 
-def _plan(text: str, keys: tuple[str, ...], related: list[Any]) -> tuple[_Part, ...] | None:
-    """How the rows of a statement become models (None: left to Tortoise), worked out once."""
-    if (text, keys) not in _PLANS:
+def _plan(text: str, row: Any, related: list[Any]) -> tuple[_Part, ...] | None:
+    """How the rows of a statement become models (None: left to Tortoise), worked out once per
+    statement from the columns of its first row (a statement's columns never change)."""
+    if text not in _PLANS:
         if len(_PLANS) > 1000:  # statements are few (one per shape of query): never grows much
             _PLANS.clear()
-        _PLANS[(text, keys)] = _planned(keys, related)
-    return _PLANS[(text, keys)]
+        _PLANS[text] = _planned(tuple(row.keys()), related)
+    return _PLANS[text]
 
 
 def _planned(keys: tuple[str, ...], related: list[Any]) -> tuple[_Part, ...] | None:
@@ -266,7 +267,7 @@ async def _made(connection: Any, query: QuerySet[M], text: str, values: list[Any
     _, rows = await connection.execute_query(text, values)
     if not rows:
         return []
-    plan = _plan(text, tuple(rows[0].keys()), related) if related else None
+    plan = _plan(text, rows[0], related) if related else None
     if plan is None:  # never for this project's queries (a test says so): Tortoise's way
         executor = connection.executor_class(
             model=query.model,

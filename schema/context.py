@@ -165,52 +165,60 @@ class Loaders:
         self.counters = counters
 
     @cached_property
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        # asked once: asyncio asks the process's id on every call, a system call each time
+        return asyncio.get_running_loop()
+
+    def _loader(self, load_fn: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
+        return DataLoader(load_fn=load_fn, loop=self._loop)
+
+    @cached_property
     def organization(self) -> DataLoader[int, Organization | None]:
-        return DataLoader(load_fn=_organizations)
+        return self._loader(_organizations)
 
     @cached_property
     def memberships_of_user(self) -> DataLoader[int, list[Membership]]:
-        return DataLoader(load_fn=_memberships)
+        return self._loader(_memberships)
 
     @cached_property
     def region(self) -> DataLoader[str, Region | None]:
-        return DataLoader(load_fn=_regions)
+        return self._loader(_regions)
 
     @cached_property
     def campaign(self) -> DataLoader[int, Campaign | None]:
-        return DataLoader(load_fn=_by_id(Campaign))
+        return self._loader(_by_id(Campaign))
 
     @cached_property
     def joint_action(self) -> DataLoader[int, JointAction | None]:
-        return DataLoader(load_fn=_by_id(JointAction))
+        return self._loader(_by_id(JointAction))
 
     @cached_property
     def user(self) -> DataLoader[int, User | None]:
-        return DataLoader(load_fn=_by_id(User))
+        return self._loader(_by_id(User))
 
     @cached_property
     def activity(self) -> DataLoader[int, Activity | None]:
-        return DataLoader(load_fn=_by_id(Activity))
+        return self._loader(_by_id(Activity))
 
     @cached_property
     def reviews_of_activity(self) -> DataLoader[int, list[Review]]:
-        return DataLoader(load_fn=_children(Review, "activity_id", "id"))
+        return self._loader(_children(Review, "activity_id", "id"))
 
     @cached_property
     def sub_theme(self) -> DataLoader[tuple[int, str | None], str | None]:
-        return DataLoader(load_fn=_per_campaign(campaign_rules.sub_theme_for))
+        return self._loader(_per_campaign(campaign_rules.sub_theme_for))
 
     @cached_property
     def windows(self) -> DataLoader[tuple[int, str | None], dict[Phase, campaign_rules.Window]]:
-        return DataLoader(load_fn=_per_campaign(campaign_rules.windows_for))
+        return self._loader(_per_campaign(campaign_rules.windows_for))
 
     @cached_property
     def joint_actions(self) -> DataLoader[tuple[int, str | None], list[JointAction]]:
-        return DataLoader(load_fn=_per_campaign(campaign_rules.joint_actions_for))
+        return self._loader(_per_campaign(campaign_rules.joint_actions_for))
 
     @cached_property
     def media_of_activity(self) -> DataLoader[int, list[ActivityMedia]]:
-        return DataLoader(load_fn=_children(ActivityMedia, "activity_id", "position"))
+        return self._loader(_children(ActivityMedia, "activity_id", "position"))
 
     @cached_property
     def engagement(self) -> DataLoader[int, dict[str, int]]:
@@ -218,31 +226,31 @@ class Loaders:
             found = await self.read_engagement(ids)
             return [found[i] for i in ids]
 
-        return DataLoader(engagement)
+        return self._loader(engagement)
 
     @cached_property
     def my_like(self) -> DataLoader[int, Like | None]:
-        return DataLoader(_viewer_marks(Like, self.user_id))
+        return self._loader(_viewer_marks(Like, self.user_id))
 
     @cached_property
     def my_favorite(self) -> DataLoader[int, Favorite | None]:
-        return DataLoader(_viewer_marks(Favorite, self.user_id))
+        return self._loader(_viewer_marks(Favorite, self.user_id))
 
     @cached_property
     def my_check_in(self) -> DataLoader[int, CheckIn | None]:
-        return DataLoader(_viewer_marks(CheckIn, self.user_id))
+        return self._loader(_viewer_marks(CheckIn, self.user_id))
 
     @cached_property
     def my_rating(self) -> DataLoader[int, Rating | None]:
-        return DataLoader(_viewer_marks(Rating, self.user_id))
+        return self._loader(_viewer_marks(Rating, self.user_id))
 
     @cached_property
     def shifts_of_volunteer(self) -> DataLoader[int, list[VolunteerShift]]:
-        return DataLoader(load_fn=_children(VolunteerShift, "volunteer_id", "started_at"))
+        return self._loader(_children(VolunteerShift, "volunteer_id", "started_at"))
 
     @cached_property
     def corrections_of_volunteer(self) -> DataLoader[int, list[VolunteerCorrection]]:
-        return DataLoader(load_fn=_children(VolunteerCorrection, "volunteer_id", "id"))
+        return self._loader(_children(VolunteerCorrection, "volunteer_id", "id"))
 
     @cached_property
     def my_volunteering(self) -> DataLoader[int, Volunteer | None]:
@@ -260,7 +268,7 @@ class Loaders:
             }
             return [rows.get(i) for i in activity_ids]
 
-        return DataLoader(load)
+        return self._loader(load)
 
     async def read_engagement(self, activity_ids: list[int]) -> dict[int, dict[str, int]]:
         """The live counts of activities (one Redis read)."""
