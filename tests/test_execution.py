@@ -94,6 +94,26 @@ class Item:
         return [Row(root.n * 100 + i) for i in range(2)]  # type: ignore[misc]
 
     @strawberry.field
+    def tags(self, root: strawberry.Parent[Row]) -> list[str]:
+        return [f"tag{root.n}", "科普"] if root.n else []
+
+    @strawberry.field
+    def colours(self, root: strawberry.Parent[Row]) -> list[Colour] | None:
+        return None if root.n == 3 else [root.colour, Colour.RED]
+
+    @strawberry.field
+    def broken_tags(self, root: strawberry.Parent[Row]) -> list[str]:
+        return ["好", None] if root.n == 1 else ["好"]  # type: ignore[list-item]
+
+    @strawberry.field
+    def wrong_colours(self, root: strawberry.Parent[Row]) -> list[Colour]:
+        return [root.wrong_colour] if root.n == 2 else [Colour.BLUE]  # type: ignore[list-item]
+
+    @strawberry.field
+    def numbers(self, root: strawberry.Parent[Row]) -> list[int]:
+        return [root.n, 2**40] if root.n == 3 else [root.n]  # past GraphQL's Int at 3
+
+    @strawberry.field
     def argument(self, root: strawberry.Parent[Row], times: int = 2) -> str:
         return root.name * times
 
@@ -125,6 +145,10 @@ SELECTIONS = [
     "requiredChild { name }",
     "children { name children { shout } }",
     "argument(times: 3) named: argument",
+    "tags colours",
+    "brokenTags",
+    "wrongColours",
+    "numbers",
     "__typename a: name b: name",
     "... on Item { name } ... F",
 ]
