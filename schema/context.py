@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -51,6 +50,33 @@ R = TypeVar("R")
 
 
 NOT_HELD: Any = object()
+
+
+class made_once(Generic[R]):
+    """functools.cached_property without the lock Python 3.11 takes on each first use (a
+    request's loaders are made and used by one thread): the value made on first use stays in
+    the instance's attributes, where every later use finds it without this descriptor."""
+
+    def __init__(self, make: Callable[[Any], R]) -> None:
+        self.make = make
+        self.name = make.__name__
+        self.__doc__ = make.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> made_once[R]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> R: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> R | made_once[R]:
+        if instance is None:
+            return self
+        value: R = self.make(instance)
+        instance.__dict__[self.name] = value
+        return value
 
 
 def held(loader: DataLoader[K, V], key: K) -> V:
@@ -164,7 +190,7 @@ class Loaders:
         self.phone = phone
         self.counters = counters
 
-    @cached_property
+    @made_once
     def _loop(self) -> asyncio.AbstractEventLoop:
         # asked once: asyncio asks the process's id on every call, a system call each time
         return asyncio.get_running_loop()
@@ -172,55 +198,55 @@ class Loaders:
     def _loader(self, load_fn: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[K, V]:
         return DataLoader(load_fn=load_fn, loop=self._loop)
 
-    @cached_property
+    @made_once
     def organization(self) -> DataLoader[int, Organization | None]:
         return self._loader(_organizations)
 
-    @cached_property
+    @made_once
     def memberships_of_user(self) -> DataLoader[int, list[Membership]]:
         return self._loader(_memberships)
 
-    @cached_property
+    @made_once
     def region(self) -> DataLoader[str, Region | None]:
         return self._loader(_regions)
 
-    @cached_property
+    @made_once
     def campaign(self) -> DataLoader[int, Campaign | None]:
         return self._loader(_by_id(Campaign))
 
-    @cached_property
+    @made_once
     def joint_action(self) -> DataLoader[int, JointAction | None]:
         return self._loader(_by_id(JointAction))
 
-    @cached_property
+    @made_once
     def user(self) -> DataLoader[int, User | None]:
         return self._loader(_by_id(User))
 
-    @cached_property
+    @made_once
     def activity(self) -> DataLoader[int, Activity | None]:
         return self._loader(_by_id(Activity))
 
-    @cached_property
+    @made_once
     def reviews_of_activity(self) -> DataLoader[int, list[Review]]:
         return self._loader(_children(Review, "activity_id", "id"))
 
-    @cached_property
+    @made_once
     def sub_theme(self) -> DataLoader[tuple[int, str | None], str | None]:
         return self._loader(_per_campaign(campaign_rules.sub_theme_for))
 
-    @cached_property
+    @made_once
     def windows(self) -> DataLoader[tuple[int, str | None], dict[Phase, campaign_rules.Window]]:
         return self._loader(_per_campaign(campaign_rules.windows_for))
 
-    @cached_property
+    @made_once
     def joint_actions(self) -> DataLoader[tuple[int, str | None], list[JointAction]]:
         return self._loader(_per_campaign(campaign_rules.joint_actions_for))
 
-    @cached_property
+    @made_once
     def media_of_activity(self) -> DataLoader[int, list[ActivityMedia]]:
         return self._loader(_children(ActivityMedia, "activity_id", "position"))
 
-    @cached_property
+    @made_once
     def engagement(self) -> DataLoader[int, dict[str, int]]:
         async def engagement(ids: list[int]) -> list[dict[str, int]]:
             found = await self.read_engagement(ids)
@@ -228,31 +254,31 @@ class Loaders:
 
         return self._loader(engagement)
 
-    @cached_property
+    @made_once
     def my_like(self) -> DataLoader[int, Like | None]:
         return self._loader(_viewer_marks(Like, self.user_id))
 
-    @cached_property
+    @made_once
     def my_favorite(self) -> DataLoader[int, Favorite | None]:
         return self._loader(_viewer_marks(Favorite, self.user_id))
 
-    @cached_property
+    @made_once
     def my_check_in(self) -> DataLoader[int, CheckIn | None]:
         return self._loader(_viewer_marks(CheckIn, self.user_id))
 
-    @cached_property
+    @made_once
     def my_rating(self) -> DataLoader[int, Rating | None]:
         return self._loader(_viewer_marks(Rating, self.user_id))
 
-    @cached_property
+    @made_once
     def shifts_of_volunteer(self) -> DataLoader[int, list[VolunteerShift]]:
         return self._loader(_children(VolunteerShift, "volunteer_id", "started_at"))
 
-    @cached_property
+    @made_once
     def corrections_of_volunteer(self) -> DataLoader[int, list[VolunteerCorrection]]:
         return self._loader(_children(VolunteerCorrection, "volunteer_id", "id"))
 
-    @cached_property
+    @made_once
     def my_volunteering(self) -> DataLoader[int, Volunteer | None]:
         """Per activity, the caller's registration as a volunteer there."""
         user_id, phone = self.user_id, self.phone
