@@ -248,8 +248,11 @@ class Loaders:
 
     @made_once
     def engagement(self) -> DataLoader[int, dict[str, int]]:
+        counters = self.counters  # not `self`: a loader that holds its holder is a cycle, and
+        # every request's loaders and their futures then waited for the cyclic collector
+
         async def engagement(ids: list[int]) -> list[dict[str, int]]:
-            found = await self.read_engagement(ids)
+            found = await _engagement_of(counters, ids)
             return [found[i] for i in ids]
 
         return self._loader(engagement)
@@ -298,9 +301,15 @@ class Loaders:
 
     async def read_engagement(self, activity_ids: list[int]) -> dict[int, dict[str, int]]:
         """The live counts of activities (one Redis read)."""
-        if self.counters is None:
-            raise RuntimeError("no Redis counters in this process")
-        return await self.counters.read(activity_ids)
+        return await _engagement_of(self.counters, activity_ids)
+
+
+async def _engagement_of(
+    counters: Counters | None, activity_ids: list[int]
+) -> dict[int, dict[str, int]]:
+    if counters is None:
+        raise RuntimeError("no Redis counters in this process")
+    return await counters.read(activity_ids)
 
 
 @dataclass

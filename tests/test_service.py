@@ -556,14 +556,20 @@ def test_the_api_is_served_on_asyncio_s_own_loop(
     assert (seen["loop"], seen["port"]) == ("asyncio", 8765)
 
 
-async def test_a_request_leaves_nothing_for_the_cyclic_collector(api: Api):
-    """Each request's executor, context and person go when the request does (graphql-core's
-    executor was a reference cycle: see schema/execution.py). Only this test's requests count
-    (from their own address): what an earlier test left running may end meanwhile."""
+async def test_a_request_leaves_nothing_for_the_cyclic_collector(api: Api, settings: Any):
+    """Each request's executor, context, person and loaders go when the request does
+    (graphql-core's executor was a reference cycle, see schema/execution.py, and so was the
+    engagement loader, which held its holder). Only this test's contexts count (from their own
+    address): what an earlier test left running may end meanwhile. A request's loaders have no
+    address, but no loader anywhere may be left in a cycle."""
     import gc
 
-    from schema.context import Context
+    from strawberry.dataloader import DataLoader
+
+    from schema.context import Context, Loaders
     from schema.execution import Execution
+    from schema.ids import to_global_id
+    from tests.factories import filing_unit, make_activity, make_campaign
 
     here = "10.99.99.99"
 
@@ -571,6 +577,12 @@ async def test_a_request_leaves_nothing_for_the_cyclic_collector(api: Api):
         context = o.context_value if isinstance(o, Execution) else o
         return isinstance(context, Context) and context.client_ip == here
 
+    settings(response_cache_seconds=0)  # each anonymous request executes
+    unit, _ = await filing_unit(api)
+    shown = await make_activity(unit, await make_campaign(), title="看得见的活动")
+    page = """query($id: ID!) { activity(id: $id) { title organization { name }
+      engagement { likes } } }"""
+    listed = "{ activities(first: 5) { edges { node { title engagement { likes } } } } }"
     someone = await person(api, "13912345678")
     query = "query { me { id name } }"
     await api.data(query, token=someone.token, ip=here)
@@ -579,10 +591,15 @@ async def test_a_request_leaves_nothing_for_the_cyclic_collector(api: Api):
     try:
         for _ in range(3):
             await api.data(query, token=someone.token, ip=here)
+            await api.data(page, {"id": to_global_id("Activity", shown.id)}, ip=here)
+            await api.data(listed, ip=here)
             await api.data("mutation { logout { ok } }", ip=here)
         gc.collect()
         left = [
-            type(o).__name__ for o in gc.garbage if isinstance(o, Execution | Context) and ours(o)
+            type(o).__name__
+            for o in gc.garbage
+            if (isinstance(o, Execution | Context) and ours(o))
+            or isinstance(o, Loaders | DataLoader)
         ]
     finally:
         gc.set_debug(0)
