@@ -25,12 +25,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Generic, TypeVar
 
-from tortoise import connections
+from tortoise import connections, fields
 from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -199,8 +200,24 @@ def _columns_of(model: type[Model]) -> dict[str, tuple[str, int, Callable[[Any],
     for key, name, field in meta.db_default_fields:
         found[key] = (name, _TYPED, field.field_type)
     for key, name, field in meta.db_complex_fields:
-        found[key] = (name, _CONVERTED, field.to_python_value)
+        found[key] = (name, _CONVERTED, _conversion(field))
     return found
+
+
+def _conversion(field: Any) -> Callable[[Any], Any]:
+    """A field's own conversion; a date's, SQLite's text read by `date.fromisoformat` first
+    (Tortoise parses it as an ISO 8601 moment: 4% of a SQLite page of one activity)."""
+    convert: Callable[[Any], Any] = field.to_python_value
+    if type(field) is not fields.DateField:
+        return convert
+
+    def to_date(value: Any) -> Any:
+        if type(value) is str:
+            with suppress(ValueError):
+                return date.fromisoformat(value)
+        return convert(value)
+
+    return to_date
 
 
 def _plan(text: str, row: Any, related: list[Any]) -> tuple[_Part, ...] | None:
