@@ -256,7 +256,14 @@ async def run(backend: str, seconds: int, count: int) -> dict[str, Any]:
                 for r in range(ROUNDS):
                     for name, body in calls.items():
                         for who, url in (("kepuri", base), ("baseline", baseline)):
-                            result = burst(f"{url}/graphql", [(None, body)], work, f"{r}", seconds)
+                            result = burst(
+                                f"{url}/graphql",
+                                [(None, body)],
+                                work,
+                                f"{r}",
+                                seconds,
+                                settle=[server.pid, baseline_server.pid],
+                            )
                             rounds.setdefault(f"{name}|{who}", []).append(result)
                 results[cache] = {
                     key: sorted(runs, key=lambda run: run["per_second"])[len(runs) // 2]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -195,10 +196,43 @@ async def sign_in(base: str, phones: list[str]) -> list[str]:
     return tokens
 
 
+def settled(pids: list[int], quiet: float = 0.02, timeout: float = 60) -> None:
+    """Wait until the processes `pids` (servers on the measured core) have stopped working:
+    less than `quiet` of a core over 0.25 s. wrk stops at the end of its time, but a server goes
+    on answering the requests queued on its connections: 64 requests of a 100-item list are
+    seconds of work, which ran into whatever was measured next on that core."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        total = 0
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
+    deadline = time.monotonic() + timeout
+    before = used()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = used()
+        if now - before <= quiet * 0.25:
+            return
+        before = now
+
+
 def burst(
-    url: str, calls: list[tuple[str | None, dict[str, Any]]], work: Path, name: str, seconds: int
+    url: str,
+    calls: list[tuple[str | None, dict[str, Any]]],
+    work: Path,
+    name: str,
+    seconds: int,
+    settle: list[int] | None = None,
 ) -> dict[str, float]:
-    """Load `url` with wrk (64 connections, on the other core) cycling through `calls`."""
+    """Load `url` with wrk (64 connections, on the other core) cycling through `calls`, once
+    the processes `settle` have worked off an earlier burst."""
+    if settle:
+        settled(settle)
     requests = work / f"{name}.tsv"
     requests.write_text(
         "".join(f"{token or ''}\t{json.dumps(body, ensure_ascii=False)}\n" for token, body in calls)
