@@ -146,21 +146,8 @@ class Schema(strawberry.Schema):
         allowed_operation_types: Iterable[OperationType] | None = None,
         operation_extensions: dict[str, Any] | None = None,
     ) -> ExecutionResult:
-        if query is not None:
-            answered = await self.vetted.run(
-                self,
-                query,
-                variable_values,
-                context_value,
-                root_value,
-                operation_name,
-                allowed_operation_types,
-                operation_extensions,
-            )
-            if answered is not None:
-                return answered
-        return await super().execute(
-            query,
+        """A known query the short way (schema/vetted.py), anything else strawberry's way."""
+        given = (
             variable_values,
             context_value,
             root_value,
@@ -168,6 +155,11 @@ class Schema(strawberry.Schema):
             allowed_operation_types,
             operation_extensions,
         )
+        if query is not None:
+            answered = await self.vetted.run(self, query, *given)
+            if answered is not None:
+                return answered
+        return await super().execute(query, *given)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

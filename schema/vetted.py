@@ -167,7 +167,7 @@ class Vetting(SchemaExtension):
             and not context.pre_execution_errors
             and context.operation_type is OperationType.QUERY
         ):
-            named = context._provided_operation_name
+            named = context._provided_operation_name  # the request's own (an InitVar)
             self.vetted.remember(
                 context.query, named, context.operation_name, context.graphql_document
             )
