@@ -81,14 +81,14 @@ async def test_a_known_query_answers_as_the_whole_way(api, shown, whole_way):
         first, second = await twice(api, text, variables, token=token)
         assert second == first
         assert whole_way.count(text) == 1  # the second went the short way
-        assert first["extensions"]["cost"]["requestedQueryCost"] >= 0
+        assert "cost" in second["extensions"]  # reported the short way too
     liked = await api.post(fresh(ONE, "known 1"), {"id": shown}, token=liker)
     assert liked["data"]["activity"]["viewer"] == {"liked": True}
     anonymous = await api.post(fresh(ONE, "known 0"), {"id": shown})
     assert anonymous["data"]["activity"]["viewer"] is None  # nobody to be
     refused = await api.post(fresh(MINE, "known 5"), {})
     assert refused["errors"][0]["path"] == ["myActivities"]
-    assert refused["errors"][0]["extensions"]["code"]
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 async def test_every_check_of_a_request_still_refuses_on_the_short_way(
@@ -145,8 +145,8 @@ async def test_an_unexpected_error_on_the_short_way_is_coded_logged_and_masked(
     logged = [r for r in caplog.records if r.name == "strawberry.execution"]
     assert len(logged) == 2  # each way logs what was not expected
 
-    vetted = next(r for r in app.routes if getattr(r, "path", "") == "/graphql").endpoint
-    monkeypatch.setattr(vetted.schema.vetted, "mask", True)  # as production's schema is made
+    view = next(r for r in app.routes if getattr(r, "path", "") == "/graphql").endpoint
+    monkeypatch.setattr(view.schema.vetted, "mask", True)  # as production's schema is made
     (masked,) = (await api.post(text, {"id": shown}))["errors"]
     assert masked["extensions"]["code"] == code
     assert masked["message"] == ("服务器内部错误" if code == INTERNAL else UNAVAILABLE_MESSAGE)
