@@ -3,6 +3,8 @@ and out, units and their associations read the hours."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 from strawberry.types import Info
 
@@ -17,6 +19,11 @@ from services import volunteers
 
 def _volunteer(value: strawberry.ID) -> int:
     return parse_global_id(value, "Volunteer", "id")
+
+
+async def _payload(call: Callable[[], Awaitable[Volunteer]]) -> VolunteerPayload:
+    volunteer, errors = await attempt(VolunteerError, call)
+    return VolunteerPayload(volunteer=volunteer, errors=errors)  # type: ignore[arg-type]
 
 
 @strawberry.type
@@ -56,8 +63,7 @@ class VolunteersMutation:
                 rt, user, grants, activity_pk(activity_id), phone, name
             )
 
-        made, errors = await attempt(VolunteerError, register)
-        return VolunteerPayload(volunteer=made, errors=errors)  # type: ignore[arg-type]
+        return await _payload(register)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -72,8 +78,7 @@ class VolunteersMutation:
         async def reply() -> Volunteer:
             return await volunteers.answer(user, _volunteer(id), accept)
 
-        done, errors = await attempt(VolunteerError, reply)
-        return VolunteerPayload(volunteer=done, errors=errors)  # type: ignore[arg-type]
+        return await _payload(reply)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -88,8 +93,7 @@ class VolunteersMutation:
         async def begin() -> Volunteer:
             return await volunteers.start(user, activity_pk(activity_id))
 
-        done, errors = await attempt(VolunteerError, begin)
-        return VolunteerPayload(volunteer=done, errors=errors)  # type: ignore[arg-type]
+        return await _payload(begin)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -104,8 +108,7 @@ class VolunteersMutation:
         async def end() -> Volunteer:
             return await volunteers.finish(user, activity_pk(activity_id))
 
-        done, errors = await attempt(VolunteerError, end)
-        return VolunteerPayload(volunteer=done, errors=errors)  # type: ignore[arg-type]
+        return await _payload(end)
 
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
@@ -121,5 +124,4 @@ class VolunteersMutation:
         async def record() -> Volunteer:
             return await volunteers.record_hours(user, grants, _volunteer(id), hours, note)
 
-        done, errors = await attempt(VolunteerError, record)
-        return VolunteerPayload(volunteer=done, errors=errors)  # type: ignore[arg-type]
+        return await _payload(record)
