@@ -295,11 +295,8 @@ class GraphQLView(GraphQL[Context, None]):
             or self._get_stream_transport_from_headers(request.headers)
         ):
             return None
-        try:
-            data = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(data, dict) or data.keys() - PLAIN_REQUEST:
+        data = self.parse_json(await request.body())  # refused here as the view refuses it
+        if data.keys() - PLAIN_REQUEST:
             return None
         query, variables, name = data.get("query"), data.get("variables"), data.get("operationName")
         if (
@@ -307,7 +304,6 @@ class GraphQLView(GraphQL[Context, None]):
             or not isinstance(variables, dict | None)
             or not isinstance(name, str | None)
             or not self.schema.vetted.knows(query, name)  # type: ignore[attr-defined]
-            or nests_deeper_than(data, MAX_JSON_NESTING)
         ):
             return None
         sub_response = await self.get_sub_response(request)
